@@ -1,0 +1,14 @@
+//! Reading scenes, scaling them and drawing the pixel sets that models train and are tested on.
+//! Everything here hands out plain contiguous f32 buffers; no deep-learning types.
+
+pub mod array;
+pub mod embedded;
+pub mod labels;
+pub mod readers;
+pub mod sampling;
+pub mod scaling;
+pub mod scene;
+
+pub use array::{DType, RawArray, Samples};
+pub use labels::LabelMap;
+pub use scene::Scene;

@@ -1,0 +1,5 @@
+//! Metrics and the classifiers fitted on features.
+
+pub mod logreg;
+pub mod metrics;
+pub mod svm;

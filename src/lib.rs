@@ -1,0 +1,16 @@
+//! hyperssl: semi-supervised classification of hyperspectral pixels with the deep generative
+//! models of Kingma, Rezende, Mohamed and Welling (NIPS 2014).
+//!
+//! The layers, each importing only those before it:
+//! `data` (readers, scene, scaling, sampling) -> `models` (distributions, M1, M2, stacked)
+//! -> `train` (loop, checkpoints, log) -> `eval` (metrics, classifiers) -> `report` (maps, plots).
+//! The `hyperssl` binary is a thin command-line layer over them.
+
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod models;
+pub mod report;
+pub mod train;
+
+pub use error::{Error, Result};

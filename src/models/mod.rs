@@ -1,0 +1,1 @@
+//! Models: distributions, M1, M2, stacked M1+M2.
