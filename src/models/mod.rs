@@ -1,1 +1,13 @@
-//! Models: distributions, M1, M2, stacked M1+M2.
+//! The deep generative models: distributions, the M1 variational autoencoder, the M2
+//! semi-supervised model and M1+M2 stacked. Models are generic over burn's `Backend`; the
+//! outside world hands them plain f32 buffers.
+
+pub mod activation;
+pub mod distributions;
+pub mod init;
+pub mod m1;
+pub mod mlp;
+pub mod tensors;
+
+pub use activation::Activation;
+pub use m1::{M1Config, Likelihood, M1};

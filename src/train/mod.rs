@@ -1,1 +1,12 @@
-//! Training loop, checkpoints, log.
+//! Training: the optimiser loop with early stopping and divergence recovery, checkpoints that let
+//! a killed run resume to the same result, and the CSV log.
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod config;
+pub mod log;
+pub mod m1_task;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use trainer::{train, Progress, TrainOutcome, TrainTask};

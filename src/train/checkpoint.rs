@@ -1,0 +1,113 @@
+//! Checkpoints. Everything needed to continue a run (the last parameters, the optimiser state,
+//! the best parameters and the loop's state) goes into one file that is replaced atomically, so a
+//! run killed at any moment resumes from a consistent state.
+
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use super::atomic;
+use super::log::LogRow;
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"HSSLCKP1";
+
+/// The loop's own state at an evaluation point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub step: u64,
+    pub best_score: f64,
+    pub best_epoch: usize,
+    pub not_improving: usize,
+    pub learning_rate: f64,
+    /// Seconds of training before this point (summed over resumed sessions).
+    pub elapsed: f64,
+    pub divergences: usize,
+    pub finished: bool,
+    pub log: Vec<LogRow>,
+}
+
+fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
+    NamedMpkBytesRecorder::new()
+}
+
+pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
+    Recorder::<B>::record(&recorder(), model.clone().into_record(), ())
+        .map_err(|e| Error::invalid(format!("cannot serialise model: {e}")))
+}
+
+pub fn model_from_bytes<B: Backend, M: Module<B>>(template: M, bytes: Vec<u8>, device: &B::Device, path: &Path) -> Result<M> {
+    let record = Recorder::<B>::load(&recorder(), bytes, device)
+        .map_err(|e| Error::bad(path, format!("cannot read model parameters: {e}")))?;
+    Ok(template.load_record(record))
+}
+
+pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
+    Recorder::<B>::record(&recorder(), record, ()).map_err(|e| Error::invalid(format!("cannot serialise optimiser state: {e}")))
+}
+
+pub fn record_from_bytes<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B::Device, path: &Path) -> Result<R> {
+    Recorder::<B>::load(&recorder(), bytes, device).map_err(|e| Error::bad(path, format!("cannot read optimiser state: {e}")))
+}
+
+/// Saves a model's parameters on their own (the file that `features`, `eval` and `predict` use).
+pub fn save_model<B: Backend, M: Module<B>>(path: &Path, model: &M) -> Result<()> {
+    atomic::write(path, &model_bytes::<B, M>(model)?)
+}
+
+pub fn load_model<B: Backend, M: Module<B>>(path: &Path, template: M, device: &B::Device) -> Result<M> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    model_from_bytes(template, bytes, device, path)
+}
+
+/// The raw sections of a checkpoint file.
+pub struct CheckpointParts {
+    pub state: LoopState,
+    pub last: Vec<u8>,
+    pub optimizer: Vec<u8>,
+    pub best: Vec<u8>,
+}
+
+pub fn write_checkpoint(path: &Path, parts: &CheckpointParts) -> Result<()> {
+    let state = serde_json::to_vec(&parts.state).map_err(|e| Error::invalid(e.to_string()))?;
+    let sections: [&[u8]; 4] = [&state, &parts.last, &parts.optimizer, &parts.best];
+    let mut out = Vec::with_capacity(sections.iter().map(|s| s.len() + 8).sum::<usize>() + 12);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+    for s in sections {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    atomic::write(path, &out)
+}
+
+pub fn read_checkpoint(path: &Path) -> Result<CheckpointParts> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: &str| Error::bad(path, format!("corrupt checkpoint: {m}"));
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(bad("wrong magic"));
+    }
+    let n = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut pos: usize = 12;
+    let mut sections = Vec::with_capacity(4);
+    for _ in 0..n.min(16) {
+        let len_end = pos.checked_add(8).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated"))?;
+        let len = u64::from_le_bytes(bytes[pos..len_end].try_into().unwrap()) as usize;
+        let end = len_end.checked_add(len).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated"))?;
+        sections.push(bytes[len_end..end].to_vec());
+        pos = end;
+    }
+    if sections.len() != 4 {
+        return Err(bad("expected 4 sections"));
+    }
+    let best = sections.pop().unwrap();
+    let optimizer = sections.pop().unwrap();
+    let last = sections.pop().unwrap();
+    let state: LoopState = serde_json::from_slice(&sections[0]).map_err(|e| bad(&e.to_string()))?;
+    Ok(CheckpointParts { state, last, optimizer, best })
+}

@@ -1,0 +1,42 @@
+//! Optimiser and schedule settings shared by every model.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// Adam step size.
+    pub learning_rate: f64,
+    pub beta1: f32,
+    pub beta2: f32,
+    /// L2 penalty on all parameters (0 = none).
+    pub weight_decay: f32,
+    pub batch_size: usize,
+    /// Upper bound on passes over the data.
+    pub epochs: usize,
+    /// Evaluate on the validation set (and checkpoint) every this many epochs.
+    pub eval_every: usize,
+    /// Stop after this many evaluations without improvement.
+    pub patience: usize,
+    /// Seed for initialisation, shuffling and noise.
+    pub seed: u64,
+    /// Times the learning rate may be halved after non-finite numbers before giving up.
+    pub max_divergences: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            learning_rate: 3e-4,
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: 0.0,
+            batch_size: 256,
+            epochs: 200,
+            eval_every: 1,
+            patience: 20,
+            seed: 0,
+            max_divergences: 3,
+        }
+    }
+}

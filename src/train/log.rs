@@ -1,0 +1,127 @@
+//! The training log: one CSV row per evaluation, with the first users' columns first so their
+//! plotting scripts keep working.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+pub const HEADER: &str =
+    "Step,TimeElapsed,LowerboundMinibatch,LowerboundValid,NumStepNotImproving,Reconstruction,KL,ValidAccuracy,Epoch,LearningRate,Event";
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LogRow {
+    pub step: u64,
+    pub time_elapsed: f64,
+    pub bound_minibatch: f64,
+    pub bound_valid: f64,
+    pub not_improving: usize,
+    pub reconstruction: f64,
+    pub kl: f64,
+    /// Validation accuracy where the model classifies (M2), NaN otherwise.
+    pub valid_accuracy: f64,
+    pub epoch: usize,
+    pub learning_rate: f64,
+    /// Something that happened at this row (a divergence recovery), empty otherwise.
+    pub event: String,
+}
+
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+impl LogRow {
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{:.3},{},{},{},{},{},{},{},{:e},{}",
+            self.step,
+            self.time_elapsed,
+            num(self.bound_minibatch),
+            num(self.bound_valid),
+            self.not_improving,
+            num(self.reconstruction),
+            num(self.kl),
+            num(self.valid_accuracy),
+            self.epoch,
+            self.learning_rate,
+            self.event
+        )
+    }
+}
+
+/// Renders the whole log (header and rows) as CSV text.
+pub fn to_csv(rows: &[LogRow]) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for r in rows {
+        s.push_str(&r.csv());
+        s.push('\n');
+    }
+    s
+}
+
+/// Reads a log written by [`to_csv`]; used by the plots.
+pub fn read_csv(path: &Path) -> Result<Vec<LogRow>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(HEADER) {
+        return Err(Error::bad(path, "not a hyperssl training log (unexpected header)"));
+    }
+    let f = |s: &str| if s.is_empty() { Ok(f64::NAN) } else { s.parse::<f64>() };
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let c: Vec<&str> = line.splitn(11, ',').collect();
+            let bad = || Error::bad(path, format!("line {}: malformed row", i + 2));
+            if c.len() != 11 {
+                return Err(bad());
+            }
+            Ok(LogRow {
+                step: c[0].parse().map_err(|_| bad())?,
+                time_elapsed: f(c[1]).map_err(|_| bad())?,
+                bound_minibatch: f(c[2]).map_err(|_| bad())?,
+                bound_valid: f(c[3]).map_err(|_| bad())?,
+                not_improving: c[4].parse().map_err(|_| bad())?,
+                reconstruction: f(c[5]).map_err(|_| bad())?,
+                kl: f(c[6]).map_err(|_| bad())?,
+                valid_accuracy: f(c[7]).map_err(|_| bad())?,
+                epoch: c[8].parse().map_err(|_| bad())?,
+                learning_rate: f(c[9]).map_err(|_| bad())?,
+                event: c[10].to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trip() {
+        let row = LogRow {
+            step: 120,
+            time_elapsed: 1.5,
+            bound_minibatch: -10.25,
+            bound_valid: -11.5,
+            not_improving: 2,
+            reconstruction: -5.0,
+            kl: 5.25,
+            valid_accuracy: f64::NAN,
+            epoch: 3,
+            learning_rate: 3e-4,
+            event: String::new(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.csv");
+        std::fs::write(&p, to_csv(&[row.clone()])).unwrap();
+        let back = read_csv(&p).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].step, 120);
+        assert_eq!(back[0].bound_valid, -11.5);
+        assert!(back[0].valid_accuracy.is_nan());
+        assert!(to_csv(&[row]).starts_with("Step,TimeElapsed,LowerboundMinibatch,LowerboundValid,NumStepNotImproving"));
+    }
+}

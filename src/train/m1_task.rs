@@ -1,0 +1,102 @@
+//! Training M1: minibatches of pixels, the negative bound as the loss, the validation bound
+//! (with fixed noise, so evaluations are comparable) as the score.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::trainer::{StepOutput, TrainTask, Validation};
+use crate::models::tensors::{matrix, to_vec};
+use crate::models::M1;
+
+/// Standard-normal noise, `rows x cols`, from our own RNG (reproducible on every backend).
+pub fn normal_noise<B: Backend, R: Rng>(rng: &mut R, rows: usize, cols: usize, device: &B::Device) -> Tensor<B, 2> {
+    let v: Vec<f32> = (0..rows * cols).map(|_| rng.sample(StandardNormal)).collect();
+    matrix(v, rows, cols, device)
+}
+
+/// Rows `idx` of a row-major `n x dim` buffer.
+pub fn gather_rows(x: &[f32], dim: usize, idx: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        out.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+    }
+    out
+}
+
+/// Mean bound of `x` under `model` with noise from a fixed seed, in chunks.
+pub fn mean_bound<B: Backend>(model: &M1<B>, x: &[f32], dim: usize, seed: u64, device: &B::Device) -> f64 {
+    let n = x.len() / dim;
+    if n == 0 {
+        return f64::NAN;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let latent = model.latent_dim();
+    let mut total = 0.0f64;
+    for start in (0..n).step_by(1024) {
+        let end = (start + 1024).min(n);
+        let xb = matrix::<B>(x[start * dim..end * dim].to_vec(), end - start, dim, device);
+        let eps = normal_noise::<B, _>(&mut rng, end - start, latent, device);
+        let elbo = model.bound(xb, eps).elbo().sum();
+        total += to_vec(elbo)[0] as f64;
+    }
+    total / n as f64
+}
+
+pub struct M1Task<B: AutodiffBackend> {
+    pub x: Vec<f32>,
+    pub valid: Vec<f32>,
+    pub dim: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    order: Vec<usize>,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> M1Task<B> {
+    pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, batch_size: usize, seed: u64, device: B::Device) -> Self {
+        let n = x.len() / dim;
+        M1Task { x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
+    }
+
+    fn n(&self) -> usize {
+        self.x.len() / self.dim
+    }
+}
+
+impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
+    type Model = M1<B>;
+
+    fn steps_per_epoch(&self) -> usize {
+        self.n().div_ceil(self.batch_size)
+    }
+
+    fn examples_per_epoch(&self) -> usize {
+        self.n()
+    }
+
+    fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+        self.order = (0..self.n()).collect();
+        self.order.shuffle(rng);
+    }
+
+    fn step(&self, model: &M1<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
+        let start = step * self.batch_size;
+        let idx = &self.order[start..(start + self.batch_size).min(self.n())];
+        let xb = matrix::<B>(gather_rows(&self.x, self.dim, idx), idx.len(), self.dim, &self.device);
+        let eps = normal_noise::<B, _>(rng, idx.len(), model.latent_dim(), &self.device);
+        let bound = model.bound(xb, eps);
+        let elbo = bound.elbo().mean();
+        let terms = Tensor::cat(vec![elbo.clone(), bound.reconstruction.mean(), bound.kl.mean()], 0).detach();
+        StepOutput { loss: elbo.neg(), terms }
+    }
+
+    fn validate(&self, model: &<M1<B> as AutodiffModule<B>>::InnerModule) -> Validation {
+        let bound = mean_bound(model, &self.valid, self.dim, self.seed, &self.device);
+        Validation { score: bound, bound, accuracy: f64::NAN }
+    }
+}

@@ -1,0 +1,246 @@
+//! The optimisation loop shared by every model: Adam over minibatches, evaluation every few
+//! epochs, the best parameters kept, early stopping, recovery from non-finite numbers, and a
+//! checkpoint at every evaluation.
+
+use burn::module::AutodiffModule;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::atomic;
+use super::checkpoint::{self, CheckpointParts, LoopState};
+use super::config::TrainConfig;
+use super::log::{to_csv, LogRow};
+use crate::error::{Error, Result};
+use crate::models::tensors::to_vec;
+
+/// What one optimiser step computed.
+pub struct StepOutput<B: AutodiffBackend> {
+    /// The scalar to minimise.
+    pub loss: Tensor<B, 1>,
+    /// Per-example means to log, `[3]`: bound, reconstruction, KL. Detached by the loop.
+    pub terms: Tensor<B, 1>,
+}
+
+/// The validation result at an evaluation point.
+#[derive(Debug, Clone, Copy)]
+pub struct Validation {
+    /// Higher is better; drives early stopping and the choice of the best parameters.
+    pub score: f64,
+    pub bound: f64,
+    /// NaN when the model does not classify.
+    pub accuracy: f64,
+}
+
+/// A model with its data: what the loop needs to know about it.
+pub trait TrainTask<B: AutodiffBackend> {
+    type Model: AutodiffModule<B> + Clone;
+
+    fn steps_per_epoch(&self) -> usize;
+    /// Number of training examples one epoch visits (for throughput).
+    fn examples_per_epoch(&self) -> usize;
+    /// Reshuffles for a new epoch.
+    fn start_epoch(&mut self, rng: &mut ChaCha8Rng);
+    fn step(&self, model: &Self::Model, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B>;
+    fn validate(&self, model: &<Self::Model as AutodiffModule<B>>::InnerModule) -> Validation;
+}
+
+/// Progress reported after every evaluation.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub epoch: usize,
+    pub max_epochs: usize,
+    pub row: LogRow,
+}
+
+pub struct TrainOutcome<M> {
+    /// The parameters with the best validation score.
+    pub best: M,
+    pub state: LoopState,
+}
+
+/// Where a run keeps its checkpoint and log.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    pub checkpoint: PathBuf,
+    pub log: PathBuf,
+    pub best_model: PathBuf,
+}
+
+impl RunFiles {
+    pub fn in_dir(dir: &Path, prefix: &str) -> Self {
+        RunFiles {
+            checkpoint: dir.join(format!("{prefix}checkpoint.bin")),
+            log: dir.join(format!("{prefix}log.csv")),
+            best_model: dir.join(format!("{prefix}model.mpk")),
+        }
+    }
+}
+
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Stream 0 is left for fixed validation noise.
+    rng.set_stream(epoch as u64 + 1);
+    rng
+}
+
+/// Trains `model` on `task`. With `files`, writes the log and a checkpoint at every evaluation;
+/// with `resume`, continues from the checkpoint there (if any) and reaches the result an
+/// uninterrupted run would have reached.
+pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
+    task: &mut T,
+    model: T::Model,
+    config: &TrainConfig,
+    files: Option<&RunFiles>,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<TrainOutcome<T::Model>> {
+    if config.batch_size == 0 || config.eval_every == 0 {
+        return Err(Error::invalid("batch size and evaluation interval must be positive"));
+    }
+    let mut adam = AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8);
+    if config.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay)));
+    }
+    let mut optim = adam.init::<B, T::Model>();
+    let mut model = model;
+    let mut best = model.clone();
+    let mut state = LoopState {
+        epochs_done: 0,
+        step: 0,
+        best_score: f64::NEG_INFINITY,
+        best_epoch: 0,
+        not_improving: 0,
+        learning_rate: config.learning_rate,
+        elapsed: 0.0,
+        divergences: 0,
+        finished: false,
+        log: Vec::new(),
+    };
+
+    if let (true, Some(f)) = (resume, files) {
+        if f.checkpoint.exists() {
+            let parts = checkpoint::read_checkpoint(&f.checkpoint)?;
+            model = checkpoint::model_from_bytes(model, parts.last, device, &f.checkpoint)?;
+            best = checkpoint::model_from_bytes(best, parts.best, device, &f.checkpoint)?;
+            optim = optim.load_record(checkpoint::record_from_bytes(parts.optimizer, device, &f.checkpoint)?);
+            state = parts.state;
+        }
+    }
+    // The last good point to return to when numbers stop being finite.
+    let mut snapshot = (model.clone(), optim.clone(), state.clone());
+    let session_start = Instant::now();
+    let elapsed_before = state.elapsed;
+
+    while !state.finished && state.epochs_done < config.epochs {
+        let epoch = state.epochs_done;
+        let mut rng = epoch_rng(config.seed, epoch);
+        task.start_epoch(&mut rng);
+        let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
+        let steps = task.steps_per_epoch();
+        for s in 0..steps {
+            let out = task.step(&model, s, &mut rng);
+            let terms = out.terms.inner();
+            sum = Some(match sum {
+                Some(acc) => acc + terms,
+                None => terms,
+            });
+            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+            model = optim.step(state.learning_rate, model, grads);
+            state.step += 1;
+        }
+        state.epochs_done += 1;
+        let last_epoch = state.epochs_done == config.epochs;
+        if state.epochs_done % config.eval_every != 0 && !last_epoch {
+            continue;
+        }
+
+        let terms: Vec<f64> = sum.map(|t| to_vec(t.div_scalar(steps.max(1) as f32))).unwrap_or_default().iter().map(|&v| v as f64).collect();
+        let valid = task.validate(&model.valid());
+        let finite = terms.iter().all(|v| v.is_finite()) && valid.score.is_finite();
+        state.elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
+        let mut event = String::new();
+        if !finite {
+            // Go back to the last good parameters with half the step size.
+            state.divergences += 1;
+            if state.divergences > config.max_divergences {
+                return Err(Error::Training(format!(
+                    "non-finite loss at epoch {} after {} learning-rate halvings; check the data \
+                     scaling or lower --lr",
+                    epoch + 1,
+                    config.max_divergences
+                )));
+            }
+            let lr = state.learning_rate / 2.0;
+            let divergences = state.divergences;
+            let log = state.log.clone();
+            let elapsed = state.elapsed;
+            (model, optim, state) = snapshot.clone();
+            state.learning_rate = lr;
+            state.divergences = divergences;
+            state.log = log;
+            state.elapsed = elapsed;
+            event = format!("non-finite loss at epoch {}: restored epoch {}, learning rate halved to {lr:e}", epoch + 1, state.epochs_done);
+        } else if valid.score > state.best_score {
+            state.best_score = valid.score;
+            state.best_epoch = state.epochs_done;
+            state.not_improving = 0;
+            best = model.clone();
+        } else {
+            state.not_improving += 1;
+        }
+        let get = |i: usize| if finite { terms.get(i).copied().unwrap_or(f64::NAN) } else { f64::NAN };
+        let row = LogRow {
+            step: state.step,
+            time_elapsed: state.elapsed,
+            bound_minibatch: get(0),
+            bound_valid: if finite { valid.bound } else { f64::NAN },
+            not_improving: state.not_improving,
+            reconstruction: get(1),
+            kl: get(2),
+            valid_accuracy: if finite { valid.accuracy } else { f64::NAN },
+            epoch: epoch + 1,
+            learning_rate: state.learning_rate,
+            event,
+        };
+        state.log.push(row.clone());
+        if state.not_improving >= config.patience || state.epochs_done >= config.epochs {
+            state.finished = true;
+        }
+        if let Some(f) = files {
+            save(f, &state, &model, &optim, &best)?;
+        }
+        snapshot = (model.clone(), optim.clone(), state.clone());
+        progress(&Progress { epoch: state.epochs_done, max_epochs: config.epochs, row });
+    }
+    Ok(TrainOutcome { best, state })
+}
+
+fn save<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
+    f: &RunFiles,
+    state: &LoopState,
+    model: &M,
+    optim: &O,
+    best: &M,
+) -> Result<()> {
+    let best_bytes = checkpoint::model_bytes::<B, M>(best)?;
+    // The best model on its own first: a crash between the two writes leaves an older checkpoint
+    // whose own best section is still consistent.
+    atomic::write(&f.best_model, &best_bytes)?;
+    atomic::write(&f.log, to_csv(&state.log).as_bytes())?;
+    checkpoint::write_checkpoint(
+        &f.checkpoint,
+        &CheckpointParts {
+            state: state.clone(),
+            last: checkpoint::model_bytes::<B, M>(model)?,
+            optimizer: checkpoint::record_bytes::<B, _>(optim.to_record())?,
+            best: best_bytes,
+        },
+    )
+}
