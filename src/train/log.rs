@@ -10,18 +10,41 @@ pub const HEADER: &str =
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRow {
     pub step: u64,
+    #[serde(with = "nan_as_null")]
     pub time_elapsed: f64,
+    #[serde(with = "nan_as_null")]
     pub bound_minibatch: f64,
+    #[serde(with = "nan_as_null")]
     pub bound_valid: f64,
     pub not_improving: usize,
+    #[serde(with = "nan_as_null")]
     pub reconstruction: f64,
+    #[serde(with = "nan_as_null")]
     pub kl: f64,
     /// Validation accuracy where the model classifies (M2), NaN otherwise.
+    #[serde(with = "nan_as_null")]
     pub valid_accuracy: f64,
     pub epoch: usize,
     pub learning_rate: f64,
     /// Something that happened at this row (a divergence recovery), empty otherwise.
     pub event: String,
+}
+
+/// JSON has no NaN: missing values are written as null and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 fn num(v: f64) -> String {

@@ -114,7 +114,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     let mut state = LoopState {
         epochs_done: 0,
         step: 0,
-        best_score: f64::NEG_INFINITY,
+        best_score: f64::MIN,
         best_epoch: 0,
         not_improving: 0,
         learning_rate: config.learning_rate,
@@ -243,4 +243,121 @@ fn save<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
             best: best_bytes,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::tensors::to_vec;
+    use crate::models::{Activation, Likelihood, M1Config, M1};
+    use crate::train::m1_task::M1Task;
+    use burn::backend::{Autodiff, Flex};
+    use std::cell::Cell;
+
+    type AB = Autodiff<Flex>;
+
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n * dim).map(|i| ((i % dim) as f32 / dim as f32) + 0.1 * rng.random::<f32>()).collect()
+    }
+
+    fn setup(epochs: usize) -> (M1Task<AB>, M1<AB>, TrainConfig) {
+        let dim = 6;
+        let task = M1Task::new(data(64, dim, 1), data(16, dim, 2), dim, 16, 3, Default::default());
+        let cfg = M1Config { hidden: vec![8], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand };
+        let model = M1::new(&cfg, dim, 3, &Default::default());
+        let tc = TrainConfig { epochs, eval_every: 1, patience: 100, batch_size: 16, learning_rate: 1e-2, seed: 3, ..Default::default() };
+        (task, model, tc)
+    }
+
+    fn params(m: &M1<AB>) -> Vec<f32> {
+        let x = crate::models::tensors::matrix::<Flex>(data(4, 6, 9), 4, 6, &Default::default());
+        to_vec(m.valid().dist_qz(x).0)
+    }
+
+    #[test]
+    fn resume_after_a_kill_matches_an_uninterrupted_run() {
+        let (mut task, model, cfg) = setup(5);
+        let full = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let files = RunFiles::in_dir(dir.path(), "");
+        let (mut task, model, cfg) = setup(5);
+        // Kill the run right after the checkpoint of epoch 2.
+        let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train(&mut task, model, &cfg, Some(&files), false, &mut |p| {
+                if p.epoch == 2 {
+                    panic!("killed")
+                }
+            }, &Default::default())
+        }));
+        assert!(killed.is_err());
+        let (mut task, model, cfg) = setup(5);
+        let resumed = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        assert_eq!(resumed.state.step, full.state.step);
+        assert_eq!(params(&resumed.best), params(&full.best));
+        let bounds = |s: &LoopState| s.log.iter().map(|r| r.bound_valid).collect::<Vec<_>>();
+        assert_eq!(bounds(&resumed.state), bounds(&full.state));
+        assert_eq!(crate::train::log::read_csv(&files.log).unwrap().len(), 5);
+    }
+
+    /// Wraps M1 training and poisons the loss with NaN on chosen epochs.
+    struct Poisoned {
+        inner: M1Task<AB>,
+        epoch: Cell<usize>,
+        poison: fn(usize) -> bool,
+    }
+
+    impl TrainTask<AB> for Poisoned {
+        type Model = M1<AB>;
+        fn steps_per_epoch(&self) -> usize {
+            self.inner.steps_per_epoch()
+        }
+        fn examples_per_epoch(&self) -> usize {
+            self.inner.examples_per_epoch()
+        }
+        fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+            self.epoch.set(self.epoch.get() + 1);
+            self.inner.start_epoch(rng)
+        }
+        fn step(&self, model: &M1<AB>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<AB> {
+            let out = self.inner.step(model, step, rng);
+            if (self.poison)(self.epoch.get()) {
+                StepOutput { loss: out.loss.mul_scalar(f32::NAN), terms: out.terms.mul_scalar(f32::NAN) }
+            } else {
+                out
+            }
+        }
+        fn validate(&self, model: &M1<Flex>) -> Validation {
+            self.inner.validate(model)
+        }
+    }
+
+    #[test]
+    fn non_finite_loss_restores_parameters_and_halves_the_rate() {
+        let (inner, model, cfg) = setup(5);
+        let mut task = Poisoned { inner, epoch: Cell::new(0), poison: |e| e == 3 };
+        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        assert_eq!(out.state.divergences, 1);
+        assert_eq!(out.state.learning_rate, cfg.learning_rate / 2.0);
+        assert!(out.state.log.iter().any(|r| r.event.contains("learning rate halved")));
+        assert!(params(&out.best).iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn repeated_divergence_is_an_error() {
+        let (inner, model, cfg) = setup(10);
+        let mut task = Poisoned { inner, epoch: Cell::new(0), poison: |e| e >= 2 };
+        let err = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).err().expect("must fail");
+        assert!(err.to_string().contains("non-finite loss"), "{err}");
+    }
+
+    #[test]
+    fn training_improves_the_validation_bound() {
+        let (mut task, model, cfg) = setup(8);
+        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        let first = out.state.log.first().unwrap().bound_valid;
+        assert!(out.state.best_score > first, "best {} vs first {first}", out.state.best_score);
+    }
 }
