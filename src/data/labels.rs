@@ -46,7 +46,7 @@ impl LabelMap {
     /// class-name list where 0 is the background).
     pub fn name_by_stored_value(&mut self, names: &[String]) {
         for (k, v) in self.values.iter().enumerate() {
-            if let Some(n) = names.get(*v as usize - 1) {
+            if let Some(n) = (*v as usize).checked_sub(1).and_then(|i| names.get(i)) {
                 self.names[k] = n.clone();
             }
         }
@@ -63,14 +63,17 @@ impl LabelMap {
 
     /// Stored values for every pixel (0 = unlabelled): the inverse of [`LabelMap::from_values`].
     pub fn to_values(&self) -> Vec<u32> {
-        self.classes.iter().map(|c| c.map_or(0, |k| self.values[k as usize])).collect()
+        self.classes.iter().map(|c| c.and_then(|k| self.values.get(k as usize).copied()).unwrap_or(0)).collect()
     }
 
     /// Number of labelled pixels per dense class.
     pub fn counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.n_classes()];
+        // A hand-built map may hold an index past the class list: skip it rather than panic.
         for k in self.classes.iter().flatten() {
-            counts[*k as usize] += 1;
+            if let Some(c) = counts.get_mut(*k as usize) {
+                *c += 1;
+            }
         }
         counts
     }
@@ -83,8 +86,8 @@ impl LabelMap {
     pub fn pixels_by_class(&self) -> Vec<Vec<usize>> {
         let mut out = vec![Vec::new(); self.n_classes()];
         for (i, c) in self.classes.iter().enumerate() {
-            if let Some(k) = c {
-                out[*k as usize].push(i);
+            if let Some(list) = c.and_then(|k| out.get_mut(k as usize)) {
+                list.push(i);
             }
         }
         out
