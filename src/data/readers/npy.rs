@@ -227,7 +227,7 @@ impl Header {
     }
 }
 
-fn dtype_size(dtype: DType) -> usize {
+pub(crate) fn dtype_size(dtype: DType) -> usize {
     match dtype {
         DType::U8 | DType::I8 => 1,
         DType::U16 | DType::I16 => 2,
@@ -534,14 +534,14 @@ impl LiteralParser<'_> {
 }
 
 /// Number of elements, `None` on overflow. Any zero dimension makes it zero whatever the others.
-fn shape_product(shape: &[usize]) -> Option<usize> {
+pub(crate) fn shape_product(shape: &[usize]) -> Option<usize> {
     if shape.contains(&0) {
         return Some(0);
     }
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
-fn format_shape(shape: &[usize]) -> String {
+pub(crate) fn format_shape(shape: &[usize]) -> String {
     if shape.is_empty() {
         "scalar".to_string()
     } else {
@@ -554,7 +554,7 @@ fn format_shape(shape: &[usize]) -> String {
 }
 
 /// Decodes `data`, whose length the caller has checked to be a multiple of the element size.
-fn decode(data: &[u8], dtype: DType, big_endian: bool) -> Samples {
+pub(crate) fn decode(data: &[u8], dtype: DType, big_endian: bool) -> Samples {
     macro_rules! numbers {
         ($variant:ident, $t:ty) => {
             Samples::$variant(
