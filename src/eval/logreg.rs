@@ -24,12 +24,12 @@ pub fn lambda_grid() -> Vec<f64> {
 
 /// When to stop L-BFGS.
 #[derive(Debug, Clone, Copy)]
-pub struct Stopping {
+struct Stopping {
     /// Largest absolute gradient component.
-    pub gradient_tol: f64,
+    gradient_tol: f64,
     /// Relative decrease of the loss in one iteration.
-    pub loss_tol: f64,
-    pub max_iterations: usize,
+    loss_tol: f64,
+    max_iterations: usize,
 }
 
 impl Default for Stopping {
