@@ -2,6 +2,7 @@
 //! Everything here hands out plain contiguous f32 buffers; no deep-learning types.
 
 pub mod array;
+pub mod corpus;
 pub mod embedded;
 pub mod labels;
 pub mod readers;
