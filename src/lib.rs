@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod models;
+pub mod pipeline;
 pub mod report;
 pub mod train;
 

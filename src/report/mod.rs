@@ -1,1 +1,1 @@
-//! Maps, plots, reports.
+//! Maps, plots and the run report.

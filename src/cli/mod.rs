@@ -1,0 +1,55 @@
+//! Command-line parsing and dispatch; one file per subcommand.
+
+mod eval;
+mod features;
+mod inspect;
+mod run_model;
+mod scene_args;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hyperssl",
+    version,
+    about = "Semi-supervised classification of hyperspectral pixels with deep generative models (M1, M2, M1+M2)",
+    long_about = "Semi-supervised classification of hyperspectral pixels with the deep generative models of \
+                  Kingma et al. (2014). Without a subcommand, trains the default model on the embedded \
+                  Indian Pines scene and writes the run folder (resuming it if it is already there)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe a scene: shape, value range, NaN/inf, class histogram.
+    Inspect(inspect::Args),
+    /// Train a model on a scene and evaluate it on held-out labelled pixels.
+    Train(train::Args),
+    /// Write the M1 features of every pixel of a scene as .npy.
+    Features(features::Args),
+    /// Score a trained run on its test pixels.
+    Eval(eval::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Train(args)) => train::run(args),
+        Some(Command::Features(args)) => features::run(args),
+        Some(Command::Eval(args)) => eval::run(args),
+        None => train::run(train::Args::demo()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hyperssl: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

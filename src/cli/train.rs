@@ -1,0 +1,183 @@
+//! `hyperssl train`: fit a model on a scene and evaluate it on held-out labelled pixels.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+use super::scene_args::SceneArgs;
+use hyperssl::data::sampling::TrainSize;
+use hyperssl::eval::classifier::ClassifierKind;
+use hyperssl::models::{Activation, Likelihood};
+use hyperssl::pipeline::backend::Device;
+use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::{ExperimentConfig, ModelKind};
+use hyperssl::train::Progress;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Args {
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    #[command(flatten)]
+    pub options: TrainOptions,
+}
+
+/// Options that override the configuration file (or the defaults).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Model to train.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// TOML file with the whole configuration (flags given here override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run folder for the model, log, checkpoints and metrics [default: runs/<model>-<scene>-seed<seed>].
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Continue a killed run from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Labelled training pixels per class.
+    #[arg(long)]
+    pub per_class: Option<usize>,
+    /// Labelled training pixels as a fraction of each class (instead of --per-class).
+    #[arg(long, conflicts_with = "per_class")]
+    pub fraction: Option<f64>,
+    /// Labelled validation pixels per class.
+    #[arg(long)]
+    pub valid_per_class: Option<usize>,
+    /// At most this many labelled pixels of any class are used (balances dominant classes).
+    #[arg(long)]
+    pub max_per_class: Option<usize>,
+    /// Spatially disjoint split: blocks of this many pixels a side go wholly to train or test.
+    #[arg(long)]
+    pub spatial_block: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Evaluations without improvement before stopping.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Evaluate every this many epochs.
+    #[arg(long)]
+    pub eval_every: Option<usize>,
+    /// Hidden layer sizes, comma-separated (e.g. 500,500).
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Size of the latent space.
+    #[arg(long)]
+    pub latent: Option<usize>,
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
+    #[arg(long, value_enum)]
+    pub likelihood: Option<Likelihood>,
+    /// Classifier fitted on M1 features.
+    #[arg(long, value_enum)]
+    pub classifier: Option<ClassifierKind>,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: Device,
+}
+
+impl TrainOptions {
+    pub fn config(&self) -> anyhow::Result<ExperimentConfig> {
+        let mut c = match &self.config {
+            Some(p) => ExperimentConfig::from_toml_file(p)?,
+            None => ExperimentConfig::default(),
+        };
+        if let Some(m) = self.model {
+            c.model = m;
+        }
+        if let Some(n) = self.per_class {
+            c.split.train = TrainSize::PerClass(n);
+        }
+        if let Some(f) = self.fraction {
+            c.split.train = TrainSize::Fraction(f);
+        }
+        if let Some(n) = self.valid_per_class {
+            c.split.valid = TrainSize::PerClass(n);
+        }
+        if self.max_per_class.is_some() {
+            c.split.max_per_class = self.max_per_class;
+        }
+        if self.spatial_block.is_some() {
+            c.split.spatial_block = self.spatial_block;
+        }
+        if let Some(s) = self.seed {
+            c.split.seed = s;
+            c.train.seed = s;
+        }
+        macro_rules! set {
+            ($field:expr, $opt:expr) => {
+                if let Some(v) = $opt.clone() {
+                    $field = v;
+                }
+            };
+        }
+        set!(c.train.epochs, self.epochs);
+        set!(c.train.batch_size, self.batch_size);
+        set!(c.train.learning_rate, self.lr);
+        set!(c.train.patience, self.patience);
+        set!(c.train.eval_every, self.eval_every);
+        set!(c.m1.hidden, self.hidden);
+        set!(c.m1.latent, self.latent);
+        set!(c.m1.activation, self.activation);
+        set!(c.m1.likelihood, self.likelihood);
+        set!(c.classifier, self.classifier);
+        Ok(c)
+    }
+}
+
+/// A progress bar over epochs on the terminal; hidden when stderr is not a terminal.
+pub fn progress_bar(max_epochs: usize) -> ProgressBar {
+    let bar = ProgressBar::new(max_epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} epoch {pos}/{len} [{elapsed_precise}] {wide_bar} {msg}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+pub fn report_progress(bar: &ProgressBar) -> impl FnMut(&Progress) + '_ {
+    move |p: &Progress| {
+        bar.set_position(p.epoch as u64);
+        let r = &p.row;
+        let acc = if r.valid_accuracy.is_nan() { String::new() } else { format!(" valid acc {:.3}", r.valid_accuracy) };
+        bar.set_message(format!("bound {:.2} valid {:.2}{acc} (no improvement x{})", r.bound_minibatch, r.bound_valid, r.not_improving));
+        if !r.event.is_empty() {
+            bar.println(format!("warning: {}", r.event));
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let scene = args.scene.load()?;
+    let cfg = args.options.config()?;
+    args.options.device.check_available()?;
+    let stem = match &args.scene.scene {
+        Some(p) => p.file_stem().map(|s| s.to_string_lossy().replace(".npy", "")).unwrap_or_else(|| "scene".into()),
+        None => "indian-pines".to_string(),
+    };
+    let model_name = format!("{:?}", cfg.model).to_lowercase();
+    let root = args.options.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{model_name}-{stem}-seed{}", cfg.train.seed)));
+    let dir = RunDir::create(&root, args.options.resume)?;
+    eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, root.display());
+    let summary = super::run_model::run(&scene, &cfg, &dir, args.options.resume, args.options.device)
+        .with_context(|| format!("run in {}", root.display()))?;
+    print!("{summary}");
+    Ok(())
+}
+
+impl Args {
+    /// The main job: the default model on the embedded scene, in runs/demo, resumed if present.
+    pub fn demo() -> Self {
+        let mut args = Args::default();
+        args.options.run = Some(PathBuf::from("runs/demo"));
+        args.options.resume = true;
+        args
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end runs that tie the layers together: read -> split -> scale -> train -> classify ->
+//! evaluate -> write the run folder. The CLI and the benchmarks call these.
+
+pub mod backend;
+pub mod config;
+pub mod features;
+pub mod m1_run;
+pub mod run_dir;
+pub mod trained;
+
+pub use config::{ExperimentConfig, ModelKind};
