@@ -17,6 +17,7 @@ use crate::data::Scene;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{fit_classifier, Classifier, FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
+use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::train::checkpoint::LoopState;
 use crate::train::m1_task::{gather_rows, M1Task};
@@ -71,7 +72,8 @@ pub fn run_m1<B: AutodiffBackend>(
 
     let (train_px, valid_px) = hold_out(&pool, cfg.holdout, cfg.train.seed);
     let mut task = M1Task::<B>::new(gather_rows(&x, dim, &train_px), gather_rows(&x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
-    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device);
+    let (mean, var) = column_moments(&task.x, dim);
+    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
     if let Some(d) = dir {
         crate::train::atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
