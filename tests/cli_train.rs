@@ -1,0 +1,111 @@
+//! `hyperssl train`, `features` and `eval` end to end on a tiny synthetic scene.
+
+mod common;
+use common::{hyperssl, stderr, stdout};
+use hyperssl::data::readers::npy::{read_npy, write_npy};
+use hyperssl::data::{RawArray, Samples};
+use std::path::Path;
+
+/// A 24 x 24 scene of 8 bands with three classes whose spectra differ in slope.
+fn write_scene(dir: &Path, poison: bool) -> (String, String) {
+    let (h, w, b) = (24, 24, 8);
+    let mut px = Vec::with_capacity(h * w * b);
+    let mut labels = Vec::with_capacity(h * w);
+    for r in 0..h {
+        for c in 0..w {
+            let class = (c / 8) as u8; // three vertical stripes
+            for k in 0..b {
+                let noise = (((r * 31 + c * 17 + k * 7) % 13) as f32 - 6.0) * 0.01;
+                px.push(1000.0 + 100.0 * class as f32 * k as f32 + 50.0 * noise);
+            }
+            labels.push(if (r + c) % 3 == 0 { class + 1 } else { 0 });
+        }
+    }
+    if poison {
+        px[5] = f32::NAN;
+    }
+    let img = dir.join("scene.npy");
+    let lab = dir.join("gt.npy");
+    write_npy(&img, &RawArray::new(vec![h, w, b], Samples::F32(px))).unwrap();
+    write_npy(&lab, &RawArray::new(vec![h, w], Samples::U8(labels))).unwrap();
+    (img.to_str().unwrap().to_string(), lab.to_str().unwrap().to_string())
+}
+
+const TINY: [&str; 12] = ["--epochs", "3", "--hidden", "16", "--latent", "4", "--batch-size", "32", "--per-class", "5", "--classifier", "logreg"];
+
+#[test]
+fn train_then_eval_and_features_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let mut args = vec!["train", "--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s];
+    args.extend(TINY);
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in ["OA", "AA", "kappa", "majority-class baseline"] {
+        assert!(out.contains(needle), "{out}");
+    }
+    for f in ["config.toml", "scaler.json", "split.json", "m1_model.mpk", "m1_checkpoint.bin", "m1_log.csv", "classifier.json", "metrics.json"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let trained: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+
+    // The same run folder again without --resume is refused, not overwritten.
+    let o = hyperssl(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+
+    let o = hyperssl(&["eval", "--run", run_s, img.as_str(), "--labels", lab.as_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let evaluated: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(trained["overall_accuracy"], evaluated["overall_accuracy"]);
+    assert_eq!(trained["confusion"], evaluated["confusion"]);
+
+    let feats = dir.path().join("f.npy");
+    let o = hyperssl(&["features", "--run", run_s, img.as_str(), "--out", feats.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = read_npy(&feats).unwrap();
+    assert_eq!(a.shape, vec![24, 24, 4]);
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let mut metrics = Vec::new();
+    for name in ["a", "b"] {
+        let run = dir.path().join(name);
+        let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--seed", "4", "--run", run.to_str().unwrap()];
+        args.extend(TINY);
+        let o = hyperssl(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        metrics.push(std::fs::read_to_string(run.join("metrics.json")).unwrap());
+        let log = std::fs::read_to_string(run.join("m1_log.csv")).unwrap();
+        metrics.push(log.lines().map(|l| l.split(',').nth(3).unwrap_or("").to_string()).collect::<Vec<_>>().join(";"));
+    }
+    assert_eq!(metrics[0], metrics[2], "metrics differ between identical runs");
+    assert_eq!(metrics[1], metrics[3], "validation bounds differ between identical runs");
+}
+
+#[test]
+fn nan_in_the_scene_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), true);
+    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap().to_string().leak()];
+    args.extend(TINY);
+    let o = hyperssl(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("scene.npy") && err.contains("NaN"), "{err}");
+}
+
+#[test]
+fn scene_without_labels_cannot_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, _) = write_scene(dir.path(), false);
+    let o = hyperssl(&["train", img.as_str(), "--run", dir.path().join("r").to_str().unwrap(), "--epochs", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--labels"), "{}", stderr(&o));
+}
