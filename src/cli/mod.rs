@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch; one file per subcommand.
 
 mod eval;
+mod experiment;
 mod features;
 mod inspect;
 mod run_model;
@@ -34,6 +35,8 @@ enum Command {
     Features(features::Args),
     /// Score a trained run on its test pixels.
     Eval(eval::Args),
+    /// Repeat a run over seeded label draws and budgets, beside an SVM on the raw spectra.
+    Experiment(experiment::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -43,6 +46,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Features(args)) => features::run(args),
         Some(Command::Eval(args)) => eval::run(args),
+        Some(Command::Experiment(args)) => experiment::run(args),
         None => train::run(train::Args::demo()),
     };
     match result {

@@ -4,9 +4,17 @@ use hyperssl::data::Scene;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
 use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::eval::metrics::Metrics;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
+use hyperssl::train::atomic::read_json;
 
 use super::train::{progress_bar, report_progress};
+
+/// Runs the model and returns its test metrics (for experiments).
+pub fn run_metrics(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<Metrics> {
+    run(scene, cfg, dir, resume, device)?;
+    Ok(read_json(&dir.metrics())?)
+}
 
 pub fn run(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
     let bar = progress_bar(cfg.train.epochs);

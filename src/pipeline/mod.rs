@@ -2,6 +2,8 @@
 //! evaluate -> write the run folder. The CLI and the benchmarks call these.
 
 pub mod backend;
+pub mod baseline;
+pub mod experiment;
 pub mod config;
 pub mod features;
 pub mod m1_run;
