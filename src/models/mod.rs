@@ -6,8 +6,10 @@ pub mod activation;
 pub mod distributions;
 pub mod init;
 pub mod m1;
+pub mod m2;
 pub mod mlp;
 pub mod tensors;
 
 pub use activation::Activation;
 pub use m1::{M1Config, Likelihood, M1};
+pub use m2::{M2Config, M2};

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod log;
 pub mod m1_task;
+pub mod m2_task;
 pub mod trainer;
 
 pub use config::TrainConfig;

@@ -1,0 +1,764 @@
+//! M2: the semi-supervised generative model of Kingma et al. (2014), section 3.1.2.
+//!
+//! Generative model p(y) p(z) p(x|y,z) with p(y) = Cat(1/K), p(z) = N(0, I) and p(x|y,z) an MLP
+//! on [y, z]; inference model q(y|x) (an MLP classifier) and q(z|x,y) (an MLP on [x, y]).
+//!
+//! The class enters both MLPs only through their first layer, `W_u u + W_y y + b` with y one-hot,
+//! so `W_y y` is a row of `W_y` (a lookup, not a matmul). For the unlabelled bound, which needs
+//! every class for every example, `W_x x + b` of q(z|x,y) is computed once per example (`[B, H]`)
+//! and the K class rows are added by broadcasting (`[B, K, H]`, read as `[B * K, H]`); p(x|y,z)'s
+//! `W_y y` is likewise a broadcast add. All K classes go through the networks in one batched pass
+//! of `B * K` rows, ordered example-major (row `b * K + k` is example b with class k).
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::activation::Activation;
+use super::distributions::{
+    bernoulli_log_density, categorical_entropy, gaussian_log_density, kl_standard_normal,
+    log_softmax, reparameterize,
+};
+use super::init;
+use super::m1::Likelihood;
+use super::mlp::Mlp;
+use super::tensors::{matrix, to_vec, vector};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct M2Config {
+    /// Hidden sizes of the classifier q(y|x).
+    pub hidden_classifier: Vec<usize>,
+    /// Hidden sizes of the encoder q(z|x,y).
+    pub hidden_encoder: Vec<usize>,
+    /// Hidden sizes of the decoder p(x|y,z).
+    pub hidden_decoder: Vec<usize>,
+    pub latent: usize,
+    pub activation: Activation,
+    pub likelihood: Likelihood,
+}
+
+impl Default for M2Config {
+    fn default() -> Self {
+        M2Config {
+            hidden_classifier: vec![500],
+            hidden_encoder: vec![500],
+            hidden_decoder: vec![500],
+            latent: 50,
+            activation: Activation::Softplus,
+            likelihood: Likelihood::GaussianBand,
+        }
+    }
+}
+
+/// A linear layer on `[u, onehot(y)]`, stored as `W_u` (with the bias) and the K rows of `W_y`.
+#[derive(Module, Debug)]
+pub struct ClassLinear<B: Backend> {
+    /// `W_u` and the bias.
+    pub input: Linear<B>,
+    /// `[classes, d_out]`: row k is `W_y` times the one-hot vector of class k.
+    pub class: Param<Tensor<B, 2>>,
+}
+
+impl<B: Backend> ClassLinear<B> {
+    /// Initialised as one layer over the concatenated input (fan-in `d_in + classes`); output
+    /// columns from `zero_from` on start at zero (log-variance heads).
+    fn new<R: Rng>(
+        rng: &mut R,
+        d_in: usize,
+        classes: usize,
+        d_out: usize,
+        zero_from: usize,
+        device: &B::Device,
+    ) -> Self {
+        let joint = init::linear::<B, R>(rng, d_in + classes, d_out, 1.0, device);
+        let mut w = to_vec(joint.weight.val());
+        zero_columns(&mut w, d_out, zero_from);
+        let class = w.split_off(d_in * d_out);
+        ClassLinear {
+            input: Linear {
+                weight: Param::from_tensor(matrix(w, d_in, d_out, device)),
+                bias: joint.bias,
+            },
+            class: Param::from_tensor(matrix(class, classes, d_out, device)),
+        }
+    }
+
+    /// One class per row: `u` `[B, d_in]`, `y` `[B]` -> `[B, d_out]`.
+    fn forward(&self, u: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+        self.input.forward(u) + self.class.val().select(0, y)
+    }
+
+    /// Every class: `u` has `B * r` rows with `r` 1 (shared by all classes of an example) or K
+    /// (one row per example and class); returns `[B * K, d_out]`, example-major.
+    fn forward_each_class(&self, u: Tensor<B, 2>, r: usize) -> Tensor<B, 2> {
+        let [rows, _] = u.dims();
+        let [k, d_out] = self.class.dims();
+        let b = rows / r;
+        let h = self.input.forward(u);
+        let h = if r == 1 {
+            h.unsqueeze_dim::<3>(1).repeat_dim(1, k)
+        } else {
+            h.reshape([b, k, d_out])
+        };
+        // The class rows added as one shared row of K * d_out values: a broadcast the CPU
+        // backend runs as a SIMD loop (a [B, 1, H] + [1, K, H] broadcast is several times
+        // slower there than this repeat and add).
+        (h.reshape([b, k * d_out]) + self.class.val().reshape([1, k * d_out]))
+            .reshape([b * k, d_out])
+    }
+}
+
+fn zero_columns(w: &mut [f32], d_out: usize, from: usize) {
+    for row in w.chunks_mut(d_out) {
+        for v in row.iter_mut().skip(from) {
+            *v = 0.0;
+        }
+    }
+}
+
+/// An MLP conditioned on the class through its first layer; the last layer has no nonlinearity.
+#[derive(Module, Debug)]
+pub struct ClassMlp<B: Backend> {
+    pub first: ClassLinear<B>,
+    pub rest: Vec<Linear<B>>,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl<B: Backend> ClassMlp<B> {
+    /// Layers `d_in (+ classes) -> hidden... -> d_out`; output columns from `zero_from` on start
+    /// with zero weights.
+    #[allow(clippy::too_many_arguments)]
+    fn new<R: Rng>(
+        rng: &mut R,
+        d_in: usize,
+        classes: usize,
+        hidden: &[usize],
+        d_out: usize,
+        zero_from: usize,
+        activation: Activation,
+        device: &B::Device,
+    ) -> Self {
+        let widths: Vec<usize> = hidden.iter().copied().chain([d_out]).collect();
+        let last = widths.len() - 1;
+        let first = ClassLinear::new(
+            rng,
+            d_in,
+            classes,
+            widths[0],
+            if last == 0 { zero_from } else { widths[0] },
+            device,
+        );
+        let rest = (1..=last)
+            .map(|i| {
+                let layer = init::linear::<B, R>(rng, widths[i - 1], widths[i], 1.0, device);
+                if i < last || zero_from >= d_out {
+                    return layer;
+                }
+                let mut w = to_vec(layer.weight.val());
+                zero_columns(&mut w, d_out, zero_from);
+                Linear {
+                    weight: Param::from_tensor(matrix(w, widths[i - 1], d_out, device)),
+                    bias: layer.bias,
+                }
+            })
+            .collect();
+        ClassMlp {
+            first,
+            rest,
+            activation,
+        }
+    }
+
+    fn finish(&self, mut h: Tensor<B, 2>) -> Tensor<B, 2> {
+        for layer in &self.rest {
+            h = layer.forward(self.activation.apply(h));
+        }
+        h
+    }
+
+    fn forward(&self, u: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 2> {
+        self.finish(self.first.forward(u, y))
+    }
+
+    fn forward_each_class(&self, u: Tensor<B, 2>, r: usize) -> Tensor<B, 2> {
+        self.finish(self.first.forward_each_class(u, r))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct M2<B: Backend> {
+    classifier: Mlp<B>,
+    /// Logits of q(y|x).
+    q_y: Linear<B>,
+    /// q(z|x,y): outputs `[mu | logvar]`.
+    encoder: ClassMlp<B>,
+    /// p(x|y,z): outputs the mean (Gaussian) or logits (Bernoulli), then for GaussianPixel the
+    /// log-variance.
+    decoder: ClassMlp<B>,
+    /// Per-band log-variance (GaussianBand).
+    p_logvar_band: Option<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    likelihood: Likelihood,
+}
+
+/// The labelled bound's terms for one class per example, or for every class (`[B, K]`).
+pub struct ClassBound<B: Backend> {
+    /// log p(x|y,z) at the sampled z.
+    pub reconstruction: Tensor<B, 2>,
+    /// KL(q(z|x,y) || p(z)).
+    pub kl: Tensor<B, 2>,
+    /// log p(y) = -ln K.
+    pub log_prior: f32,
+}
+
+impl<B: Backend> ClassBound<B> {
+    /// L(x,y) = log p(x|y,z) + log p(y) - KL(q(z|x,y) || p(z)).
+    pub fn bound(&self) -> Tensor<B, 2> {
+        (self.reconstruction.clone() - self.kl.clone()).add_scalar(self.log_prior)
+    }
+}
+
+/// The unlabelled bound's parts for a batch of B examples.
+pub struct UnlabelledTerms<B: Backend> {
+    /// log q(y|x), `[B, K]`.
+    pub log_q: Tensor<B, 2>,
+    /// L(x,y) terms for every class, each `[B, K]`.
+    pub classes: ClassBound<B>,
+}
+
+impl<B: Backend> UnlabelledTerms<B> {
+    /// U(x) = sum_y q(y|x) L(x,y) + H(q(y|x)), `[B, 1]`.
+    pub fn bound(&self) -> Tensor<B, 2> {
+        self.expected(self.classes.bound()) + categorical_entropy(self.log_q.clone())
+    }
+
+    /// log p(x|y,z) averaged over q(y|x), `[B, 1]`.
+    pub fn reconstruction(&self) -> Tensor<B, 2> {
+        self.expected(self.classes.reconstruction.clone())
+    }
+
+    /// KL(q(z|x,y) || p(z)) averaged over q(y|x), `[B, 1]`.
+    pub fn kl(&self) -> Tensor<B, 2> {
+        self.expected(self.classes.kl.clone())
+    }
+
+    fn expected(&self, per_class: Tensor<B, 2>) -> Tensor<B, 2> {
+        (self.log_q.clone().exp() * per_class).sum_dim(1)
+    }
+}
+
+impl<B: Backend> M2<B> {
+    pub fn new(
+        config: &M2Config,
+        input_dim: usize,
+        n_classes: usize,
+        seed: u64,
+        device: &B::Device,
+    ) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let act = config.activation;
+        let classifier = Mlp::new(&mut rng, input_dim, &config.hidden_classifier, act, device);
+        let h = classifier.out_dim(input_dim);
+        let q_y = init::linear(&mut rng, h, n_classes, 1.0, device);
+        let l = config.latent;
+        let encoder = ClassMlp::new(
+            &mut rng,
+            input_dim,
+            n_classes,
+            &config.hidden_encoder,
+            2 * l,
+            l,
+            act,
+            device,
+        );
+        let (out, zero_from) = match config.likelihood {
+            Likelihood::GaussianPixel => (2 * input_dim, input_dim),
+            _ => (input_dim, input_dim),
+        };
+        let decoder = ClassMlp::new(
+            &mut rng,
+            l,
+            n_classes,
+            &config.hidden_decoder,
+            out,
+            zero_from,
+            act,
+            device,
+        );
+        let p_logvar_band = match config.likelihood {
+            Likelihood::GaussianBand => {
+                Some(Param::from_tensor(vector(vec![0.0; input_dim], device)))
+            }
+            _ => None,
+        };
+        M2 {
+            classifier,
+            q_y,
+            encoder,
+            decoder,
+            p_logvar_band,
+            likelihood: config.likelihood,
+        }
+    }
+
+    pub fn input_dim(&self) -> usize {
+        self.encoder.first.input.weight.dims()[0]
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        self.decoder.first.input.weight.dims()[0]
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.q_y.weight.dims()[1]
+    }
+
+    pub fn likelihood(&self) -> Likelihood {
+        self.likelihood
+    }
+
+    fn log_prior(&self) -> f32 {
+        -(self.n_classes() as f32).ln()
+    }
+
+    /// log q(y|x), `[B, K]`.
+    pub fn classify(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        log_softmax(self.q_y.forward(self.classifier.forward(x)))
+    }
+
+    /// q(y|x), `[B, K]`.
+    pub fn probabilities(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.classify(x).exp()
+    }
+
+    /// Mean and log-variance of q(z|x,y) for class `y[b]` of each example, each `[B, latent]`.
+    pub fn dist_qz(&self, x: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        self.split_qz(self.encoder.forward(x, y))
+    }
+
+    fn split_qz(&self, out: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let l = self.latent_dim();
+        (out.clone().narrow(1, 0, l), out.narrow(1, l, l))
+    }
+
+    /// The terms of L(x,y) for labels `y` (class indices, `[B]`) and standard-normal noise
+    /// `eps` `[B, latent]`, each `[B, 1]`.
+    pub fn labelled_terms(
+        &self,
+        x: Tensor<B, 2>,
+        y: Tensor<B, 1, Int>,
+        eps: Tensor<B, 2>,
+    ) -> ClassBound<B> {
+        let (mu, logvar) = self.dist_qz(x.clone(), y.clone());
+        let z = reparameterize(mu.clone(), logvar.clone(), eps);
+        let reconstruction = self.log_px(x, self.decoder.forward(z, y));
+        ClassBound {
+            reconstruction,
+            kl: kl_standard_normal(mu, logvar),
+            log_prior: self.log_prior(),
+        }
+    }
+
+    /// L(x,y), `[B, 1]`.
+    pub fn labelled_bound(
+        &self,
+        x: Tensor<B, 2>,
+        y: Tensor<B, 1, Int>,
+        eps: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        self.labelled_terms(x, y, eps).bound()
+    }
+
+    /// The terms of L(x,y) for every class y of every example, each `[B, K]`, in one batched
+    /// pass. `eps` is `[B * K, latent]`: an independent sample for each (example, class), row
+    /// `b * K + k` for class k of example b (so `labelled_terms` with those rows and class k
+    /// gives column k).
+    pub fn class_terms(&self, x: Tensor<B, 2>, eps: Tensor<B, 2>) -> ClassBound<B> {
+        let [b, d] = x.dims();
+        let k = self.n_classes();
+        let (mu, logvar) = self.split_qz(self.encoder.forward_each_class(x.clone(), 1));
+        let z = reparameterize(mu.clone(), logvar.clone(), eps);
+        let out = self.decoder.forward_each_class(z, k);
+        // x once per class: the same size as the decoder output, and on the CPU backend faster
+        // than broadcasting a [B, 1, d] x against [B, K, d] (which it walks element by element).
+        let x = x.unsqueeze_dim::<3>(1).repeat_dim(1, k).reshape([b * k, d]);
+        let reconstruction = self.log_px(x, out);
+        ClassBound {
+            reconstruction: reconstruction.reshape([b, k]),
+            kl: kl_standard_normal(mu, logvar).reshape([b, k]),
+            log_prior: self.log_prior(),
+        }
+    }
+
+    /// log p(x|y,z) per row given the decoder output, `[rows, 1]`.
+    fn log_px(&self, x: Tensor<B, 2>, out: Tensor<B, 2>) -> Tensor<B, 2> {
+        let d = self.input_dim();
+        match self.likelihood {
+            Likelihood::Bernoulli => bernoulli_log_density(x, out),
+            Likelihood::GaussianBand => {
+                gaussian_log_density(x, out, self.band_logvar().unsqueeze_dim(0))
+            }
+            Likelihood::GaussianPixel => {
+                gaussian_log_density(x, out.clone().narrow(1, 0, d), out.narrow(1, d, d))
+            }
+        }
+    }
+
+    /// q(y|x) and the per-class terms of U(x); see `class_terms` for the layout of `eps`.
+    pub fn unlabelled_terms(&self, x: Tensor<B, 2>, eps: Tensor<B, 2>) -> UnlabelledTerms<B> {
+        UnlabelledTerms {
+            log_q: self.classify(x.clone()),
+            classes: self.class_terms(x, eps),
+        }
+    }
+
+    /// U(x) = sum_y q(y|x) L(x,y) + H(q(y|x)), `[B, 1]`; `eps` is `[B * K, latent]` as in
+    /// `class_terms`.
+    pub fn unlabelled_bound(&self, x: Tensor<B, 2>, eps: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.unlabelled_terms(x, eps).bound()
+    }
+
+    /// The mean of p(x|y,z) for classes `y` `[B]` and latents `z` `[B, latent]`: spectra the
+    /// model generates for a class.
+    pub fn generate(&self, y: Tensor<B, 1, Int>, z: Tensor<B, 2>) -> Tensor<B, 2> {
+        let out = self.decoder.forward(z, y);
+        match self.likelihood {
+            Likelihood::Bernoulli => burn::tensor::activation::sigmoid(out),
+            Likelihood::GaussianBand => out,
+            Likelihood::GaussianPixel => out.narrow(1, 0, self.input_dim()),
+        }
+    }
+
+    fn band_logvar(&self) -> Tensor<B, 1> {
+        self.p_logvar_band
+            .as_ref()
+            .expect("per-band variance")
+            .val()
+    }
+}
+
+/// Class indices as the integer tensor the model takes.
+pub fn class_indices<B: Backend>(labels: &[usize], device: &B::Device) -> Tensor<B, 1, Int> {
+    let v: Vec<i64> = labels.iter().map(|&c| c as i64).collect();
+    Tensor::from_data(TensorData::new(v, [labels.len()]), device)
+}
+
+/// The weight beta of the classification term: alpha * N_total / N_labelled (the paper's
+/// alpha = 0.1).
+pub fn classification_weight(alpha: f64, n_labelled: usize, n_unlabelled: usize) -> f32 {
+    (alpha * (n_labelled + n_unlabelled) as f64 / n_labelled.max(1) as f64) as f32
+}
+
+/// Labelled examples of a minibatch with their noise `[n_l, latent]`.
+pub struct LabelledBatch<B: Backend> {
+    pub x: Tensor<B, 2>,
+    pub y: Tensor<B, 1, Int>,
+    pub eps: Tensor<B, 2>,
+}
+
+/// Unlabelled examples of a minibatch with their noise `[n_u * K, latent]`.
+pub struct UnlabelledBatch<B: Backend> {
+    pub x: Tensor<B, 2>,
+    pub eps: Tensor<B, 2>,
+}
+
+/// The minibatch objective and its parts, each `[1]`, all means over the n_l + n_u examples.
+pub struct Objective<B: Backend> {
+    /// J = [sum_l (-L(x_l,y_l) - beta log q(y_l|x_l)) + sum_u -U(x_u)] / (n_l + n_u).
+    pub loss: Tensor<B, 1>,
+    /// [sum_l L + sum_u U] / (n_l + n_u).
+    pub bound: Tensor<B, 1>,
+    /// Mean log p(x|y,z) (q(y|x)-weighted for unlabelled examples).
+    pub reconstruction: Tensor<B, 1>,
+    /// Mean KL (q(y|x)-weighted for unlabelled examples).
+    pub kl: Tensor<B, 1>,
+}
+
+/// The M2 objective for one minibatch; `beta` from `classification_weight`.
+pub fn objective<B: Backend>(
+    model: &M2<B>,
+    labelled: LabelledBatch<B>,
+    unlabelled: UnlabelledBatch<B>,
+    beta: f32,
+) -> Objective<B> {
+    let n = (labelled.x.dims()[0] + unlabelled.x.dims()[0]) as f32;
+    let log_q = model
+        .classify(labelled.x.clone())
+        .gather(1, labelled.y.clone().unsqueeze_dim(1));
+    let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
+    let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
+    let bound = l.bound().sum() + u.bound().sum();
+    let loss = (bound.clone() + log_q.sum().mul_scalar(beta))
+        .neg()
+        .div_scalar(n);
+    Objective {
+        loss,
+        bound: bound.div_scalar(n),
+        reconstruction: (l.reconstruction.sum() + u.reconstruction().sum()).div_scalar(n),
+        kl: (l.kl.sum() + u.kl().sum()).div_scalar(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::tensors::scalar;
+    use burn::backend::Flex;
+
+    type B = Flex;
+
+    fn dev() -> burn::tensor::Device<B> {
+        Default::default()
+    }
+
+    fn config(hidden: Vec<usize>, likelihood: Likelihood) -> M2Config {
+        M2Config {
+            hidden_classifier: hidden.clone(),
+            hidden_encoder: hidden.clone(),
+            hidden_decoder: hidden,
+            latent: 2,
+            activation: Activation::Softplus,
+            likelihood,
+        }
+    }
+
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.random_range(-1.5f32..1.5)).collect()
+    }
+
+    /// Rows `k, k + K, k + 2K, ...` of a row-major `[B * K, cols]` buffer.
+    fn class_rows(v: &[f32], cols: usize, k: usize, classes: usize) -> Vec<f32> {
+        v.chunks(cols)
+            .skip(k)
+            .step_by(classes)
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn unlabelled_bound_equals_the_per_class_sum() {
+        for likelihood in [
+            Likelihood::GaussianBand,
+            Likelihood::GaussianPixel,
+            Likelihood::Bernoulli,
+        ] {
+            let (b, d, k) = (3, 4, 5);
+            let m = M2::<B>::new(&config(vec![6, 5], likelihood), d, k, 1, &dev());
+            let xs: Vec<f32> = noise(b * d, 2).iter().map(|v| (v + 1.5) / 3.0).collect();
+            let x = matrix::<B>(xs, b, d, &dev());
+            let eps = noise(b * k * 2, 3);
+            let got = to_vec(m.unlabelled_bound(x.clone(), matrix(eps.clone(), b * k, 2, &dev())));
+            let q = to_vec(m.probabilities(x.clone()));
+            let mut want = vec![0.0f32; b];
+            for c in 0..k {
+                let e = matrix::<B>(class_rows(&eps, 2, c, k), b, 2, &dev());
+                let l = to_vec(m.labelled_bound(x.clone(), class_indices(&vec![c; b], &dev()), e));
+                for i in 0..b {
+                    let qi = q[i * k + c];
+                    want[i] += qi * (l[i] - qi.ln());
+                }
+            }
+            for i in 0..b {
+                assert!(
+                    (got[i] - want[i]).abs() < 1e-4 * (1.0 + want[i].abs()),
+                    "{likelihood:?} example {i}: {} vs {}",
+                    got[i],
+                    want[i]
+                );
+            }
+        }
+    }
+
+    /// Row-major values of a linear layer's weight (d_in x d_out) and bias.
+    fn wb(l: &Linear<B>) -> (Vec<f32>, Vec<f32>) {
+        (
+            to_vec(l.weight.val()),
+            to_vec(l.bias.as_ref().unwrap().val()),
+        )
+    }
+
+    fn affine(x: &[f32], (w, b): &(Vec<f32>, Vec<f32>)) -> Vec<f32> {
+        let d_out = b.len();
+        (0..d_out)
+            .map(|j| {
+                b[j] + x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, xi)| xi * w[i * d_out + j])
+                    .sum::<f32>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn labelled_bound_matches_hand_computation() {
+        // No hidden layers: q(z|x,y) = N(W x + V[y] + b) with [mu | logvar] stacked,
+        // p(x|y,z) = N(A z + C[y] + c, exp(s)).
+        let (d, k, l) = (3, 2, 2);
+        let m = M2::<B>::new(&config(vec![], Likelihood::GaussianBand), d, k, 5, &dev());
+        // Give the log-variances non-zero weights so every term matters.
+        let mut m = m;
+        m.encoder.first.input.weight =
+            Param::from_tensor(matrix(noise(d * 2 * l, 6), d, 2 * l, &dev()));
+        m.encoder.first.class = Param::from_tensor(matrix(noise(k * 2 * l, 7), k, 2 * l, &dev()));
+        m.p_logvar_band = Some(Param::from_tensor(vector(vec![0.2, -0.3, 0.1], &dev())));
+        let x = [0.5f32, -1.0, 2.0];
+        let eps = [0.3f32, -0.7];
+        let y = 1;
+        let enc_class = to_vec(m.encoder.first.class.val());
+        let dec_class = to_vec(m.decoder.first.class.val());
+        let out: Vec<f32> = affine(&x, &wb(&m.encoder.first.input))
+            .iter()
+            .zip(&enc_class[y * 2 * l..])
+            .map(|(a, c)| a + c)
+            .collect();
+        let (mu, lv) = out.split_at(l);
+        let z: Vec<f32> = (0..l)
+            .map(|j| mu[j] + (lv[j] / 2.0).exp() * eps[j])
+            .collect();
+        let mean: Vec<f32> = affine(&z, &wb(&m.decoder.first.input))
+            .iter()
+            .zip(&dec_class[y * d..])
+            .map(|(a, c)| a + c)
+            .collect();
+        let s = [0.2f32, -0.3, 0.1];
+        let ln2pi = (2.0 * std::f32::consts::PI).ln();
+        let log_px: f32 = (0..d)
+            .map(|i| -0.5 * ((x[i] - mean[i]).powi(2) / s[i].exp() + s[i] + ln2pi))
+            .sum();
+        let kl: f32 = (0..l)
+            .map(|j| 0.5 * (mu[j] * mu[j] + lv[j].exp() - lv[j] - 1.0))
+            .sum();
+        let want = log_px - (k as f32).ln() - kl;
+
+        let t = m.labelled_terms(
+            matrix(x.to_vec(), 1, d, &dev()),
+            class_indices(&[y], &dev()),
+            matrix(eps.to_vec(), 1, l, &dev()),
+        );
+        let got_px = to_vec(t.reconstruction.clone())[0];
+        let got_kl = to_vec(t.kl.clone())[0];
+        assert!(
+            (got_px - log_px).abs() < 1e-4,
+            "log p(x|y,z) {got_px} vs {log_px}"
+        );
+        assert!((got_kl - kl).abs() < 1e-5, "KL {got_kl} vs {kl}");
+        assert!((to_vec(t.bound())[0] - want).abs() < 1e-4);
+        // The mean of p(x|y,z) is what `generate` returns.
+        let g = to_vec(m.generate(class_indices(&[y], &dev()), matrix(z.clone(), 1, l, &dev())));
+        assert!(
+            g.iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-5),
+            "{g:?} vs {mean:?}"
+        );
+    }
+
+    #[test]
+    fn class_probabilities_are_a_distribution() {
+        let m = M2::<B>::new(&config(vec![7], Likelihood::GaussianBand), 4, 6, 3, &dev());
+        let x = matrix::<B>(
+            noise(5 * 4, 8).iter().map(|v| 4.0 * v).collect(),
+            5,
+            4,
+            &dev(),
+        );
+        let p = to_vec(m.probabilities(x.clone()));
+        let lp = to_vec(m.classify(x));
+        for row in p.chunks(6) {
+            assert!(row.iter().all(|&v| (0.0..=1.0).contains(&v)), "{row:?}");
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+        }
+        assert!(p.iter().zip(&lp).all(|(p, lp)| (p.ln() - lp).abs() < 1e-4));
+    }
+
+    #[test]
+    fn objective_matches_its_definition() {
+        let (d, k) = (3, 4);
+        let m = M2::<B>::new(&config(vec![5], Likelihood::GaussianPixel), d, k, 9, &dev());
+        let (nl, nu) = (2, 3);
+        let xl = noise(nl * d, 10);
+        let xu = noise(nu * d, 11);
+        let el = noise(nl * 2, 12);
+        let eu = noise(nu * k * 2, 13);
+        let yl = [3, 1];
+        let beta = classification_weight(0.1, 20, 100);
+        assert!((beta - 0.6).abs() < 1e-6);
+        let mk = |v: &Vec<f32>, r, c| matrix::<B>(v.clone(), r, c, &dev());
+        let got = objective(
+            &m,
+            LabelledBatch {
+                x: mk(&xl, nl, d),
+                y: class_indices(&yl, &dev()),
+                eps: mk(&el, nl, 2),
+            },
+            UnlabelledBatch {
+                x: mk(&xu, nu, d),
+                eps: mk(&eu, nu * k, 2),
+            },
+            beta,
+        );
+        let lb =
+            to_vec(m.labelled_bound(mk(&xl, nl, d), class_indices(&yl, &dev()), mk(&el, nl, 2)));
+        let lq = to_vec(m.classify(mk(&xl, nl, d)));
+        let ub = to_vec(m.unlabelled_bound(mk(&xu, nu, d), mk(&eu, nu * k, 2)));
+        let n = (nl + nu) as f32;
+        let bound_sum = lb.iter().sum::<f32>() + ub.iter().sum::<f32>();
+        let log_q: f32 = (0..nl).map(|i| lq[i * k + yl[i]]).sum();
+        let want = -(bound_sum + beta * log_q) / n;
+        assert!(
+            (scalar(got.loss) - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "loss vs {want}"
+        );
+        assert!((scalar(got.bound) - bound_sum / n).abs() < 1e-4 * (1.0 + want.abs()));
+        // The logged parts add up to the bound: log p(y) and the entropy make the difference.
+        let ut = m.unlabelled_terms(mk(&xu, nu, d), mk(&eu, nu * k, 2));
+        let entropy = scalar(categorical_entropy(ut.log_q.clone()).sum());
+        // Every example gets log p(y) = -ln K once (the q(y|x) weights sum to 1).
+        let parts =
+            scalar(got.reconstruction) - scalar(got.kl) + (entropy - n * (k as f32).ln()) / n;
+        assert!(
+            (parts - bound_sum / n).abs() < 1e-3,
+            "{parts} vs {}",
+            bound_sum / n
+        );
+    }
+
+    #[test]
+    fn log_variance_heads_start_at_zero_and_seeds_repeat() {
+        let cfg = config(vec![4], Likelihood::GaussianPixel);
+        let a = M2::<B>::new(&cfg, 3, 5, 21, &dev());
+        let b = M2::<B>::new(&cfg, 3, 5, 21, &dev());
+        assert_eq!(wb(&a.q_y), wb(&b.q_y));
+        let w = to_vec(a.encoder.rest[0].weight.val());
+        assert!(w
+            .chunks(4)
+            .all(|row| row[..2].iter().any(|&v| v != 0.0) && row[2..].iter().all(|&v| v == 0.0)));
+        let w = to_vec(a.decoder.rest[0].weight.val());
+        assert!(w.chunks(6).all(|row| row[3..].iter().all(|&v| v == 0.0)));
+        assert_eq!((a.input_dim(), a.n_classes(), a.latent_dim()), (3, 5, 2));
+    }
+
+    #[test]
+    fn save_and_load_give_identical_outputs() {
+        let cfg = config(vec![5], Likelihood::GaussianBand);
+        let m = M2::<B>::new(&cfg, 3, 4, 1, &dev());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m2.mpk");
+        crate::train::checkpoint::save_model::<B, _>(&p, &m).unwrap();
+        let other = M2::new(&cfg, 3, 4, 2, &dev());
+        let loaded = crate::train::checkpoint::load_model::<B, _>(&p, other, &dev()).unwrap();
+        let x = || matrix::<B>(noise(2 * 3, 30), 2, 3, &dev());
+        let eps = || matrix::<B>(noise(2 * 4 * 2, 31), 2 * 4, 2, &dev());
+        assert_eq!(
+            to_vec(m.unlabelled_bound(x(), eps())),
+            to_vec(loaded.unlabelled_bound(x(), eps()))
+        );
+        assert_eq!(to_vec(m.classify(x())), to_vec(loaded.classify(x())));
+    }
+}

@@ -1,0 +1,655 @@
+//! Training M2: every minibatch mixes labelled and unlabelled pixels in a fixed ratio, as in the
+//! paper's reference code.
+//!
+//! An epoch is one pass over the unlabelled pixels in `n_batches = ceil(n_u / batch_size)` steps
+//! of nearly equal size (at most `batch_size`); each step adds `max(1, ceil(n_l / n_batches))`
+//! labelled pixels. The labelled pixels are drawn again every epoch, class-balanced: classes are
+//! visited round-robin in a shuffled order (reshuffled every round) and each class's pixels are
+//! cycled in a shuffled order (reshuffled when used up), so each class gets the same number of
+//! draws up to one and a pixel repeats only after the other pixels of its class were used.
+//!
+//! Validation is the accuracy of argmax q(y|x) on the labelled validation set (the bound
+//! reported with it is the mean labelled bound there). Without a validation set, a part of the
+//! unlabelled pixels given to the task is held out (a tenth, at least 1 and at most 10 000,
+//! chosen with the task's seed) and the score is their mean unlabelled bound.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::m1_task::{gather_rows, normal_noise};
+use super::trainer::{StepOutput, TrainTask, Validation};
+use crate::error::{Error, Result};
+use crate::models::m2::{
+    class_indices, classification_weight, objective, LabelledBatch, UnlabelledBatch,
+};
+use crate::models::tensors::{matrix, to_vec};
+use crate::models::M2;
+
+/// Rows of one example set, row-major `n x dim`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inputs {
+    /// The features themselves.
+    Fixed(Vec<f32>),
+    /// A Gaussian per row (M1's q(z1|x) for M1+M2): a fresh sample is drawn for every
+    /// minibatch; evaluation uses the means.
+    Sampled { mean: Vec<f32>, logvar: Vec<f32> },
+}
+
+impl Inputs {
+    /// The fixed values, or the means.
+    pub fn means(&self) -> &[f32] {
+        match self {
+            Inputs::Fixed(x) => x,
+            Inputs::Sampled { mean, .. } => mean,
+        }
+    }
+
+    pub fn rows(&self, dim: usize) -> usize {
+        self.means().len() / dim.max(1)
+    }
+
+    /// Rows `idx`, sampled afresh for `Sampled`.
+    fn draw<R: Rng>(&self, dim: usize, idx: &[usize], rng: &mut R) -> Vec<f32> {
+        match self {
+            Inputs::Fixed(x) => gather_rows(x, dim, idx),
+            Inputs::Sampled { mean, logvar } => {
+                let mut out = gather_rows(mean, dim, idx);
+                let lv = gather_rows(logvar, dim, idx);
+                for (m, lv) in out.iter_mut().zip(lv) {
+                    *m += (0.5 * lv).exp() * rng.sample::<f32, _>(StandardNormal);
+                }
+                out
+            }
+        }
+    }
+
+    fn select(&self, dim: usize, idx: &[usize]) -> Inputs {
+        match self {
+            Inputs::Fixed(x) => Inputs::Fixed(gather_rows(x, dim, idx)),
+            Inputs::Sampled { mean, logvar } => Inputs::Sampled {
+                mean: gather_rows(mean, dim, idx),
+                logvar: gather_rows(logvar, dim, idx),
+            },
+        }
+    }
+
+    fn check(&self, dim: usize, what: &str) -> Result<()> {
+        let x = self.means();
+        if !x.len().is_multiple_of(dim) {
+            return Err(Error::invalid(format!(
+                "{what}: {} values are not rows of {dim}",
+                x.len()
+            )));
+        }
+        check_finite(x, what)?;
+        if let Inputs::Sampled { mean, logvar } = self {
+            if logvar.len() != mean.len() {
+                return Err(Error::invalid(format!(
+                    "{what}: {} log-variances for {} means",
+                    logvar.len(),
+                    mean.len()
+                )));
+            }
+            check_finite(logvar, what)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_finite(x: &[f32], what: &str) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(Error::invalid(format!("{what}: value {i} is {}", x[i]))),
+        None => Ok(()),
+    }
+}
+
+/// The examples M2 trains on.
+#[derive(Debug, Clone)]
+pub struct M2Data {
+    pub dim: usize,
+    pub n_classes: usize,
+    pub labelled: Inputs,
+    /// Class index of every labelled row.
+    pub labels: Vec<usize>,
+    pub unlabelled: Inputs,
+    /// Validation rows (means for M1+M2) and their classes; may be empty.
+    pub valid_x: Vec<f32>,
+    pub valid_labels: Vec<usize>,
+}
+
+pub struct M2Task<B: AutodiffBackend> {
+    pub dim: usize,
+    pub n_classes: usize,
+    pub labelled: Inputs,
+    pub labels: Vec<usize>,
+    /// The unlabelled rows trained on (without the held-out ones).
+    pub unlabelled: Inputs,
+    pub valid_x: Vec<f32>,
+    pub valid_labels: Vec<usize>,
+    /// Unlabelled rows scored when there is no validation set.
+    pub held_out: Vec<f32>,
+    pub alpha: f64,
+    pub batch_size: usize,
+    pub seed: u64,
+    beta: f32,
+    /// Labelled rows of each class.
+    by_class: Vec<Vec<usize>>,
+    /// This epoch's order of the unlabelled rows.
+    order: Vec<usize>,
+    /// This epoch's labelled rows, `labelled_per_step` for every step.
+    drawn: Vec<usize>,
+    device: B::Device,
+}
+
+/// Rows per chunk when evaluating, so that `rows * classes` stays moderate.
+fn eval_chunk(classes: usize) -> usize {
+    (16_384 / classes.max(1)).clamp(1, 1024)
+}
+
+impl<B: AutodiffBackend> M2Task<B> {
+    pub fn new(
+        data: M2Data,
+        alpha: f64,
+        batch_size: usize,
+        seed: u64,
+        device: B::Device,
+    ) -> Result<Self> {
+        let M2Data {
+            dim,
+            n_classes,
+            labelled,
+            labels,
+            unlabelled,
+            valid_x,
+            valid_labels,
+        } = data;
+        if dim == 0 || n_classes == 0 || batch_size == 0 {
+            return Err(Error::invalid(
+                "M2 needs a positive dimension, class count and batch size",
+            ));
+        }
+        if !(alpha.is_finite() && alpha >= 0.0) {
+            return Err(Error::invalid(format!(
+                "alpha must be a non-negative number, not {alpha}"
+            )));
+        }
+        labelled.check(dim, "labelled pixels")?;
+        unlabelled.check(dim, "unlabelled pixels")?;
+        Inputs::Fixed(valid_x.clone()).check(dim, "validation pixels")?;
+        if labels.len() != labelled.rows(dim) || labels.is_empty() {
+            return Err(Error::invalid(format!(
+                "{} labels for {} labelled pixels (need at least one)",
+                labels.len(),
+                labelled.rows(dim)
+            )));
+        }
+        if valid_labels.len() != valid_x.len() / dim {
+            return Err(Error::invalid(format!(
+                "{} validation labels for {} validation pixels",
+                valid_labels.len(),
+                valid_x.len() / dim
+            )));
+        }
+        if let Some(&c) = labels
+            .iter()
+            .chain(&valid_labels)
+            .find(|&&c| c >= n_classes)
+        {
+            return Err(Error::invalid(format!(
+                "class index {c} with only {n_classes} classes"
+            )));
+        }
+        let n_u = unlabelled.rows(dim);
+        let (unlabelled, held_out) = if valid_labels.is_empty() {
+            if n_u < 2 {
+                return Err(Error::invalid(
+                    "without a validation set M2 needs at least 2 unlabelled pixels",
+                ));
+            }
+            let mut idx: Vec<usize> = (0..n_u).collect();
+            idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x6d32_686f_6c64));
+            let h = (n_u / 10).clamp(1, 10_000);
+            let held = gather_rows(unlabelled.means(), dim, &idx[..h]);
+            idx.drain(..h);
+            idx.sort_unstable();
+            (unlabelled.select(dim, &idx), held)
+        } else if n_u == 0 {
+            return Err(Error::invalid("M2 needs unlabelled pixels"));
+        } else {
+            (unlabelled, Vec::new())
+        };
+        let mut by_class = vec![Vec::new(); n_classes];
+        for (i, &c) in labels.iter().enumerate() {
+            by_class[c].push(i);
+        }
+        let beta = classification_weight(alpha, labels.len(), unlabelled.rows(dim));
+        let mut task = M2Task {
+            dim,
+            n_classes,
+            labelled,
+            labels,
+            unlabelled,
+            valid_x,
+            valid_labels,
+            held_out,
+            alpha,
+            batch_size,
+            seed,
+            beta,
+            by_class,
+            order: Vec::new(),
+            drawn: Vec::new(),
+            device,
+        };
+        // Usable before the first epoch too.
+        task.start_epoch(&mut ChaCha8Rng::seed_from_u64(seed));
+        Ok(task)
+    }
+
+    fn n_unlabelled(&self) -> usize {
+        self.unlabelled.rows(self.dim)
+    }
+
+    /// Labelled pixels in every minibatch.
+    pub fn labelled_per_step(&self) -> usize {
+        self.labels
+            .len()
+            .div_ceil(self.steps_per_epoch().max(1))
+            .max(1)
+    }
+
+    /// The weight of the classification term, alpha * N / N_labelled.
+    pub fn beta(&self) -> f32 {
+        self.beta
+    }
+
+    fn draw_labelled(&self, count: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        let classes: Vec<usize> = (0..self.n_classes)
+            .filter(|&c| !self.by_class[c].is_empty())
+            .collect();
+        let mut pools: Vec<Vec<usize>> = vec![Vec::new(); self.n_classes];
+        let mut round: Vec<usize> = Vec::new();
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            if round.is_empty() {
+                round = classes.clone();
+                round.shuffle(rng);
+            }
+            let c = round.pop().unwrap_or(0);
+            if pools[c].is_empty() {
+                pools[c] = self.by_class[c].clone();
+                pools[c].shuffle(rng);
+            }
+            out.extend(pools[c].pop());
+        }
+        out
+    }
+}
+
+impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
+    type Model = M2<B>;
+
+    fn steps_per_epoch(&self) -> usize {
+        self.n_unlabelled().div_ceil(self.batch_size)
+    }
+
+    fn examples_per_epoch(&self) -> usize {
+        self.n_unlabelled() + self.steps_per_epoch() * self.labelled_per_step()
+    }
+
+    fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+        self.order = (0..self.n_unlabelled()).collect();
+        self.order.shuffle(rng);
+        self.drawn = self.draw_labelled(self.steps_per_epoch() * self.labelled_per_step(), rng);
+    }
+
+    fn step(&self, model: &M2<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
+        let (n_u, steps, m) = (
+            self.n_unlabelled(),
+            self.steps_per_epoch(),
+            self.labelled_per_step(),
+        );
+        let idx_u = &self.order[step * n_u / steps..(step + 1) * n_u / steps];
+        let idx_l = &self.drawn[step * m..(step + 1) * m];
+        let (dim, latent, dev) = (self.dim, model.latent_dim(), &self.device);
+        let labels: Vec<usize> = idx_l.iter().map(|&i| self.labels[i]).collect();
+        let labelled = LabelledBatch {
+            x: matrix(self.labelled.draw(dim, idx_l, rng), m, dim, dev),
+            y: class_indices(&labels, dev),
+            eps: normal_noise::<B, _>(rng, m, latent, dev),
+        };
+        let unlabelled = UnlabelledBatch {
+            x: matrix(self.unlabelled.draw(dim, idx_u, rng), idx_u.len(), dim, dev),
+            eps: normal_noise::<B, _>(rng, idx_u.len() * self.n_classes, latent, dev),
+        };
+        let o = objective(model, labelled, unlabelled, self.beta);
+        let terms = Tensor::cat(vec![o.bound, o.reconstruction, o.kl], 0).detach();
+        StepOutput {
+            loss: o.loss,
+            terms,
+        }
+    }
+
+    fn validate(&self, model: &<M2<B> as AutodiffModule<B>>::InnerModule) -> Validation {
+        if self.valid_labels.is_empty() {
+            let bound =
+                mean_unlabelled_bound(model, &self.held_out, self.dim, self.seed, &self.device);
+            Validation {
+                score: bound,
+                bound,
+                accuracy: f64::NAN,
+            }
+        } else {
+            let (accuracy, bound) = accuracy_and_bound(
+                model,
+                &self.valid_x,
+                &self.valid_labels,
+                self.dim,
+                self.seed,
+                &self.device,
+            );
+            Validation {
+                score: accuracy,
+                bound,
+                accuracy,
+            }
+        }
+    }
+}
+
+/// The class of highest q(y|x) for every row of `x` (`n x dim`).
+pub fn predict<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &B::Device) -> Vec<usize> {
+    let k = model.n_classes();
+    let mut out = Vec::with_capacity(x.len() / dim);
+    for chunk in x.chunks(eval_chunk(k) * dim) {
+        let lp =
+            to_vec(model.classify(matrix::<B>(chunk.to_vec(), chunk.len() / dim, dim, device)));
+        out.extend(lp.chunks(k).map(argmax));
+    }
+    out
+}
+
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Accuracy of argmax q(y|x) and the mean labelled bound (noise from `seed`) on `x`, `labels`.
+pub fn accuracy_and_bound<B: Backend>(
+    model: &M2<B>,
+    x: &[f32],
+    labels: &[usize],
+    dim: usize,
+    seed: u64,
+    device: &B::Device,
+) -> (f64, f64) {
+    let n = labels.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let correct = predict(model, x, dim, device)
+        .iter()
+        .zip(labels)
+        .filter(|(p, y)| p == y)
+        .count();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut total = 0.0f64;
+    let chunk = eval_chunk(1);
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        let xb = matrix::<B>(x[start * dim..end * dim].to_vec(), end - start, dim, device);
+        let eps = normal_noise::<B, _>(&mut rng, end - start, model.latent_dim(), device);
+        let bound = model
+            .labelled_bound(xb, class_indices(&labels[start..end], device), eps)
+            .sum();
+        total += to_vec(bound)[0] as f64;
+    }
+    (correct as f64 / n as f64, total / n as f64)
+}
+
+/// Mean unlabelled bound U(x) over the rows of `x`, with noise from `seed`.
+pub fn mean_unlabelled_bound<B: Backend>(
+    model: &M2<B>,
+    x: &[f32],
+    dim: usize,
+    seed: u64,
+    device: &B::Device,
+) -> f64 {
+    let n = x.len() / dim;
+    if n == 0 {
+        return f64::NAN;
+    }
+    let k = model.n_classes();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut total = 0.0f64;
+    for chunk in x.chunks(eval_chunk(k) * dim) {
+        let rows = chunk.len() / dim;
+        let eps = normal_noise::<B, _>(&mut rng, rows * k, model.latent_dim(), device);
+        let bound = model
+            .unlabelled_bound(matrix::<B>(chunk.to_vec(), rows, dim, device), eps)
+            .sum();
+        total += to_vec(bound)[0] as f64;
+    }
+    total / n as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Activation, Likelihood, M2Config};
+    use crate::train::{train, TrainConfig};
+    use burn::backend::{Autodiff, Flex};
+
+    type AB = Autodiff<Flex>;
+
+    fn small(hidden: usize, latent: usize) -> M2Config {
+        M2Config {
+            hidden_classifier: vec![hidden],
+            hidden_encoder: vec![hidden],
+            hidden_decoder: vec![hidden],
+            latent,
+            activation: Activation::Softplus,
+            likelihood: Likelihood::GaussianBand,
+        }
+    }
+
+    /// `n` points around the centres `3 e_c` in `dim` dimensions, classes in turn.
+    fn blobs(n: usize, dim: usize, classes: usize, rng: &mut ChaCha8Rng) -> (Vec<f32>, Vec<usize>) {
+        let mut x = Vec::with_capacity(n * dim);
+        let labels: Vec<usize> = (0..n).map(|i| i % classes).collect();
+        for &c in &labels {
+            for j in 0..dim {
+                let centre = if j == c { 3.0 } else { 0.0 };
+                x.push(centre + 0.5 * rng.sample::<f32, _>(StandardNormal));
+            }
+        }
+        (x, labels)
+    }
+
+    #[test]
+    fn learns_well_separated_blobs_from_five_labels_per_class() {
+        let (dim, k) = (5, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (xl, yl) = blobs(5 * k, dim, k, &mut rng);
+        let (xu, _) = blobs(200, dim, k, &mut rng);
+        let (xv, yv) = blobs(90, dim, k, &mut rng);
+        let data = M2Data {
+            dim,
+            n_classes: k,
+            labelled: Inputs::Fixed(xl),
+            labels: yl,
+            unlabelled: Inputs::Fixed(xu),
+            valid_x: xv,
+            valid_labels: yv,
+        };
+        let dev = Default::default();
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, dev).unwrap();
+        assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (7, 3));
+        let model = M2::new(&small(16, 2), dim, k, 2, &dev);
+        let cfg = TrainConfig {
+            epochs: 60,
+            eval_every: 5,
+            patience: 100,
+            batch_size: 32,
+            learning_rate: 1e-2,
+            seed: 5,
+            ..Default::default()
+        };
+        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &dev).unwrap();
+        let last = out.state.log.last().unwrap();
+        assert!(
+            out.state.best_score > 0.9,
+            "best validation accuracy {}",
+            out.state.best_score
+        );
+        assert!(last.bound_valid.is_finite() && last.bound_minibatch.is_finite());
+        assert!(
+            out.state.log.first().unwrap().bound_valid < last.bound_valid,
+            "the bound improves"
+        );
+    }
+
+    #[test]
+    fn a_hundred_classes_train_a_step() {
+        let (dim, k) = (20, 100);
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let x: Vec<f32> = (0..300 * dim).map(|_| rng.sample(StandardNormal)).collect();
+        let labels: Vec<usize> = (0..200).map(|i| i % k).collect();
+        let data = M2Data {
+            dim,
+            n_classes: k,
+            labelled: Inputs::Fixed(x[..200 * dim].to_vec()),
+            labels,
+            unlabelled: Inputs::Sampled {
+                mean: x[200 * dim..].to_vec(),
+                logvar: vec![-2.0; 100 * dim],
+            },
+            valid_x: Vec::new(),
+            valid_labels: Vec::new(),
+        };
+        let dev = Default::default();
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, dev).unwrap();
+        // A tenth of the unlabelled rows is held out for scoring.
+        assert_eq!(
+            (task.held_out.len() / dim, task.unlabelled.rows(dim)),
+            (10, 90)
+        );
+        let model = M2::new(&small(8, 3), dim, k, 2, &dev);
+        let cfg = TrainConfig {
+            epochs: 1,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            ..Default::default()
+        };
+        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &dev).unwrap();
+        let row = out.state.log.last().unwrap();
+        assert!(
+            row.bound_minibatch.is_finite() && row.reconstruction.is_finite() && row.kl.is_finite(),
+            "{row:?}"
+        );
+        assert!(row.bound_valid.is_finite() && row.valid_accuracy.is_nan());
+        assert_eq!(out.state.step, 3);
+    }
+
+    fn tiny_data(labels: Vec<usize>, n_u: usize) -> M2Data {
+        let dim = 2;
+        M2Data {
+            dim,
+            n_classes: 3,
+            labelled: Inputs::Fixed(vec![0.5; labels.len() * dim]),
+            labels,
+            unlabelled: Inputs::Fixed(vec![0.1; n_u * dim]),
+            valid_x: vec![0.0; 2 * dim],
+            valid_labels: vec![0, 2],
+        }
+    }
+
+    #[test]
+    fn labelled_draws_are_class_balanced() {
+        // Class 0 has 9 pixels, class 2 has 2, class 1 none.
+        let labels = [vec![0; 9], vec![2; 2]].concat();
+        let mut task = M2Task::<AB>::new(
+            tiny_data(labels.clone(), 100),
+            0.1,
+            10,
+            1,
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (10, 2));
+        task.start_epoch(&mut ChaCha8Rng::seed_from_u64(3));
+        let drawn: Vec<usize> = task.drawn.iter().map(|&i| labels[i]).collect();
+        assert_eq!(drawn.len(), 20);
+        assert_eq!(drawn.iter().filter(|&&c| c == 0).count(), 10);
+        assert_eq!(drawn.iter().filter(|&&c| c == 2).count(), 10);
+        // The 9 pixels of class 0 are all used before any repeats.
+        let mut first: Vec<usize> = task
+            .drawn
+            .iter()
+            .copied()
+            .filter(|&i| labels[i] == 0)
+            .take(9)
+            .collect();
+        first.sort_unstable();
+        assert_eq!(first, (0..9).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sampled_inputs_have_the_given_mean_and_variance() {
+        let inputs = Inputs::Sampled {
+            mean: vec![1.0, -2.0],
+            logvar: vec![0.0, 4f32.ln()],
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let n = 20_000;
+        let v = inputs.draw(2, &vec![0; n], &mut rng);
+        for (j, (mean, var)) in [(1.0f64, 1.0f64), (-2.0, 4.0)].into_iter().enumerate() {
+            let col: Vec<f64> = v.iter().skip(j).step_by(2).map(|&x| x as f64).collect();
+            let m = col.iter().sum::<f64>() / n as f64;
+            let s = col.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
+            assert!(
+                (m - mean).abs() < 0.05 && (s - var).abs() < 0.1 * var,
+                "column {j}: mean {m}, variance {s}"
+            );
+        }
+        assert_eq!(inputs.means(), &[1.0, -2.0]);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let dev = Default::default();
+        let err = |d: M2Data| {
+            M2Task::<AB>::new(d, 0.1, 4, 1, dev)
+                .err()
+                .expect("must fail")
+                .to_string()
+        };
+        assert!(err(tiny_data(vec![0, 3], 5)).contains("class index 3"));
+        let mut d = tiny_data(vec![0, 1], 5);
+        d.labels.pop();
+        assert!(err(d).contains("1 labels for 2"));
+        let mut d = tiny_data(vec![0, 1], 5);
+        d.unlabelled = Inputs::Fixed(vec![0.0, f32::NAN]);
+        assert!(err(d).contains("NaN"));
+        let mut d = tiny_data(vec![0, 1], 5);
+        d.labelled = Inputs::Sampled {
+            mean: vec![0.0; 4],
+            logvar: vec![0.0; 3],
+        };
+        assert!(err(d).contains("log-variances"));
+        let mut d = tiny_data(vec![0, 1], 1);
+        d.valid_labels.clear();
+        d.valid_x.clear();
+        assert!(err(d).contains("at least 2 unlabelled"));
+    }
+}
