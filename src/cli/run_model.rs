@@ -1,10 +1,12 @@
 //! Runs the configured model on the chosen device and renders the summary the user sees.
 
+use burn::tensor::backend::AutodiffBackend;
 use hyperssl::data::Scene;
+use hyperssl::eval::metrics::Metrics;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
+use hyperssl::pipeline::m2_run::run_m2;
 use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::eval::metrics::Metrics;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::atomic::read_json;
 
@@ -16,28 +18,32 @@ pub fn run_metrics(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: 
     Ok(read_json(&dir.metrics())?)
 }
 
+/// Trains and evaluates; returns the text to print.
 pub fn run(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
+    match device {
+        Device::Cpu => run_on::<CpuTrain>(scene, cfg, dir, resume),
+        #[cfg(feature = "cuda")]
+        Device::Cuda => run_on::<hyperssl::pipeline::backend::GpuTrain>(scene, cfg, dir, resume),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => unreachable!("checked by Device::check_available"),
+    }
+}
+
+fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
+    let device = B::Device::default();
     let bar = progress_bar(cfg.train.epochs);
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
-    let text = match (cfg.model, device) {
-        (ModelKind::M1, Device::Cpu) => {
-            let out = run_m1::<CpuTrain>(scene, cfg, Some(dir), resume, &mut progress, &Default::default())?;
-            bar.finish_and_clear();
-            summary(&out.metrics.table(&names), out.train_state.epochs_done, out.seconds, dir)
+    let (metrics, epochs, seconds) = match cfg.model {
+        ModelKind::M1 => {
+            let out = run_m1::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
+            (out.metrics, out.train_state.epochs_done, out.seconds)
         }
-        #[cfg(feature = "cuda")]
-        (ModelKind::M1, Device::Cuda) => {
-            let out = run_m1::<hyperssl::pipeline::backend::GpuTrain>(scene, cfg, Some(dir), resume, &mut progress, &Default::default())?;
-            bar.finish_and_clear();
-            summary(&out.metrics.table(&names), out.train_state.epochs_done, out.seconds, dir)
+        ModelKind::M2 | ModelKind::M1m2 => {
+            let out = run_m2::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
+            (out.metrics, out.train_state.epochs_done, out.seconds)
         }
-        #[cfg(not(feature = "cuda"))]
-        (_, Device::Cuda) => unreachable!("checked by Device::check_available"),
     };
-    Ok(text)
-}
-
-fn summary(table: &str, epochs: usize, seconds: f64, dir: &RunDir) -> String {
-    format!("{table}\ntrained {epochs} epochs in {seconds:.1} s; results in {}\n", dir.root.display())
+    bar.finish_and_clear();
+    Ok(format!("{}\ntrained {epochs} epochs in {seconds:.1} s; results in {}\n", metrics.table(&names), dir.root.display()))
 }

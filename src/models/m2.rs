@@ -306,6 +306,28 @@ impl<B: Backend> M2<B> {
         }
     }
 
+    /// Starts p(x|y,z) at the data's per-band mean and variance (see `M1::init_output`). Needs
+    /// at least one decoder hidden layer; without one the model is left as it is.
+    pub fn init_output(mut self, mean: &[f32], var: &[f32]) -> Self {
+        let d = self.input_dim();
+        assert_eq!((mean.len(), var.len()), (d, d), "one mean and variance per input dimension");
+        if self.likelihood == Likelihood::Bernoulli {
+            return self;
+        }
+        let lv: Vec<f32> = var.iter().map(|v| v.max(1e-6).ln()).collect();
+        let Some(last) = self.decoder.rest.last_mut() else { return self };
+        let device = last.weight.device();
+        let mut bias = mean.to_vec();
+        if self.likelihood == Likelihood::GaussianPixel {
+            bias.extend_from_slice(&lv);
+        }
+        last.bias = Some(Param::from_tensor(vector(bias, &device)));
+        if self.likelihood == Likelihood::GaussianBand {
+            self.p_logvar_band = Some(Param::from_tensor(vector(lv, &device)));
+        }
+        self
+    }
+
     pub fn input_dim(&self) -> usize {
         self.encoder.first.input.weight.dims()[0]
     }

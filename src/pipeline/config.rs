@@ -7,7 +7,7 @@ use crate::data::sampling::SplitConfig;
 use crate::data::scaling::ScalingConfig;
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierKind;
-use crate::models::M1Config;
+use crate::models::{M1Config, M2Config};
 use crate::train::TrainConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -15,6 +15,10 @@ use crate::train::TrainConfig;
 pub enum ModelKind {
     /// Variational autoencoder features + a classifier.
     M1,
+    /// The semi-supervised generative model on the scaled spectra; q(y|x) classifies.
+    M2,
+    /// M2 trained on M1's latent features (the paper's best model).
+    M1m2,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +29,12 @@ pub struct ExperimentConfig {
     /// Fraction of the unlabelled pool held out to compute the validation bound.
     pub holdout: f64,
     pub m1: M1Config,
+    pub m2: M2Config,
+    /// Weight of M2's classification term: beta = alpha * N_total / N_labelled (paper: 0.1).
+    pub alpha: f64,
+    /// M1+M2 keeps the M1 latent dimensions whose posterior mean varies across pixels more than
+    /// this (standard deviation), as the reference code does.
+    pub feature_std_threshold: f64,
     pub train: TrainConfig,
     pub split: SplitConfig,
     pub scaling: ScalingConfig,
@@ -37,6 +47,9 @@ impl Default for ExperimentConfig {
             classifier: ClassifierKind::Svm,
             holdout: 0.05,
             m1: M1Config::default(),
+            m2: M2Config::default(),
+            alpha: 0.1,
+            feature_std_threshold: 0.1,
             train: TrainConfig::default(),
             split: SplitConfig::default(),
             scaling: ScalingConfig::default(),

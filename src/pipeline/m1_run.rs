@@ -1,5 +1,6 @@
 //! An M1 run: the VAE learns features from every pixel of the unlabelled pool, a classifier is
 //! fitted on the features of the labelled training pixels, and the test pixels are scored.
+//! [`prepare`] and [`train_m1`] are shared with M1+M2.
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
@@ -19,23 +20,54 @@ use crate::eval::classifier::{fit_classifier, Classifier, FitReport, FittedClass
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
+use crate::train::atomic;
 use crate::train::checkpoint::LoopState;
 use crate::train::m1_task::{gather_rows, M1Task};
 use crate::train::trainer::{train, Progress, RunFiles};
 
-pub struct M1Outcome<B: burn::tensor::backend::Backend> {
-    pub model: M1<B>,
-    pub scaler: Scaler,
+/// A scene made ready for training: the split, the scaling fitted on the training pool and the
+/// scaled pixels.
+pub struct Prepared {
     pub split: Split,
-    pub classifier: FittedClassifier,
-    pub fit: FitReport,
-    pub metrics: Metrics,
-    /// Predicted class of every pixel of the scene.
-    pub predicted: Vec<usize>,
-    /// Class probabilities of every pixel, `n_pixels x n_classes`.
-    pub probabilities: Vec<f32>,
-    pub train_state: LoopState,
-    pub seconds: f64,
+    pub scaler: Scaler,
+    /// Every pixel of the scene, scaled, row-major `n_pixels x bands`.
+    pub x: Vec<f32>,
+    pub bands: usize,
+    pub n_classes: usize,
+    /// Dense class of every pixel (None = unlabelled).
+    pub classes: Vec<Option<u16>>,
+}
+
+impl Prepared {
+    /// Classes of labelled pixels (the split only holds labelled ones in train/valid/test).
+    pub fn classes_of(&self, idx: &[usize]) -> Vec<usize> {
+        idx.iter().map(|&i| self.classes[i].map_or(0, |c| c as usize)).collect()
+    }
+}
+
+/// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels);
+/// writes the configuration and the scaling to the run folder.
+pub fn prepare(scene: &Scene, cfg: &ExperimentConfig, dir: Option<&RunDir>) -> Result<Prepared> {
+    let labels = scene.labels.as_ref().ok_or_else(|| {
+        Error::invalid(format!("{} has no label map: pass --labels to train and evaluate a classifier", scene.source.display()))
+    })?;
+    scene.check_finite()?;
+    let split = sampling::split(labels, &cfg.split)?;
+    for w in &split.warnings {
+        eprintln!("warning: {w}");
+    }
+    if split.train.is_empty() || split.test.is_empty() {
+        return Err(Error::invalid("the split left no training or no test pixels"));
+    }
+    let pool = if split.unlabelled.is_empty() { &split.train } else { &split.unlabelled };
+    let scaler = Scaler::fit(&cfg.scaling, &scene.gather(pool), scene.bands)?;
+    let x = scaler.transformed(&scene.pixels)?;
+    if let Some(d) = dir {
+        atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
+        scaler.save(&d.scaler())?;
+        atomic::write_json(&d.split(), &split)?;
+    }
+    Ok(Prepared { split, scaler, x, bands: scene.bands, n_classes: labels.n_classes(), classes: labels.classes.clone() })
 }
 
 /// Pixels of the pool held out for the validation bound: a seeded `fraction` (at least one, at
@@ -48,6 +80,41 @@ pub fn hold_out(pool: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
     (p, valid)
 }
 
+/// Trains M1 on the pool of a prepared scene; returns the parameters with the best validation
+/// bound.
+pub fn train_m1<B: AutodiffBackend>(
+    p: &Prepared,
+    cfg: &ExperimentConfig,
+    dir: Option<&RunDir>,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<(M1<B::InnerBackend>, LoopState)> {
+    let dim = p.bands;
+    let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
+    let (train_px, valid_px) = hold_out(pool, cfg.holdout, cfg.train.seed);
+    let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
+    let (mean, var) = column_moments(&task.x, dim);
+    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var);
+    let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
+    let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
+    Ok((outcome.best.valid(), outcome.state))
+}
+
+pub struct M1Outcome<B: burn::tensor::backend::Backend> {
+    pub model: M1<B>,
+    pub split: Split,
+    pub classifier: FittedClassifier,
+    pub fit: FitReport,
+    pub metrics: Metrics,
+    /// Predicted class of every pixel of the scene.
+    pub predicted: Vec<usize>,
+    /// Class probabilities of every pixel, `n_pixels x n_classes`.
+    pub probabilities: Vec<f32>,
+    pub train_state: LoopState,
+    pub seconds: f64,
+}
+
 pub fn run_m1<B: AutodiffBackend>(
     scene: &Scene,
     cfg: &ExperimentConfig,
@@ -57,57 +124,20 @@ pub fn run_m1<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<M1Outcome<B::InnerBackend>> {
     let started = Instant::now();
-    let labels = scene.labels.as_ref().ok_or_else(|| {
-        Error::invalid(format!("{} has no label map: pass --labels to train and evaluate a classifier", scene.source.display()))
-    })?;
-    scene.check_finite()?;
-    let split = sampling::split(labels, &cfg.split)?;
-    if split.train.is_empty() || split.test.is_empty() {
-        return Err(Error::invalid("the split left no training or no test pixels"));
-    }
-    let pool = if split.unlabelled.is_empty() { split.train.clone() } else { split.unlabelled.clone() };
-    let scaler = Scaler::fit(&cfg.scaling, &scene.gather(&pool), scene.bands)?;
-    let x = scaler.transformed(&scene.pixels)?;
-    let dim = scene.bands;
-
-    let (train_px, valid_px) = hold_out(&pool, cfg.holdout, cfg.train.seed);
-    let mut task = M1Task::<B>::new(gather_rows(&x, dim, &train_px), gather_rows(&x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
-    let (mean, var) = column_moments(&task.x, dim);
-    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var);
-    let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
-    if let Some(d) = dir {
-        crate::train::atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
-        scaler.save(&d.scaler())?;
-    }
-    let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
-    let model = outcome.best.valid();
-
-    let (features, _) = dist_qz(&model, &x, dim, device);
+    let p = prepare(scene, cfg, dir)?;
+    let (model, train_state) = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
+    let (features, _) = dist_qz(&model, &p.x, p.bands, device);
     let latent = model.latent_dim();
-    let k = labels.n_classes();
-    let class_of = |i: usize| labels.classes[i].map(|c| c as usize).expect("split pixels are labelled");
-    let y_train: Vec<usize> = split.train.iter().map(|&i| class_of(i)).collect();
-    let (classifier, fit) = fit_classifier(cfg.classifier, &gather_rows(&features, latent, &split.train), latent, &y_train, k, cfg.train.seed)?;
+    let y_train = p.classes_of(&p.split.train);
+    let (classifier, fit) = fit_classifier(cfg.classifier, &gather_rows(&features, latent, &p.split.train), latent, &y_train, p.n_classes, cfg.train.seed)?;
     let probabilities = classifier.predict_proba(&features);
     let predicted = classifier.predict(&features);
-    let truth: Vec<usize> = split.test.iter().map(|&i| class_of(i)).collect();
-    let test_pred: Vec<usize> = split.test.iter().map(|&i| predicted[i]).collect();
-    let metrics = evaluate(&truth, &test_pred, k)?;
+    let truth = p.classes_of(&p.split.test);
+    let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
+    let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
     if let Some(d) = dir {
-        crate::train::atomic::write_json(&d.classifier(), &classifier)?;
-        crate::train::atomic::write_json(&d.split(), &split)?;
-        crate::train::atomic::write_json(&d.metrics(), &metrics)?;
+        atomic::write_json(&d.classifier(), &classifier)?;
+        atomic::write_json(&d.metrics(), &metrics)?;
     }
-    Ok(M1Outcome {
-        model,
-        scaler,
-        split,
-        classifier,
-        fit,
-        metrics,
-        predicted,
-        probabilities,
-        train_state: outcome.state,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(M1Outcome { model, split: p.split, classifier, fit, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64() })
 }

@@ -7,6 +7,7 @@ pub mod experiment;
 pub mod config;
 pub mod features;
 pub mod m1_run;
+pub mod m2_run;
 pub mod run_dir;
 pub mod trained;
 

@@ -1,0 +1,166 @@
+//! M2 and M1+M2 runs: the generative semi-supervised model on the scaled spectra, or on the
+//! latent features of an M1 trained first on every pixel of the pool; q(y|x) is the classifier.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+use super::config::{ExperimentConfig, ModelKind};
+use super::m1_run::{prepare, train_m1, Prepared};
+use super::features::dist_qz;
+use super::run_dir::RunDir;
+use crate::data::sampling::Split;
+use crate::data::Scene;
+use crate::error::{Error, Result};
+use crate::eval::metrics::{evaluate, Metrics};
+use crate::models::tensors::{column_moments, matrix, to_vec};
+use crate::models::M2;
+use crate::train::atomic;
+use crate::train::checkpoint::LoopState;
+use crate::train::m1_task::gather_rows;
+use crate::train::m2_task::{Inputs, M2Data, M2Task};
+use crate::train::trainer::{train, Progress, RunFiles};
+
+/// Which M1 latent dimensions feed M2, stored with an M1+M2 run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FeatureSelection {
+    pub kept: Vec<usize>,
+    pub latent: usize,
+}
+
+impl FeatureSelection {
+    /// Dimensions whose mean varies across the given rows with a standard deviation above
+    /// `threshold`; all of them if none does.
+    pub fn fit(mu: &[f32], latent: usize, threshold: f64) -> Self {
+        let (_, var) = column_moments(mu, latent);
+        let mut kept: Vec<usize> = (0..latent).filter(|&j| (var[j] as f64).sqrt() > threshold).collect();
+        if kept.is_empty() {
+            kept = (0..latent).collect();
+        }
+        FeatureSelection { kept, latent }
+    }
+
+    pub fn apply(&self, x: &[f32]) -> Vec<f32> {
+        x.chunks_exact(self.latent).flat_map(|row| self.kept.iter().map(move |&j| row[j])).collect()
+    }
+}
+
+/// What an M2 or M1+M2 run produced.
+pub struct M2Outcome {
+    pub split: Split,
+    pub metrics: Metrics,
+    /// Predicted class of every pixel.
+    pub predicted: Vec<usize>,
+    /// q(y|x) of every pixel, `n_pixels x n_classes`.
+    pub probabilities: Vec<f32>,
+    pub train_state: LoopState,
+    pub seconds: f64,
+}
+
+/// Class probabilities q(y|x) of every row, in chunks.
+pub fn probabilities<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &B::Device) -> Vec<f32> {
+    let chunk = (16_384 / model.n_classes().max(1)).clamp(1, 1024);
+    x.chunks(chunk * dim).flat_map(|c| to_vec(model.probabilities(matrix::<B>(c.to_vec(), c.len() / dim, dim, device)))).collect()
+}
+
+pub fn argmax_rows(p: &[f32], k: usize) -> Vec<usize> {
+    p.chunks_exact(k)
+        .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
+        .collect()
+}
+
+/// Trains M2 on `features` (row-major, `dim` wide; `logvar` for sampled M1 features) and scores
+/// the test pixels.
+#[allow(clippy::too_many_arguments)]
+fn train_m2<B: AutodiffBackend>(
+    p: &Prepared,
+    features: &[f32],
+    logvar: Option<&[f32]>,
+    dim: usize,
+    cfg: &ExperimentConfig,
+    dir: Option<&RunDir>,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<(M2<B::InnerBackend>, LoopState)> {
+    let inputs = |idx: &[usize]| match logvar {
+        Some(lv) => Inputs::Sampled { mean: gather_rows(features, dim, idx), logvar: gather_rows(lv, dim, idx) },
+        None => Inputs::Fixed(gather_rows(features, dim, idx)),
+    };
+    let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
+    let data = M2Data {
+        dim,
+        n_classes: p.n_classes,
+        labelled: inputs(&p.split.train),
+        labels: p.classes_of(&p.split.train),
+        unlabelled: inputs(pool),
+        valid_x: gather_rows(features, dim, &p.split.valid),
+        valid_labels: p.classes_of(&p.split.valid),
+    };
+    let (mean, var) = column_moments(&gather_rows(features, dim, pool), dim);
+    let mut task = M2Task::<B>::new(data, cfg.alpha, cfg.train.batch_size, cfg.train.seed, device.clone())?;
+    let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device).init_output(&mean, &var);
+    let files = dir.map(|d| RunFiles::in_dir(&d.root, "m2_"));
+    let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
+    Ok((outcome.best.valid(), outcome.state))
+}
+
+pub fn run_m2<B: AutodiffBackend>(
+    scene: &Scene,
+    cfg: &ExperimentConfig,
+    dir: Option<&RunDir>,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<M2Outcome> {
+    let started = Instant::now();
+    let p = prepare(scene, cfg, dir)?;
+    let (features, logvar, dim) = match cfg.model {
+        ModelKind::M2 => (p.x.clone(), None, scene.bands),
+        ModelKind::M1m2 => {
+            let (m1, _) = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
+            let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
+            let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
+            let latent = m1.latent_dim();
+            let sel = FeatureSelection::fit(&gather_rows(&mu, latent, pool), latent, cfg.feature_std_threshold);
+            if let Some(d) = dir {
+                atomic::write_json(&d.root.join("m1m2_features.json"), &sel)?;
+            }
+            let dim = sel.kept.len();
+            (sel.apply(&mu), Some(sel.apply(&lv)), dim)
+        }
+        ModelKind::M1 => return Err(Error::invalid("run_m2 trains M2 or M1+M2")),
+    };
+    let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume, progress, device)?;
+    let probs = probabilities(&model, &features, dim, device);
+    let predicted = argmax_rows(&probs, p.n_classes);
+    let truth = p.classes_of(&p.split.test);
+    let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
+    let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
+    if let Some(d) = dir {
+        atomic::write_json(&d.metrics(), &metrics)?;
+    }
+    Ok(M2Outcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_selection_keeps_varying_dimensions() {
+        // Dimension 0 varies (std 0.5), dimension 1 is nearly constant, dimension 2 varies.
+        let mu = [0.0, 0.01, -1.0, 1.0, 0.0, 1.0, 0.0, 0.01, -1.0, 1.0, 0.0, 1.0];
+        let sel = FeatureSelection::fit(&mu, 3, 0.1);
+        assert_eq!(sel.kept, vec![0, 2]);
+        assert_eq!(sel.apply(&mu[..3]), vec![0.0, -1.0]);
+        let flat = FeatureSelection::fit(&[0.0; 6], 3, 0.1);
+        assert_eq!(flat.kept, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn argmax_of_rows() {
+        assert_eq!(argmax_rows(&[0.1, 0.7, 0.2, 0.5, 0.3, 0.2], 3), vec![1, 0]);
+    }
+}
