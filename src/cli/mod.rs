@@ -4,6 +4,7 @@ mod eval;
 mod experiment;
 mod features;
 mod inspect;
+mod paper_mnist;
 mod run_model;
 mod scene_args;
 mod train;
@@ -37,6 +38,8 @@ enum Command {
     Eval(eval::Args),
     /// Repeat a run over seeded label draws and budgets, beside an SVM on the raw spectra.
     Experiment(experiment::Args),
+    /// The paper's MNIST benchmark (M2 or M1+M2 with 100/600/1000/3000 labels).
+    PaperMnist(paper_mnist::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -47,6 +50,7 @@ pub fn main() -> ExitCode {
         Some(Command::Features(args)) => features::run(args),
         Some(Command::Eval(args)) => eval::run(args),
         Some(Command::Experiment(args)) => experiment::run(args),
+        Some(Command::PaperMnist(args)) => paper_mnist::run(args),
         None => train::run(train::Args::demo()),
     };
     match result {

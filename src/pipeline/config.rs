@@ -35,6 +35,8 @@ pub struct ExperimentConfig {
     /// M1+M2 keeps the M1 latent dimensions whose posterior mean varies across pixels more than
     /// this (standard deviation), as the reference code does.
     pub feature_std_threshold: f64,
+    /// Epochs of the M1 phase of M1+M2 (default: `train.epochs`).
+    pub m1_epochs: Option<usize>,
     pub train: TrainConfig,
     pub split: SplitConfig,
     pub scaling: ScalingConfig,
@@ -50,6 +52,7 @@ impl Default for ExperimentConfig {
             m2: M2Config::default(),
             alpha: 0.1,
             feature_std_threshold: 0.1,
+            m1_epochs: None,
             train: TrainConfig::default(),
             split: SplitConfig::default(),
             scaling: ScalingConfig::default(),

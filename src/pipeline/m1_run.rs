@@ -48,11 +48,20 @@ impl Prepared {
 /// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels);
 /// writes the configuration and the scaling to the run folder.
 pub fn prepare(scene: &Scene, cfg: &ExperimentConfig, dir: Option<&RunDir>) -> Result<Prepared> {
+    prepare_split(scene, cfg, None, dir)
+}
+
+/// [`prepare`] with a split given by the caller (a benchmark's fixed train/valid/test sets)
+/// instead of one drawn from the configuration.
+pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, dir: Option<&RunDir>) -> Result<Prepared> {
     let labels = scene.labels.as_ref().ok_or_else(|| {
         Error::invalid(format!("{} has no label map: pass --labels to train and evaluate a classifier", scene.source.display()))
     })?;
     scene.check_finite()?;
-    let split = sampling::split(labels, &cfg.split)?;
+    let split = match split {
+        Some(s) => s,
+        None => sampling::split(labels, &cfg.split)?,
+    };
     for w in &split.warnings {
         eprintln!("warning: {w}");
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, ModelKind};
-use super::m1_run::{prepare, train_m1, Prepared};
+use super::m1_run::{prepare_split, train_m1, Prepared};
 use super::features::dist_qz;
 use super::run_dir::RunDir;
 use crate::data::sampling::Split;
@@ -114,12 +114,27 @@ pub fn run_m2<B: AutodiffBackend>(
     progress: &mut dyn FnMut(&Progress),
     device: &B::Device,
 ) -> Result<M2Outcome> {
+    run_m2_split::<B>(scene, cfg, None, dir, resume, progress, device)
+}
+
+/// [`run_m2`] on a split given by the caller.
+pub fn run_m2_split<B: AutodiffBackend>(
+    scene: &Scene,
+    cfg: &ExperimentConfig,
+    split: Option<Split>,
+    dir: Option<&RunDir>,
+    resume: bool,
+    progress: &mut dyn FnMut(&Progress),
+    device: &B::Device,
+) -> Result<M2Outcome> {
     let started = Instant::now();
-    let p = prepare(scene, cfg, dir)?;
+    let p = prepare_split(scene, cfg, split, dir)?;
     let (features, logvar, dim) = match cfg.model {
         ModelKind::M2 => (p.x.clone(), None, scene.bands),
         ModelKind::M1m2 => {
-            let (m1, _) = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
+            let mut m1_cfg = cfg.clone();
+            m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
+            let (m1, _) = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
             let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
             let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
             let latent = m1.latent_dim();

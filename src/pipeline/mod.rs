@@ -8,6 +8,7 @@ pub mod config;
 pub mod features;
 pub mod m1_run;
 pub mod m2_run;
+pub mod mnist;
 pub mod run_dir;
 pub mod trained;
 

@@ -1,0 +1,91 @@
+//! `hyperssl paper-mnist`: the paper's MNIST benchmark (Table 1), M2 or M1+M2, and its test error.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use hyperssl::pipeline::backend::{CpuTrain, Device};
+use hyperssl::pipeline::m2_run::run_m2_split;
+use hyperssl::pipeline::mnist::{mnist_scene, paper_config, paper_split};
+use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::ModelKind;
+use hyperssl::train::atomic;
+
+use super::train::{progress_bar, report_progress};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Labelled training digits, balanced over the ten classes (paper: 100, 600, 1000, 3000).
+    #[arg(long, default_value_t = 100)]
+    pub labels: usize,
+    /// m2 or m1m2.
+    #[arg(long, value_enum, default_value_t = ModelKind::M1m2)]
+    pub model: ModelKind,
+    /// Folder with the MNIST idx files.
+    #[arg(long, default_value = "../shared/data/mnist")]
+    pub data: PathBuf,
+    /// Epochs of each training phase (the reference code ran 3000 for M2).
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// Epochs of M1 for m1m2 [default: --epochs].
+    #[arg(long)]
+    pub m1_epochs: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+    /// Evaluations without improvement before stopping.
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: Device,
+    /// Run folder [default: runs/mnist-<model>-<labels>-seed<seed>].
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    #[arg(long)]
+    pub resume: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    args.device.check_available()?;
+    if args.model == ModelKind::M1 {
+        anyhow::bail!("paper-mnist reproduces M2 and M1+M2: use --model m2 or m1m2");
+    }
+    let started = Instant::now();
+    let scene = mnist_scene(&args.data)?;
+    let split = paper_split(&scene, args.labels, args.seed)?;
+    let mut cfg = paper_config(args.model, args.labels);
+    cfg.train.epochs = args.epochs;
+    cfg.train.seed = args.seed;
+    cfg.train.batch_size = args.batch_size;
+    cfg.train.learning_rate = args.lr;
+    cfg.train.patience = args.patience;
+    cfg.split.seed = args.seed;
+    if let Some(e) = args.m1_epochs {
+        cfg.m1_epochs = Some(e);
+    }
+    let name = format!("{:?}", args.model).to_lowercase();
+    let root = args.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/mnist-{name}-{}-seed{}", args.labels, args.seed)));
+    let dir = RunDir::create(&root, args.resume)?;
+    eprintln!("MNIST {name}, {} labels, seed {}: 50,000 train / 10,000 valid / 10,000 test -> {}", args.labels, args.seed, root.display());
+    let bar = progress_bar(cfg.train.epochs);
+    let mut progress = report_progress(&bar);
+    let out = match args.device {
+        Device::Cpu => run_m2_split::<CpuTrain>(&scene, &cfg, Some(split), Some(&dir), args.resume, &mut progress, &Default::default())?,
+        #[cfg(feature = "cuda")]
+        Device::Cuda => run_m2_split::<hyperssl::pipeline::backend::GpuTrain>(&scene, &cfg, Some(split), Some(&dir), args.resume, &mut progress, &Default::default())?,
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => unreachable!("checked by Device::check_available"),
+    };
+    bar.finish_and_clear();
+    let error = 100.0 * (1.0 - out.metrics.overall_accuracy);
+    let seconds = started.elapsed().as_secs_f64();
+    let result = serde_json::json!({
+        "model": name, "labels": args.labels, "seed": args.seed, "test_error_percent": error,
+        "epochs_run": out.train_state.epochs_done, "seconds": seconds, "device": format!("{:?}", args.device).to_lowercase(),
+    });
+    atomic::write_json(&dir.root.join("paper_mnist.json"), &result)?;
+    println!("MNIST {name} with {} labels: test error {error:.2}% ({} epochs, {seconds:.0} s); {}", args.labels, out.train_state.epochs_done, dir.root.join("paper_mnist.json").display());
+    Ok(())
+}
