@@ -109,3 +109,24 @@ fn scene_without_labels_cannot_train() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--labels"), "{}", stderr(&o));
 }
+
+#[test]
+fn m2_and_m1m2_train_and_evaluate_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    for model in ["m2", "m1m2"] {
+        let run = dir.path().join(model);
+        let run_s = run.to_str().unwrap();
+        let mut args = vec!["train", "--model", model, img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16"];
+        args.extend(TINY);
+        let o = hyperssl(&args);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        assert!(run.join("m2_model.mpk").exists() && run.join("m2_log.csv").exists());
+        assert_eq!(model == "m1m2", run.join("m1m2_features.json").exists());
+        let trained = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+        let o = hyperssl(&["eval", "--run", run_s, img.as_str(), "--labels", lab.as_str()]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        let evaluated = std::fs::read_to_string(run.join("metrics.json")).unwrap();
+        assert_eq!(trained, evaluated, "{model}: eval must reproduce the run's metrics");
+    }
+}

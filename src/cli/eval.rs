@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::scene_args::SceneArgs;
 use hyperssl::pipeline::backend::Cpu;
 use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::trained::TrainedM1;
+use hyperssl::pipeline::trained::Trained;
 use hyperssl::train::atomic::write_json;
 
 #[derive(clap::Args, Debug)]
@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = RunDir::open(&args.run)?;
     let device = Default::default();
-    let trained = TrainedM1::<Cpu>::load(&dir, &device)?;
+    let trained = Trained::<Cpu>::load(&dir, &device)?;
     let scene = args.scene.load()?;
     let metrics = trained.evaluate(&scene, &device)?;
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();

@@ -8,7 +8,7 @@ use hyperssl::data::readers::npy::write_npy;
 use hyperssl::data::{RawArray, Samples};
 use hyperssl::pipeline::backend::Cpu;
 use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::trained::TrainedM1;
+use hyperssl::pipeline::trained::Trained;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -28,10 +28,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = RunDir::open(&args.run)?;
     let device = Default::default();
-    let trained = TrainedM1::<Cpu>::load(&dir, &device)?;
+    let trained = Trained::<Cpu>::load(&dir, &device)?;
     let scene = args.scene.load()?;
-    let (mu, lv) = trained.features(&scene, &device)?;
-    let latent = trained.model.latent_dim();
+    let (mu, lv) = trained.m1_features(&scene, &device)?;
+    let latent = trained.config.m1.latent;
     let out = args.out.unwrap_or_else(|| dir.root.join("features.npy"));
     let shape = vec![scene.height, scene.width, latent];
     write_npy(&out, &RawArray::new(shape.clone(), Samples::F32(mu)))?;

@@ -69,6 +69,12 @@ pub struct TrainOptions {
     /// Hidden layer sizes, comma-separated (e.g. 500,500).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
+    /// Hidden layer sizes of M2's three networks, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub m2_hidden: Option<Vec<usize>>,
+    /// Weight of M2's classification term (beta = alpha * N_total / N_labelled).
+    #[arg(long)]
+    pub alpha: Option<f64>,
     /// Size of the latent space.
     #[arg(long)]
     pub latent: Option<usize>,
@@ -128,6 +134,15 @@ impl TrainOptions {
         set!(c.m1.activation, self.activation);
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
+        set!(c.alpha, self.alpha);
+        if let Some(h) = &self.m2_hidden {
+            c.m2.hidden_classifier = h.clone();
+            c.m2.hidden_encoder = h.clone();
+            c.m2.hidden_decoder = h.clone();
+        }
+        if let Some(l) = self.latent {
+            c.m2.latent = l;
+        }
         Ok(c)
     }
 }

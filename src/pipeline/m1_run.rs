@@ -75,6 +75,7 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
         atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
         scaler.save(&d.scaler())?;
         atomic::write_json(&d.split(), &split)?;
+        atomic::write_json(&d.classes(), &super::trained::ClassInfo::of(labels))?;
     }
     Ok(Prepared { split, scaler, x, bands: scene.bands, n_classes: labels.n_classes(), classes: labels.classes.clone() })
 }

@@ -41,6 +41,9 @@ impl RunDir {
     pub fn split(&self) -> PathBuf {
         self.root.join("split.json")
     }
+    pub fn classes(&self) -> PathBuf {
+        self.root.join("classes.json")
+    }
     pub fn classifier(&self) -> PathBuf {
         self.root.join("classifier.json")
     }
