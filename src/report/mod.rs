@@ -1,1 +1,19 @@
-//! Maps, plots and the run report.
+//! Maps, plots and the run report: what a person looks at after a run.
+//!
+//! Everything here takes plain data (slices, small structs) and knows nothing of the models, so
+//! that any command can draw any picture. Pictures are built as [`image::RgbImage`] values and
+//! written with [`save_png`] (temporary name, then rename). Text is drawn with a font compiled
+//! into the library, so no system fonts are needed.
+
+mod canvas;
+mod heat;
+mod legend;
+pub mod maps;
+pub mod palette;
+mod png;
+mod text;
+
+pub use heat::{heat_colour, PixelRect};
+pub use legend::LegendEntry;
+pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
+pub use png::save_png;
