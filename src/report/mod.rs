@@ -6,7 +6,9 @@
 //! into the library, so no system fonts are needed.
 
 mod canvas;
+mod chart;
 mod heat;
+mod learning_curves;
 mod legend;
 pub mod maps;
 pub mod palette;
@@ -14,6 +16,7 @@ mod png;
 mod text;
 
 pub use heat::{heat_colour, PixelRect};
+pub use learning_curves::{learning_curves, learning_curves_from_log};
 pub use legend::LegendEntry;
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
 pub use png::save_png;
