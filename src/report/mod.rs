@@ -13,6 +13,7 @@ mod legend;
 pub mod maps;
 pub mod palette;
 mod png;
+mod spectra;
 mod text;
 
 pub use heat::{heat_colour, PixelRect};
@@ -20,3 +21,4 @@ pub use learning_curves::{learning_curves, learning_curves_from_log};
 pub use legend::LegendEntry;
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
 pub use png::save_png;
+pub use spectra::{class_spectra, reconstruction_spectra, ClassSpectra, ReconstructionSpectra};
