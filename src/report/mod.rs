@@ -8,6 +8,7 @@
 mod canvas;
 mod chart;
 mod heat;
+mod image_grid;
 mod learning_curves;
 mod legend;
 pub mod maps;
@@ -17,6 +18,7 @@ mod spectra;
 mod text;
 
 pub use heat::{heat_colour, PixelRect};
+pub use image_grid::{image_grid, GridLayout, ImageRow, IMAGE_SCALE};
 pub use learning_curves::{learning_curves, learning_curves_from_log};
 pub use legend::LegendEntry;
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
