@@ -336,6 +336,76 @@ mod tests {
             .count()
     }
 
+    const INDIAN_PINES_GT: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/indian_pines/Indian_pines_gt.npy"
+    );
+
+    /// The Indian Pines ground truth (0 unlabelled, 1..16), or None outside CI when absent.
+    fn indian_pines_gt() -> Option<Vec<u8>> {
+        let bytes = match std::fs::read(INDIAN_PINES_GT) {
+            Ok(b) => b,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipping: {INDIAN_PINES_GT} not found ({e})");
+                return None;
+            }
+            Err(e) => panic!("{INDIAN_PINES_GT}: {e}"),
+        };
+        // npy version 1: magic, version, u16 little-endian header length, header, data.
+        assert_eq!(&bytes[..6], b"\x93NUMPY");
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        assert!(
+            header.contains("|u1") && header.contains("(145, 145)"),
+            "{header}"
+        );
+        Some(bytes[10 + header_len..].to_vec())
+    }
+
+    #[test]
+    fn indian_pines_ground_truth_map() {
+        let Some(gt) = indian_pines_gt() else { return };
+        let labels: Vec<Option<usize>> = gt.iter().map(|&v| (v as usize).checked_sub(1)).collect();
+        let names = [
+            "Alfalfa",
+            "Corn-notill",
+            "Corn-mintill",
+            "Corn",
+            "Grass-pasture",
+            "Grass-trees",
+            "Grass-pasture-mowed",
+            "Hay-windrowed",
+            "Oats",
+            "Soybean-notill",
+            "Soybean-mintill",
+            "Soybean-clean",
+            "Wheat",
+            "Woods",
+            "Buildings-Grass-Trees-Drives",
+            "Stone-Steel-Towers",
+        ];
+        let p = through_png(
+            &class_map(&labels, 145, 145, &names, "Indian Pines ground truth").unwrap(),
+        );
+        assert_eq!(p.scale, 4);
+        for r in 0..145 {
+            for c in 0..145 {
+                let expected =
+                    labels[r * 145 + c].map_or(palette::BACKGROUND, palette::class_colour);
+                assert_eq!(p.scene_pixel(r, c), Some(expected), "pixel ({r}, {c})");
+            }
+        }
+        // 10,249 labelled pixels: the rest of the map is black.
+        let map_side = 145 * p.scale;
+        let black_in_map = (0..map_side)
+            .flat_map(|y| (0..map_side).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                p.image.get_pixel(p.origin.0 + x, p.origin.1 + y).0 == palette::BACKGROUND
+            })
+            .count();
+        assert_eq!(black_in_map, (145 * 145 - 10_249) * 16);
+    }
+
     #[test]
     fn upscale_brings_the_long_side_to_580() {
         assert_eq!(upscale_factor(145, 145), 4);

@@ -148,8 +148,8 @@ pub fn blend(image: &mut RgbImage, x: i64, y: i64, colour: [u8; 3], alpha: f32) 
     }
     let a = alpha.min(1.0);
     let p = image.get_pixel_mut(x as u32, y as u32);
-    for k in 0..3 {
-        p.0[k] = (p.0[k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
+    for (channel, &target) in p.0.iter_mut().zip(&colour) {
+        *channel = (*channel as f32 * (1.0 - a) + target as f32 * a).round() as u8;
     }
 }
 
