@@ -43,7 +43,6 @@ mod uncertainty;
 pub use heat::{heat_colour, PixelRect};
 pub use image_grid::{image_grid, GridLayout, ImageRow, IMAGE_SCALE};
 pub use learning_curves::{learning_curves, learning_curves_from_log};
-pub use legend::LegendEntry;
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
 pub use markdown::{render_markdown, write_markdown, ReportMetrics, RunReport, CLEAR_MARGIN};
 pub use png::save_png;
