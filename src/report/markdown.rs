@@ -3,32 +3,12 @@
 //! the file reads well in a terminal too.
 
 use crate::error::{Error, Result};
+use crate::eval::metrics::Metrics;
 use crate::train::atomic;
 use std::path::Path;
 
-/// Test metrics as the report shows them. The caller fills it from the evaluation's metrics
-/// (`eval::metrics::Metrics` has the same fields with the same meanings); the report keeps its
-/// own copy so that it depends on no evaluation code.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReportMetrics {
-    /// Fraction of test pixels whose predicted class is the true one.
-    pub overall_accuracy: f64,
-    /// Mean of the per-class accuracies over the classes that have test pixels.
-    pub average_accuracy: f64,
-    /// Cohen's kappa.
-    pub kappa: f64,
-    /// Recall of each class; None for a class with no test pixels.
-    pub per_class_accuracy: Vec<Option<f64>>,
-    /// Counts indexed [true][predicted].
-    pub confusion: Vec<Vec<usize>>,
-    /// OA of always answering the most frequent true class of the test set.
-    pub majority_baseline: f64,
-    /// Number of test pixels.
-    pub n: usize,
-}
-
 /// Everything report.md says about one run.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunReport {
     /// What was run, e.g. "M1+M2 on Indian Pines".
     pub title: String,
@@ -39,7 +19,7 @@ pub struct RunReport {
     /// Name of each class index.
     pub class_names: Vec<String>,
     /// Test metrics; None when the run did not classify (an M1-only run).
-    pub metrics: Option<ReportMetrics>,
+    pub metrics: Option<Metrics>,
     /// The configuration as run (TOML), shown verbatim.
     pub config: String,
     /// Wall-clock seconds the run took.
@@ -49,9 +29,6 @@ pub struct RunReport {
     /// Anything else the reader should know (early stop, divergence recoveries...).
     pub notes: Vec<String>,
 }
-
-/// OA must beat the majority baseline by this much (in accuracy, 0..1) to count as clearly above.
-pub const CLEAR_MARGIN: f64 = 0.05;
 
 /// Renders the report as Markdown. Metrics that do not fit the class list, or that are not
 /// finite, are errors.
@@ -122,7 +99,7 @@ pub fn write_markdown(path: &Path, report: &RunReport) -> Result<()> {
     atomic::write(path, text.as_bytes())
 }
 
-fn results(md: &mut String, m: &ReportMetrics, names: &[String]) -> Result<()> {
+fn results(md: &mut String, m: &Metrics, names: &[String]) -> Result<()> {
     check_metrics(m, names.len())?;
     let rows = vec![
         vec![
@@ -143,31 +120,25 @@ fn results(md: &mut String, m: &ReportMetrics, names: &[String]) -> Result<()> {
     md.push_str(&table(&["metric", "value"], &[false, true], &rows));
     md.push('\n');
     let margin = m.overall_accuracy - m.majority_baseline;
-    if margin >= CLEAR_MARGIN {
-        md.push_str(&format!(
-            "OA is {:.1} points above the majority-class baseline.\n\n",
-            100.0 * margin
-        ));
-    } else {
-        md.push_str(&format!(
-            "**Warning:** OA is {:.1} points {} the majority-class baseline, less than {:.0} \
-             above it: the classifier has learnt little beyond the class sizes.\n\n",
-            100.0 * margin.abs(),
-            if margin >= 0.0 { "above" } else { "below" },
-            100.0 * CLEAR_MARGIN
-        ));
+    md.push_str(&format!(
+        "OA is {:.1} points {} the majority-class baseline.\n\n",
+        100.0 * margin.abs(),
+        if margin >= 0.0 { "above" } else { "below" }
+    ));
+    for warning in m.warnings() {
+        md.push_str(&format!("**{warning}**\n\n"));
     }
 
     let k = names.len();
     let predicted: Vec<usize> = (0..k)
         .map(|c| m.confusion.iter().map(|row| row[c]).sum())
         .collect();
-    md.push_str("### Per class\n\n");
+    md.push_str("### Per class\n\nClasses are numbered from 1, as in the label files.\n\n");
     let rows: Vec<Vec<String>> = (0..k)
         .map(|c| {
             let tested: usize = m.confusion[c].iter().sum();
             vec![
-                c.to_string(),
+                (c + 1).to_string(),
                 names[c].clone(),
                 thousands(tested),
                 thousands(m.confusion[c][c]),
@@ -193,10 +164,10 @@ fn results(md: &mut String, m: &ReportMetrics, names: &[String]) -> Result<()> {
 
     md.push_str("### Confusion matrix\n\nRows: true class; columns: predicted class (by #).\n\n");
     let mut header: Vec<String> = vec!["true \\ predicted".to_string()];
-    header.extend((0..k).map(|c| c.to_string()));
+    header.extend((1..=k).map(|c| c.to_string()));
     let rows: Vec<Vec<String>> = (0..k)
         .map(|t| {
-            let mut row = vec![format!("{t} {}", names[t])];
+            let mut row = vec![format!("{} {}", t + 1, names[t])];
             row.extend(m.confusion[t].iter().map(|v| v.to_string()));
             row
         })
@@ -209,7 +180,7 @@ fn results(md: &mut String, m: &ReportMetrics, names: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn check_metrics(m: &ReportMetrics, k: usize) -> Result<()> {
+fn check_metrics(m: &Metrics, k: usize) -> Result<()> {
     let named = [
         ("OA", m.overall_accuracy),
         ("AA", m.average_accuracy),
@@ -348,7 +319,7 @@ mod tests {
             data: "Indian Pines, 145 x 145 pixels, 200 bands.".into(),
             splits: vec![("labelled train".into(), 160), ("test".into(), 16)],
             class_names: vec!["Alfalfa".into(), "Corn-notill".into(), "Oats".into()],
-            metrics: Some(ReportMetrics {
+            metrics: Some(Metrics {
                 overall_accuracy: 13.0 / 16.0,
                 average_accuracy: (0.8 + 5.0 / 6.0) / 2.0,
                 kappa: 0.6,
@@ -392,12 +363,12 @@ mod tests {
         // Per-class row of Corn-notill: 6 tested, 5 correct, 7 predicted as it, 83.33 %.
         let row = md.lines().find(|l| l.contains("| Corn-notill")).unwrap();
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[1..7], ["1", "Corn-notill", "6", "5", "7", "83.33 %"]);
+        assert_eq!(cells[1..7], ["2", "Corn-notill", "6", "5", "7", "83.33 %"]);
         // The class with no test pixels shows "-", not a number.
         let oats = md.lines().find(|l| l.contains("| Oats")).unwrap();
         assert!(oats.trim_end().ends_with("- |"), "{oats}");
         // Confusion row of Alfalfa.
-        let row = md.lines().find(|l| l.starts_with("| 0 Alfalfa")).unwrap();
+        let row = md.lines().find(|l| l.starts_with("| 1 Alfalfa")).unwrap();
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         assert_eq!(cells[2..5], ["8", "2", "0"]);
     }
@@ -425,7 +396,14 @@ mod tests {
             m.overall_accuracy = 0.6;
         }
         let md = render_markdown(&r).unwrap();
-        assert!(md.contains("**Warning:** OA is 2.5 points below"), "{md}");
+        assert!(
+            md.contains("OA is 2.5 points below the majority-class baseline"),
+            "{md}"
+        );
+        assert!(
+            md.contains("**WARNING: OA 60.00% is not clearly above"),
+            "{md}"
+        );
     }
 
     #[test]

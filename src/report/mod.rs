@@ -44,7 +44,7 @@ pub use heat::{heat_colour, PixelRect};
 pub use image_grid::{image_grid, GridLayout, ImageRow, IMAGE_SCALE};
 pub use learning_curves::{learning_curves, learning_curves_from_log};
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};
-pub use markdown::{render_markdown, write_markdown, ReportMetrics, RunReport, CLEAR_MARGIN};
+pub use markdown::{render_markdown, write_markdown, RunReport};
 pub use png::save_png;
 pub use spectra::{class_spectra, reconstruction_spectra, ClassSpectra, ReconstructionSpectra};
 pub use uncertainty::{normalised_entropy, one_minus_max_probability};
