@@ -5,6 +5,7 @@ mod experiment;
 mod features;
 mod inspect;
 mod paper_mnist;
+mod predict;
 mod run_model;
 mod scene_args;
 mod train;
@@ -34,6 +35,8 @@ enum Command {
     Train(train::Args),
     /// Write the M1 features of every pixel of a scene as .npy.
     Features(features::Args),
+    /// Apply a trained run to a scene: class map and uncertainty map (PNG, .npy, ENVI).
+    Predict(predict::Args),
     /// Score a trained run on its test pixels.
     Eval(eval::Args),
     /// Repeat a run over seeded label draws and budgets, beside an SVM on the raw spectra.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Features(args)) => features::run(args),
         Some(Command::Eval(args)) => eval::run(args),
+        Some(Command::Predict(args)) => predict::run(args),
         Some(Command::Experiment(args)) => experiment::run(args),
         Some(Command::PaperMnist(args)) => paper_mnist::run(args),
         None => train::run(train::Args::demo()),

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use super::config::ExperimentConfig;
 use super::features::dist_qz;
+use super::outputs;
 use super::run_dir::RunDir;
+use super::trained::ClassInfo;
 use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
 use crate::data::Scene;
@@ -123,6 +125,8 @@ pub struct M1Outcome<B: burn::tensor::backend::Backend> {
     pub probabilities: Vec<f32>,
     pub train_state: LoopState,
     pub seconds: f64,
+    /// Pictures and report written to the run folder.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 pub fn run_m1<B: AutodiffBackend>(
@@ -145,9 +149,17 @@ pub fn run_m1<B: AutodiffBackend>(
     let truth = p.classes_of(&p.split.test);
     let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
     let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
+    let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.classifier(), &classifier)?;
         atomic::write_json(&d.metrics(), &metrics)?;
+        let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
+        files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probabilities)?;
+        files.push(outputs::write_m1_spectra(d, &model, &p.x, p.bands, &p.split, scene.wavelengths.as_deref(), device)?);
+        files.extend(outputs::write_learning_curves(d)?);
+        let title = format!("M1 + {:?} on {}", cfg.classifier, scene.source.display());
+        let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
+        files.push(report);
     }
-    Ok(M1Outcome { model, split: p.split, classifier, fit, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64() })
+    Ok(M1Outcome { model, split: p.split, classifier, fit, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files })
 }

@@ -9,7 +9,9 @@ use std::time::Instant;
 use super::config::{ExperimentConfig, ModelKind};
 use super::m1_run::{prepare_split, train_m1, Prepared};
 use super::features::dist_qz;
+use super::outputs;
 use super::run_dir::RunDir;
+use super::trained::ClassInfo;
 use crate::data::sampling::Split;
 use crate::data::Scene;
 use crate::error::{Error, Result};
@@ -56,6 +58,8 @@ pub struct M2Outcome {
     pub probabilities: Vec<f32>,
     pub train_state: LoopState,
     pub seconds: f64,
+    /// Pictures and report written to the run folder.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Class probabilities q(y|x) of every row, in chunks.
@@ -153,10 +157,21 @@ pub fn run_m2_split<B: AutodiffBackend>(
     let truth = p.classes_of(&p.split.test);
     let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
     let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
+    let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.metrics(), &metrics)?;
+        let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
+        files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
+        if cfg.model == ModelKind::M2 && scene.width > 1 && p.bands > 1 {
+            let classes_of = |idx: &[usize]| p.classes_of(idx);
+            files.push(outputs::write_m2_spectra(d, &model, &p.x, p.bands, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
+        }
+        files.extend(outputs::write_learning_curves(d)?);
+        let title = format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display());
+        let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
+        files.push(report);
     }
-    Ok(M2Outcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64() })
+    Ok(M2Outcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
 
 #[cfg(test)]

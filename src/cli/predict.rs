@@ -1,0 +1,54 @@
+//! `hyperssl predict`: applies a trained run (its stored scaling and model) to a scene of the same
+//! sensor and writes the class map and the uncertainty map.
+
+use std::path::PathBuf;
+
+use super::scene_args::SceneArgs;
+use hyperssl::data::readers::envi;
+use hyperssl::data::readers::npy::write_npy;
+use hyperssl::data::{RawArray, Samples};
+use hyperssl::pipeline::backend::Cpu;
+use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::trained::Trained;
+use hyperssl::pipeline::outputs::write_prediction;
+use hyperssl::report::palette::class_colours;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Run folder of a trained model.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    /// Output folder [default: RUN/predict-<scene>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = RunDir::open(&args.run)?;
+    let device = Default::default();
+    let trained = Trained::<Cpu>::load(&dir, &device)?;
+    let scene = args.scene.load()?;
+    let stem = scene.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scene".into());
+    let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
+    std::fs::create_dir_all(&out)?;
+    let (classes, probs) = trained.predict(&scene, &device)?;
+    let written = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
+    // Stored label values (not dense indices), so the map reads like the ground truth.
+    let values: Vec<u16> = classes.iter().map(|&k| trained.classes.values[k] as u16).collect();
+    let npy = out.join("class_map.npy");
+    write_npy(&npy, &RawArray::new(vec![scene.height, scene.width], Samples::U16(values)))?;
+    let mut files = vec![npy];
+    if envi::find_pair(&scene.source).is_ok() {
+        let img = out.join("class_map.img");
+        let dense: Vec<u8> = classes.iter().map(|&k| (k + 1).min(255) as u8).collect();
+        envi::write_classification(&img, &dense, scene.height, scene.width, &trained.classes.names, &class_colours(trained.classes.names.len()))?;
+        files.push(img);
+    }
+    files.extend(written);
+    for f in files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The pictures and the report a run leaves in its folder, and those `predict` writes.
+
+use burn::tensor::backend::Backend;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+
+use super::run_dir::RunDir;
+use super::trained::ClassInfo;
+use crate::data::sampling::Split;
+use crate::data::Scene;
+use crate::error::Result;
+use crate::eval::metrics::Metrics;
+use crate::models::m2::class_indices;
+use crate::models::tensors::{matrix, to_vec};
+use crate::models::{M1, M2};
+use crate::report::{self, ClassSpectra, ReconstructionSpectra, RunReport};
+use crate::train::m1_task::{gather_rows, normal_noise};
+
+fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> Result<()> {
+    report::save_png(&path, image)?;
+    written.push(path);
+    Ok(())
+}
+
+/// class_map.png and uncertainty.png for any scene (the maps `predict` writes).
+pub fn write_prediction(out: &Path, scene: &Scene, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let (h, w) = (scene.height, scene.width);
+    let name = scene.source.display().to_string();
+    let map = report::class_map(predicted, h, w, &classes.names, &format!("predicted classes: {name}"))?;
+    save(out.join(report::CLASS_MAP), &map.image, &mut written)?;
+    let unc = report::normalised_entropy(probabilities, classes.names.len())?;
+    let map = report::uncertainty_map(&unc, h, w, "uncertainty: entropy of the class probabilities / ln K")?;
+    save(out.join(report::UNCERTAINTY), &map.image, &mut written)?;
+    Ok(written)
+}
+
+/// The maps of a run on its own scene: prediction, uncertainty, ground truth and test errors.
+pub fn write_run_maps(dir: &RunDir, scene: &Scene, classes: &ClassInfo, split: &Split, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
+    if scene.width <= 1 {
+        // A list of samples (MNIST digits), not an image: there is no map to draw.
+        return Ok(Vec::new());
+    }
+    let mut written = write_prediction(&dir.root, scene, classes, predicted, probabilities)?;
+    let (h, w) = (scene.height, scene.width);
+    if let Some(labels) = &scene.labels {
+        let gt = report::class_map(&labels.classes, h, w, &classes.names, "ground truth")?;
+        save(dir.root.join(report::GROUND_TRUTH), &gt.image, &mut written)?;
+        let mut test_truth: Vec<Option<usize>> = vec![None; h * w];
+        for &i in &split.test {
+            test_truth[i] = labels.classes[i].map(|c| c as usize);
+        }
+        let outcomes = report::outcomes(&test_truth, predicted)?;
+        let errs = report::errors_map(&outcomes, h, w, "test pixels: right and wrong")?;
+        save(dir.root.join(report::ERRORS), &errs.image, &mut written)?;
+    }
+    Ok(written)
+}
+
+/// learning_curves.png from every training log of the run.
+pub fn write_learning_curves(dir: &RunDir) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (prefix, file) in [("m1_", "learning_curves_m1.png"), ("m2_", report::LEARNING_CURVES)] {
+        let log = dir.root.join(format!("{prefix}log.csv"));
+        if log.exists() {
+            save(dir.root.join(file), &report::learning_curves_from_log(&log)?, &mut written)?;
+        }
+    }
+    Ok(written)
+}
+
+/// Mean real spectrum of the labelled training pixels of each class (scaled values).
+fn class_means(x: &[f32], bands: usize, split: &Split, classes_of: &dyn Fn(&[usize]) -> Vec<usize>, k: usize) -> Vec<Vec<f32>> {
+    let mut sums = vec![vec![0f32; bands]; k];
+    let mut counts = vec![0usize; k];
+    for (&i, c) in split.train.iter().zip(classes_of(&split.train)) {
+        counts[c] += 1;
+        for (s, v) in sums[c].iter_mut().zip(&x[i * bands..(i + 1) * bands]) {
+            *s += v;
+        }
+    }
+    sums.into_iter().zip(counts).map(|(s, n)| s.into_iter().map(|v| v / n.max(1) as f32).collect()).collect()
+}
+
+/// spectra.png for M2: each class's mean training spectrum and spectra p(x|y,z) generates for
+/// it with z ~ N(0, I).
+#[allow(clippy::too_many_arguments)]
+pub fn write_m2_spectra<B: Backend>(dir: &RunDir, m2: &M2<B>, x: &[f32], bands: usize, split: &Split, classes: &ClassInfo, classes_of: &dyn Fn(&[usize]) -> Vec<usize>, wavelengths: Option<&[f32]>, device: &B::Device) -> Result<PathBuf> {
+    let k = classes.names.len();
+    let means = class_means(x, bands, split, classes_of, k);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let per = 3;
+    let y: Vec<usize> = (0..k).flat_map(|c| std::iter::repeat_n(c, per)).collect();
+    let z = normal_noise::<B, _>(&mut rng, k * per, m2.latent_dim(), device);
+    let gen = to_vec(m2.generate(class_indices::<B>(&y, device), z));
+    let panels: Vec<ClassSpectra> = (0..k)
+        .map(|c| ClassSpectra {
+            name: classes.names[c].clone(),
+            real_mean: means[c].clone(),
+            generated: (0..per).map(|j| gen[(c * per + j) * bands..(c * per + j + 1) * bands].to_vec()).collect(),
+        })
+        .collect();
+    let path = dir.root.join(report::SPECTRA);
+    report::save_png(&path, &report::class_spectra(&panels, wavelengths, "class means (real) and spectra generated by M2")?)?;
+    Ok(path)
+}
+
+/// spectra.png for M1: real spectra next to their reconstructions, and free samples.
+pub fn write_m1_spectra<B: Backend>(dir: &RunDir, m1: &M1<B>, x: &[f32], bands: usize, split: &Split, wavelengths: Option<&[f32]>, device: &B::Device) -> Result<PathBuf> {
+    let pick: Vec<usize> = split.train.iter().step_by((split.train.len() / 4).max(1)).take(4).copied().collect();
+    let real = gather_rows(x, bands, &pick);
+    let (mu, _) = m1.dist_qz(matrix::<B>(real.clone(), pick.len(), bands, device));
+    let rec = to_vec(m1.decode_mean(mu));
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let samples = to_vec(m1.decode_mean(normal_noise::<B, _>(&mut rng, 4, m1.latent_dim(), device)));
+    let rows = |v: &[f32]| v.chunks(bands).map(|r| r.to_vec()).collect::<Vec<_>>();
+    let spec = ReconstructionSpectra { real: rows(&real), reconstructed: rows(&rec), samples: rows(&samples) };
+    let path = dir.root.join(report::SPECTRA);
+    report::save_png(&path, &report::reconstruction_spectra(&spec, wavelengths, "M1: real spectra, reconstructions and samples")?)?;
+    Ok(path)
+}
+
+/// report.md: the data, the split, metrics against the majority baseline, per-class table,
+/// confusion matrix, time, configuration and picture links.
+pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, classes: &ClassInfo, metrics: &Metrics, config: &str, seconds: f64, images: &[PathBuf]) -> Result<PathBuf> {
+    let run = RunReport {
+        title: title.to_string(),
+        data: format!("{}: {} x {} pixels, {} bands ({})", scene.source.display(), scene.height, scene.width, scene.bands, scene.dtype),
+        splits: vec![
+            ("labelled train".into(), split.train.len()),
+            ("labelled validation".into(), split.valid.len()),
+            ("test".into(), split.test.len()),
+            ("unlabelled pool".into(), split.unlabelled.len()),
+        ],
+        class_names: classes.names.clone(),
+        metrics: Some(metrics.clone()),
+        config: config.to_string(),
+        seconds,
+        images: images.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        notes: split.warnings.clone(),
+    };
+    let path = dir.root.join(report::REPORT);
+    report::write_markdown(&path, &run)?;
+    Ok(path)
+}
