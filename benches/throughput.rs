@@ -584,10 +584,16 @@ fn run_parent(o: &Options) -> Result<(), String> {
     let gemm_plan = serde_json::to_string(&Plan::gemm(o.quick)).map_err(|e| e.to_string())?;
     let mut gemm = Vec::new();
     for &t in &o.threads {
-        eprintln!("gemm {gemm_size}^3, {t} threads");
+        eprint!("gemm {gemm_size}^3, {t} threads:");
         let args = vec!["gemm".to_string(), gemm_size.to_string(), gemm_plan.clone()];
         let rust = rust_child(t, &args)?;
         let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+        // Each result as it comes, so a run cut short still shows what it measured.
+        eprintln!(
+            " hyperssl {:.1} GFLOP/s, PyTorch {} GFLOP/s",
+            rust.median,
+            opt(torch.as_ref().map(|r| r.median), 1)
+        );
         gemm.push(GemmRow {
             size: gemm_size,
             threads: t,
@@ -600,7 +606,7 @@ fn run_parent(o: &Options) -> Result<(), String> {
     for model in Model::ALL {
         for &t in &o.threads {
             for &batch in &o.batches {
-                eprintln!("{} batch {batch}, {t} threads", model.name());
+                eprint!("{} batch {batch}, {t} threads:", model.name());
                 let plan = serde_json::to_string(&Plan::training(o.quick, batch))
                     .map_err(|e| e.to_string())?;
                 let args = vec![
@@ -611,6 +617,11 @@ fn run_parent(o: &Options) -> Result<(), String> {
                 ];
                 let rust = rust_child(t, &args)?;
                 let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+                eprintln!(
+                    " hyperssl {:.0} ex/s, PyTorch {} ex/s",
+                    rust.median,
+                    opt(torch.as_ref().map(|r| r.median), 0)
+                );
                 let gflops = rust.median * model.step_flops(1) / 1e9;
                 let peak = gemm
                     .iter()
@@ -713,12 +724,16 @@ fn markdown(r: &Report) -> String {
     s
 }
 
-/// `<target>/bench`: the bench binary lives in `<target>/<profile>/deps/`.
+/// `<target>/bench` when run from cargo's target directory (the binary lives in
+/// `<target>/<profile>/deps/`), else `target/bench` under the current directory.
 fn output_dir() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+    let exe = std::env::current_exe().ok();
+    let deps = exe
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps"));
+    deps.and_then(|d| d.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
         .join("bench")
 }
 
