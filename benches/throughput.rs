@@ -2,7 +2,11 @@
 //! PyTorch (bench/reference.py), plus this machine's f32 matrix-multiply peak.
 //!
 //! cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000]
-//!                                    [--python PATH] [--no-python]
+//!                                    [--models m1,m2] [--python PATH] [--no-python]
+//!
+//! M1 and M2 are measured (M1+M2 trains the same two networks, one after the other). For M2 the
+//! batch size is the number of unlabelled pixels in a step; M2Task adds a tenth as many labelled
+//! ones, and the examples per second count both.
 //!
 //! Every measurement runs in a fresh child process of this binary with RAYON_NUM_THREADS set:
 //! burn's Flex backend (and the gemm crate under it) uses rayon's global pool, whose size is
@@ -24,28 +28,56 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use hyperssl::models::{M1Config, M1};
+use hyperssl::models::{M1Config, M2Config, M1, M2};
 use hyperssl::train::m1_task::M1Task;
+use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
 use hyperssl::train::{TrainConfig, TrainTask};
 
 type AB = Autodiff<Flex>;
 
 /// Input bands of the synthetic spectra (a typical hyperspectral scene after band removal).
 const INPUT_DIM: usize = 200;
+/// Minibatches in one pass over the synthetic data (the epoch wraps around them).
+const EPOCH_BATCHES: usize = 8;
+/// Classes of the M2 problem (Indian Pines has 16).
+const M2_CLASSES: usize = 16;
+/// M2's classification weight alpha (the paper's).
+const M2_ALPHA: f64 = 0.1;
 
-/// The models the bench knows. To add one (M2, M1+M2): a variant here, its name in `from_name`,
-/// its layers in `layers`, a task in `run_training`, and the same model in bench/reference.py.
+/// M2's labelled pixels: a tenth of the unlabelled ones, at least one per class.
+fn m2_labelled_total(batch: usize) -> usize {
+    (batch * EPOCH_BATCHES / 10).max(M2_CLASSES)
+}
+
+/// Labelled pixels M2Task adds to each minibatch of `batch` unlabelled ones.
+fn m2_labelled_per_step(batch: usize) -> usize {
+    m2_labelled_total(batch).div_ceil(EPOCH_BATCHES).max(1)
+}
+
+/// The models the bench knows. To add one: a variant here with its name, `examples_per_step`
+/// and `layers`, a task in `run_training`, and the same model in bench/reference.py.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Model {
     M1,
+    M2,
 }
 
 impl Model {
-    const ALL: [Model; 1] = [Model::M1];
+    const ALL: [Model; 2] = [Model::M1, Model::M2];
 
     fn name(self) -> &'static str {
         match self {
             Model::M1 => "m1",
+            Model::M2 => "m2",
+        }
+    }
+
+    /// Examples in one training step for a batch size: M2 adds labelled pixels to the batch of
+    /// unlabelled ones.
+    fn examples_per_step(self, batch: usize) -> usize {
+        match self {
+            Model::M1 => batch,
+            Model::M2 => batch + m2_labelled_per_step(batch),
         }
     }
 
@@ -53,38 +85,66 @@ impl Model {
         Model::ALL.into_iter().find(|m| m.name() == s)
     }
 
-    /// The dense layers of one training step as (d_in, d_out, needs the gradient of its input).
-    fn layers(self) -> Vec<(usize, usize, bool)> {
+    /// The dense layers of one training step on `batch` examples as (rows, d_in, d_out, needs
+    /// the gradient of its input). The data needs no gradient, so layers reading it skip that
+    /// matmul; M2's class lookups and broadcasts are not matmuls.
+    fn layers(self, batch: usize) -> Vec<(usize, usize, usize, bool)> {
+        let mut v = Vec::new();
+        let chain =
+            |v: &mut Vec<_>, rows: usize, d_in: usize, sizes: &[usize], first_grad: bool| {
+                let mut d = d_in;
+                for (i, &h) in sizes.iter().enumerate() {
+                    v.push((rows, d, h, i > 0 || first_grad));
+                    d = h;
+                }
+            };
         match self {
             Model::M1 => {
                 let c = m1_config();
-                let mut v = Vec::new();
-                let mut d = INPUT_DIM;
-                for (i, &h) in c.hidden.iter().enumerate() {
-                    // The data needs no gradient, so the first layer skips that matmul.
-                    v.push((d, h, i > 0));
-                    d = h;
-                }
-                v.push((d, c.latent, true)); // q mean
-                v.push((d, c.latent, true)); // q log-variance
-                let mut d = c.latent;
-                for &h in c.hidden.iter().rev() {
-                    v.push((d, h, true));
-                    d = h;
-                }
-                v.push((d, INPUT_DIM, true)); // p(x|z) mean
-                v
+                let h = *c.hidden.last().unwrap_or(&INPUT_DIM);
+                chain(&mut v, batch, INPUT_DIM, &c.hidden, false);
+                // q(z|x) mean and log-variance heads.
+                v.push((batch, h, c.latent, true));
+                v.push((batch, h, c.latent, true));
+                let dec: Vec<usize> = c.hidden.iter().rev().copied().chain([INPUT_DIM]).collect();
+                chain(&mut v, batch, c.latent, &dec, true);
+            }
+            Model::M2 => {
+                let c = M2Config::default();
+                let (n_l, n_u, k) = (m2_labelled_per_step(batch), batch, M2_CLASSES);
+                // q(y|x) on the labelled and the unlabelled pixels.
+                let cls: Vec<usize> = c.hidden_classifier.iter().copied().chain([k]).collect();
+                chain(&mut v, n_l + n_u, INPUT_DIM, &cls, false);
+                // q(z|x,y): the first layer once per pixel, the rest once per (pixel, class).
+                let enc: Vec<usize> = c
+                    .hidden_encoder
+                    .iter()
+                    .copied()
+                    .chain([2 * c.latent])
+                    .collect();
+                let rows = n_l + n_u * k;
+                v.push((n_l + n_u, INPUT_DIM, enc[0], false));
+                chain(&mut v, rows, enc[0], &enc[1..], true);
+                // p(x|y,z) for every (pixel, class).
+                let dec: Vec<usize> = c
+                    .hidden_decoder
+                    .iter()
+                    .copied()
+                    .chain([INPUT_DIM])
+                    .collect();
+                chain(&mut v, rows, c.latent, &dec, true);
             }
         }
+        v
     }
 
     /// Matmul FLOPs of one forward + backward pass over `batch` examples: 2*m*n*k for the
     /// forward product, the same for the weight gradient and (where needed) the input gradient.
     fn step_flops(self, batch: usize) -> f64 {
-        self.layers()
+        self.layers(batch)
             .iter()
-            .map(|&(d_in, d_out, input_grad)| {
-                let one = 2.0 * batch as f64 * d_in as f64 * d_out as f64;
+            .map(|&(rows, d_in, d_out, input_grad)| {
+                let one = 2.0 * rows as f64 * d_in as f64 * d_out as f64;
                 one * if input_grad { 3.0 } else { 2.0 }
             })
             .sum()
@@ -101,6 +161,7 @@ struct Options {
     quick: bool,
     threads: Vec<usize>,
     batches: Vec<usize>,
+    models: Vec<Model>,
     python: Option<PathBuf>,
     no_python: bool,
 }
@@ -115,10 +176,10 @@ struct Plan {
 }
 
 impl Plan {
-    fn training(quick: bool, batch: usize) -> Plan {
-        // Each repeat covers about the same number of examples whatever the batch size.
-        let examples = if quick { 1_000 } else { 20_000 };
-        let steps = (examples / batch.max(1)).max(if quick { 2 } else { 5 });
+    /// Each repeat does about the same work (matmul FLOPs) whatever the model and batch size.
+    fn training(quick: bool, step_flops: f64) -> Plan {
+        let (target, min_steps) = if quick { (3e9, 2) } else { (40e9, 3) };
+        let steps = ((target / step_flops.max(1.0)).ceil() as usize).max(min_steps);
         if quick {
             Plan {
                 warmup: 2,
@@ -127,8 +188,8 @@ impl Plan {
             }
         } else {
             Plan {
-                warmup: 5,
-                repeats: 7,
+                warmup: 3,
+                repeats: 5,
                 steps,
             }
         }
@@ -239,6 +300,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         quick: false,
         threads: vec![1, 2],
         batches: vec![100, 256, 1000],
+        models: Model::ALL.to_vec(),
         python: None,
         no_python: false,
     };
@@ -249,6 +311,16 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--quick" => o.quick = true,
             "--threads" => o.threads = parse_list(&value("--threads")?, "--threads")?,
             "--batches" => o.batches = parse_list(&value("--batches")?, "--batches")?,
+            "--models" => {
+                let v = value("--models")?;
+                o.models = v
+                    .split(',')
+                    .map(|m| {
+                        Model::from_name(m.trim().to_lowercase().as_str())
+                            .ok_or(format!("--models: unknown model `{m}` (m1, m2)"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--python" => o.python = Some(PathBuf::from(value("--python")?)),
             "--no-python" => o.no_python = true,
             // cargo bench passes --bench to every bench binary.
@@ -256,7 +328,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "-h" | "--help" => {
                 println!(
                     "cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000] \
-                     [--python PATH] [--no-python]"
+                     [--models m1,m2] [--python PATH] [--no-python]"
                 );
                 std::process::exit(0);
             }
@@ -288,7 +360,7 @@ fn run_child(args: &[String]) -> Result<(), String> {
                 .get(1)
                 .and_then(|s| Model::from_name(s))
                 .ok_or("child: unknown model")?;
-            run_training(model, number(2)?, plan_at(3)?)
+            run_training(model, number(2)?, plan_at(3)?)?
         }
         _ => return Err("child: expected `gemm` or `train`".into()),
     };
@@ -348,12 +420,12 @@ fn synthetic_spectra(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     x
 }
 
-fn run_training(model: Model, batch: usize, plan: Plan) -> Vec<f64> {
+fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, String> {
+    let device = Default::default();
+    let examples = model.examples_per_step(batch);
     match model {
         Model::M1 => {
-            let device = Default::default();
-            // Enough rows for a few distinct batches; the epoch wraps around them.
-            let n = batch * 8;
+            let n = batch * EPOCH_BATCHES;
             let task = M1Task::<AB>::new(
                 synthetic_spectra(n, INPUT_DIM, 1),
                 Vec::new(),
@@ -362,8 +434,32 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Vec<f64> {
                 0,
                 device,
             );
-            let net = M1::new(&m1_config(), INPUT_DIM, 0, &Default::default());
-            time_steps(task, net, batch, plan)
+            let net = M1::new(&m1_config(), INPUT_DIM, 0, &device);
+            Ok(time_steps(task, net, examples, plan))
+        }
+        Model::M2 => {
+            let (n_u, n_l) = (batch * EPOCH_BATCHES, m2_labelled_total(batch));
+            let data = M2Data {
+                dim: INPUT_DIM,
+                n_classes: M2_CLASSES,
+                labelled: Inputs::Fixed(synthetic_spectra(n_l, INPUT_DIM, 2)),
+                labels: (0..n_l).map(|i| i % M2_CLASSES).collect(),
+                unlabelled: Inputs::Fixed(synthetic_spectra(n_u, INPUT_DIM, 1)),
+                // A validation set, so that no unlabelled pixels are held out of training.
+                valid_x: synthetic_spectra(M2_CLASSES, INPUT_DIM, 3),
+                valid_labels: (0..M2_CLASSES).collect(),
+            };
+            let task =
+                M2Task::<AB>::new(data, M2_ALPHA, batch, 0, device).map_err(|e| e.to_string())?;
+            if task.labelled_per_step() != m2_labelled_per_step(batch) {
+                return Err(format!(
+                    "M2 takes {} labelled pixels a step, not {}",
+                    task.labelled_per_step(),
+                    m2_labelled_per_step(batch)
+                ));
+            }
+            let net = M2::new(&M2Config::default(), INPUT_DIM, M2_CLASSES, 0, &device);
+            Ok(time_steps(task, net, examples, plan))
         }
     }
 }
@@ -373,7 +469,7 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Vec<f64> {
 fn time_steps<T: TrainTask<AB>>(
     mut task: T,
     mut model: T::Model,
-    batch: usize,
+    examples: usize,
     plan: Plan,
 ) -> Vec<f64> {
     let tc = TrainConfig::default();
@@ -409,7 +505,7 @@ fn time_steps<T: TrainTask<AB>>(
         for _ in 0..plan.steps {
             model = one_step(model);
         }
-        out.push((batch * plan.steps) as f64 / t.elapsed().as_secs_f64());
+        out.push((examples * plan.steps) as f64 / t.elapsed().as_secs_f64());
     }
     out
 }
@@ -603,11 +699,11 @@ fn run_parent(o: &Options) -> Result<(), String> {
     }
 
     let mut training = Vec::new();
-    for model in Model::ALL {
+    for &model in &o.models {
         for &t in &o.threads {
             for &batch in &o.batches {
                 eprint!("{} batch {batch}, {t} threads:", model.name());
-                let plan = serde_json::to_string(&Plan::training(o.quick, batch))
+                let plan = serde_json::to_string(&Plan::training(o.quick, model.step_flops(batch)))
                     .map_err(|e| e.to_string())?;
                 let args = vec![
                     "train".to_string(),
@@ -622,7 +718,9 @@ fn run_parent(o: &Options) -> Result<(), String> {
                     rust.median,
                     opt(torch.as_ref().map(|r| r.median), 0)
                 );
-                let gflops = rust.median * model.step_flops(1) / 1e9;
+                let gflops = rust.median / model.examples_per_step(batch) as f64
+                    * model.step_flops(batch)
+                    / 1e9;
                 let peak = gemm
                     .iter()
                     .find(|g| g.threads == t)
@@ -710,6 +808,13 @@ fn markdown(r: &Report) -> String {
         (Some(h), Some(p)) => s += &format!("; before building anything it was {h:.0} MiB for hyperssl, {p:.0} MiB for PyTorch (after `import torch`).\n\n"),
         (Some(h), None) => s += &format!("; before building anything it was {h:.0} MiB.\n\n"),
         _ => s += ".\n\n",
+    }
+    if r.training.iter().any(|t| t.model == "M2") {
+        s += &format!(
+            "M2 ({M2_CLASSES} classes): batch is the unlabelled pixels of a step, each one going \
+             through q(z|x,y) and p(x|y,z) once per class; a step also has a tenth as many \
+             labelled pixels, and ex/s counts both.\n\n"
+        );
     }
     s += "| f32 GEMM | threads | burn Flex GFLOP/s | PyTorch GFLOP/s |\n|---|---:|---:|---:|\n";
     for g in &r.gemm {
