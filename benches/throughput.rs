@@ -1,0 +1,856 @@
+//! Training throughput of hyperssl's models on the CPU, side by side with the same models in
+//! PyTorch (bench/reference.py), plus this machine's f32 matrix-multiply peak.
+//!
+//! cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000]
+//!                                    [--models m1,m2] [--python PATH] [--no-python]
+//!
+//! M1 and M2 are measured (M1+M2 trains the same two networks, one after the other). For M2 the
+//! batch size is the number of unlabelled pixels in a step; M2Task adds a tenth as many labelled
+//! ones, and the examples per second count both.
+//!
+//! Every measurement runs in a fresh child process of this binary with RAYON_NUM_THREADS set:
+//! burn's Flex backend (and the gemm crate under it) uses rayon's global pool, whose size is
+//! fixed when the pool first starts, so one process cannot honestly measure two thread counts.
+//! PyTorch runs the same way, one process per measurement, with torch.set_num_threads and
+//! OMP_NUM_THREADS / MKL_NUM_THREADS set to the same count. Each child also reports its peak
+//! resident memory (VmHWM), so the memory columns belong to one model and batch size.
+//!
+//! The table goes to stdout and to `<target>/bench/throughput.md` and `.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use burn::backend::{Autodiff, Flex};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::{Distribution, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use hyperssl::models::{M1Config, M2Config, M1, M2};
+use hyperssl::train::m1_task::M1Task;
+use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
+use hyperssl::train::{TrainConfig, TrainTask};
+
+type AB = Autodiff<Flex>;
+
+/// Input bands of the synthetic spectra (a typical hyperspectral scene after band removal).
+const INPUT_DIM: usize = 200;
+/// Minibatches in one pass over the synthetic data (the epoch wraps around them).
+const EPOCH_BATCHES: usize = 8;
+/// Classes of the M2 problem (Indian Pines has 16).
+const M2_CLASSES: usize = 16;
+/// M2's classification weight alpha (the paper's).
+const M2_ALPHA: f64 = 0.1;
+
+/// M2's labelled pixels: a tenth of the unlabelled ones, at least one per class.
+fn m2_labelled_total(batch: usize) -> usize {
+    (batch * EPOCH_BATCHES / 10).max(M2_CLASSES)
+}
+
+/// Labelled pixels M2Task adds to each minibatch of `batch` unlabelled ones.
+fn m2_labelled_per_step(batch: usize) -> usize {
+    m2_labelled_total(batch).div_ceil(EPOCH_BATCHES).max(1)
+}
+
+/// The models the bench knows. To add one: a variant here with its name, `examples_per_step`
+/// and `layers`, a task in `run_training`, and the same model in bench/reference.py.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    M1,
+    M2,
+}
+
+impl Model {
+    const ALL: [Model; 2] = [Model::M1, Model::M2];
+
+    fn name(self) -> &'static str {
+        match self {
+            Model::M1 => "m1",
+            Model::M2 => "m2",
+        }
+    }
+
+    /// Examples in one training step for a batch size: M2 adds labelled pixels to the batch of
+    /// unlabelled ones.
+    fn examples_per_step(self, batch: usize) -> usize {
+        match self {
+            Model::M1 => batch,
+            Model::M2 => batch + m2_labelled_per_step(batch),
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// The dense layers of one training step on `batch` examples as (rows, d_in, d_out, needs
+    /// the gradient of its input). The data needs no gradient, so layers reading it skip that
+    /// matmul; M2's class lookups and broadcasts are not matmuls.
+    fn layers(self, batch: usize) -> Vec<(usize, usize, usize, bool)> {
+        let mut v = Vec::new();
+        let chain =
+            |v: &mut Vec<_>, rows: usize, d_in: usize, sizes: &[usize], first_grad: bool| {
+                let mut d = d_in;
+                for (i, &h) in sizes.iter().enumerate() {
+                    v.push((rows, d, h, i > 0 || first_grad));
+                    d = h;
+                }
+            };
+        match self {
+            Model::M1 => {
+                let c = m1_config();
+                let h = *c.hidden.last().unwrap_or(&INPUT_DIM);
+                chain(&mut v, batch, INPUT_DIM, &c.hidden, false);
+                // q(z|x) mean and log-variance heads.
+                v.push((batch, h, c.latent, true));
+                v.push((batch, h, c.latent, true));
+                let dec: Vec<usize> = c.hidden.iter().rev().copied().chain([INPUT_DIM]).collect();
+                chain(&mut v, batch, c.latent, &dec, true);
+            }
+            Model::M2 => {
+                let c = M2Config::default();
+                let (n_l, n_u, k) = (m2_labelled_per_step(batch), batch, M2_CLASSES);
+                // q(y|x) on the labelled and the unlabelled pixels.
+                let cls: Vec<usize> = c.hidden_classifier.iter().copied().chain([k]).collect();
+                chain(&mut v, n_l + n_u, INPUT_DIM, &cls, false);
+                // q(z|x,y): the first layer once per pixel, the rest once per (pixel, class).
+                let enc: Vec<usize> = c
+                    .hidden_encoder
+                    .iter()
+                    .copied()
+                    .chain([2 * c.latent])
+                    .collect();
+                let rows = n_l + n_u * k;
+                v.push((n_l + n_u, INPUT_DIM, enc[0], false));
+                chain(&mut v, rows, enc[0], &enc[1..], true);
+                // p(x|y,z) for every (pixel, class).
+                let dec: Vec<usize> = c
+                    .hidden_decoder
+                    .iter()
+                    .copied()
+                    .chain([INPUT_DIM])
+                    .collect();
+                chain(&mut v, rows, c.latent, &dec, true);
+            }
+        }
+        v
+    }
+
+    /// Matmul FLOPs of one forward + backward pass over `batch` examples: 2*m*n*k for the
+    /// forward product, the same for the weight gradient and (where needed) the input gradient.
+    fn step_flops(self, batch: usize) -> f64 {
+        self.layers(batch)
+            .iter()
+            .map(|&(rows, d_in, d_out, input_grad)| {
+                let one = 2.0 * rows as f64 * d_in as f64 * d_out as f64;
+                one * if input_grad { 3.0 } else { 2.0 }
+            })
+            .sum()
+    }
+}
+
+/// D=200 inputs, hidden 500-500, latent 50, softplus, Gaussian per-band likelihood.
+fn m1_config() -> M1Config {
+    M1Config::default()
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    quick: bool,
+    threads: Vec<usize>,
+    batches: Vec<usize>,
+    models: Vec<Model>,
+    python: Option<PathBuf>,
+    no_python: bool,
+}
+
+/// How long one measurement runs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Plan {
+    warmup: usize,
+    repeats: usize,
+    /// Steps per repeat.
+    steps: usize,
+}
+
+impl Plan {
+    /// Each repeat does about the same work (matmul FLOPs) whatever the model and batch size.
+    fn training(quick: bool, step_flops: f64) -> Plan {
+        let (target, min_steps) = if quick { (3e9, 2) } else { (40e9, 3) };
+        let steps = ((target / step_flops.max(1.0)).ceil() as usize).max(min_steps);
+        if quick {
+            Plan {
+                warmup: 2,
+                repeats: 3,
+                steps,
+            }
+        } else {
+            Plan {
+                warmup: 3,
+                repeats: 5,
+                steps,
+            }
+        }
+    }
+
+    fn gemm(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                warmup: 1,
+                repeats: 3,
+                steps: 1,
+            }
+        } else {
+            Plan {
+                warmup: 2,
+                repeats: 7,
+                steps: 3,
+            }
+        }
+    }
+}
+
+/// What a child process prints: one JSON object on its last line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChildResult {
+    /// Median examples per second (training) or GFLOP/s (gemm).
+    median: f64,
+    /// Every repeat, same unit as `median`.
+    repeats: Vec<f64>,
+    /// Threads the child really ran with.
+    threads: usize,
+    /// Peak resident memory in MiB (VmHWM), when the system reports it.
+    peak_mib: Option<f64>,
+    /// Resident memory in MiB before the measurement built anything: the runtime and its
+    /// libraries (large for PyTorch, whose PyPI build maps its CUDA libraries too).
+    #[serde(default)]
+    base_mib: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct GemmRow {
+    size: usize,
+    threads: usize,
+    hyperssl_gflops: f64,
+    pytorch_gflops: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TrainRow {
+    model: String,
+    batch: usize,
+    threads: usize,
+    hyperssl_examples_per_s: f64,
+    pytorch_examples_per_s: Option<f64>,
+    /// hyperssl / PyTorch.
+    ratio: Option<f64>,
+    hyperssl_gflops: f64,
+    /// Achieved GFLOP/s as a share of the GEMM peak at the same thread count.
+    hyperssl_share_of_gemm_peak: Option<f64>,
+    hyperssl_peak_mib: Option<f64>,
+    pytorch_peak_mib: Option<f64>,
+    hyperssl_base_mib: Option<f64>,
+    pytorch_base_mib: Option<f64>,
+    hyperssl_repeats: Vec<f64>,
+    pytorch_repeats: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Report {
+    quick: bool,
+    cpus: usize,
+    torch_version: Option<String>,
+    gemm: Vec<GemmRow>,
+    training: Vec<TrainRow>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        // `cargo test --all-targets` runs bench binaries with no arguments; `cargo bench` always
+        // passes --bench. Measuring takes minutes, so only say how to run it.
+        println!("throughput: run it with `cargo bench --bench throughput -- [--quick]`");
+        return;
+    }
+    let result = if let Some(i) = args.iter().position(|a| a == "--child") {
+        run_child(&args[i + 1..])
+    } else {
+        parse_options(&args).and_then(|o| run_parent(&o))
+    };
+    if let Err(e) = result {
+        eprintln!("throughput: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn parse_list(s: &str, what: &str) -> Result<Vec<usize>, String> {
+    let v: Result<Vec<usize>, _> = s.split(',').map(|x| x.trim().parse::<usize>()).collect();
+    match v {
+        Ok(v) if !v.is_empty() && v.iter().all(|&x| x > 0) => Ok(v),
+        _ => Err(format!(
+            "{what}: expected a comma-separated list of positive integers, got `{s}`"
+        )),
+    }
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        quick: false,
+        threads: vec![1, 2],
+        batches: vec![100, 256, 1000],
+        models: Model::ALL.to_vec(),
+        python: None,
+        no_python: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--threads" => o.threads = parse_list(&value("--threads")?, "--threads")?,
+            "--batches" => o.batches = parse_list(&value("--batches")?, "--batches")?,
+            "--models" => {
+                let v = value("--models")?;
+                o.models = v
+                    .split(',')
+                    .map(|m| {
+                        Model::from_name(m.trim().to_lowercase().as_str())
+                            .ok_or(format!("--models: unknown model `{m}` (m1, m2)"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--python" => o.python = Some(PathBuf::from(value("--python")?)),
+            "--no-python" => o.no_python = true,
+            // cargo bench passes --bench to every bench binary.
+            "--bench" => {}
+            "-h" | "--help" => {
+                println!(
+                    "cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000] \
+                     [--models m1,m2] [--python PATH] [--no-python]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}` (try --help)")),
+        }
+    }
+    Ok(o)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child side: one measurement in this process.
+
+/// `--child gemm SIZE PLAN_JSON` or `--child train MODEL BATCH PLAN_JSON`.
+fn run_child(args: &[String]) -> Result<(), String> {
+    let base_mib = memory_mib("VmRSS:");
+    let plan_at = |i: usize| -> Result<Plan, String> {
+        serde_json::from_str(args.get(i).ok_or("missing plan")?)
+            .map_err(|e| format!("bad plan: {e}"))
+    };
+    let number = |i: usize| -> Result<usize, String> {
+        args.get(i)
+            .and_then(|s| s.parse().ok())
+            .ok_or(format!("child: bad argument {i}"))
+    };
+    let repeats = match args.first().map(String::as_str) {
+        Some("gemm") => gemm_gflops(number(1)?, plan_at(2)?),
+        Some("train") => {
+            let model = args
+                .get(1)
+                .and_then(|s| Model::from_name(s))
+                .ok_or("child: unknown model")?;
+            run_training(model, number(2)?, plan_at(3)?)?
+        }
+        _ => return Err("child: expected `gemm` or `train`".into()),
+    };
+    let result = ChildResult {
+        median: median(&repeats),
+        repeats,
+        threads: rayon::current_num_threads(),
+        peak_mib: memory_mib("VmHWM:"),
+        base_mib,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// GFLOP/s of `size`^3 f32 matrix products on Flex, one value per repeat.
+fn gemm_gflops(size: usize, plan: Plan) -> Vec<f64> {
+    let device = Default::default();
+    let a = Tensor::<Flex, 2>::random([size, size], Distribution::Normal(0.0, 1.0), &device);
+    let b = Tensor::<Flex, 2>::random([size, size], Distribution::Normal(0.0, 1.0), &device);
+    let flops = 2.0 * (size as f64).powi(3);
+    let mut sink = 0.0f32;
+    let mut once = || {
+        let c = a.clone().matmul(b.clone());
+        // Read one value so the product cannot be skipped.
+        sink += c.slice([0..1, 0..1]).into_scalar();
+    };
+    for _ in 0..plan.warmup {
+        once();
+    }
+    let out = (0..plan.repeats)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..plan.steps {
+                once();
+            }
+            flops * plan.steps as f64 / t.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    std::hint::black_box(sink);
+    out
+}
+
+/// Synthetic spectra: smooth curves with noise, about unit scale, like scaled reflectance.
+fn synthetic_spectra(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let phase: f32 = rng.random::<f32>() * 6.0;
+        let level: f32 = rng.random::<f32>() - 0.5;
+        for j in 0..dim {
+            x.push(level + (j as f32 / 25.0 + phase).sin() + 0.1 * (rng.random::<f32>() - 0.5));
+        }
+    }
+    x
+}
+
+fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, String> {
+    let device = Default::default();
+    let examples = model.examples_per_step(batch);
+    match model {
+        Model::M1 => {
+            let n = batch * EPOCH_BATCHES;
+            let task = M1Task::<AB>::new(
+                synthetic_spectra(n, INPUT_DIM, 1),
+                Vec::new(),
+                INPUT_DIM,
+                batch,
+                0,
+                device,
+            );
+            let net = M1::new(&m1_config(), INPUT_DIM, 0, &device);
+            Ok(time_steps(task, net, examples, plan))
+        }
+        Model::M2 => {
+            let (n_u, n_l) = (batch * EPOCH_BATCHES, m2_labelled_total(batch));
+            let data = M2Data {
+                dim: INPUT_DIM,
+                n_classes: M2_CLASSES,
+                labelled: Inputs::Fixed(synthetic_spectra(n_l, INPUT_DIM, 2)),
+                labels: (0..n_l).map(|i| i % M2_CLASSES).collect(),
+                unlabelled: Inputs::Fixed(synthetic_spectra(n_u, INPUT_DIM, 1)),
+                // A validation set, so that no unlabelled pixels are held out of training.
+                valid_x: synthetic_spectra(M2_CLASSES, INPUT_DIM, 3),
+                valid_labels: (0..M2_CLASSES).collect(),
+            };
+            let task =
+                M2Task::<AB>::new(data, M2_ALPHA, batch, 0, device).map_err(|e| e.to_string())?;
+            if task.labelled_per_step() != m2_labelled_per_step(batch) {
+                return Err(format!(
+                    "M2 takes {} labelled pixels a step, not {}",
+                    task.labelled_per_step(),
+                    m2_labelled_per_step(batch)
+                ));
+            }
+            let net = M2::new(&M2Config::default(), INPUT_DIM, M2_CLASSES, 0, &device);
+            Ok(time_steps(task, net, examples, plan))
+        }
+    }
+}
+
+/// Examples per second of the training loop's inner step (as in `train::trainer::train`): the
+/// task's forward pass and loss, backward, Adam. One value per repeat.
+fn time_steps<T: TrainTask<AB>>(
+    mut task: T,
+    mut model: T::Model,
+    examples: usize,
+    plan: Plan,
+) -> Vec<f64> {
+    let tc = TrainConfig::default();
+    let mut optim = AdamConfig::new()
+        .with_beta_1(tc.beta1)
+        .with_beta_2(tc.beta2)
+        .with_epsilon(1e-8)
+        .init::<AB, T::Model>();
+    let mut rng = ChaCha8Rng::seed_from_u64(tc.seed);
+    let per_epoch = task.steps_per_epoch().max(1);
+    let mut step = 0usize;
+    let mut sum: Option<Tensor<Flex, 1>> = None;
+    let mut one_step = |model: T::Model| -> T::Model {
+        if step % per_epoch == 0 {
+            task.start_epoch(&mut rng);
+        }
+        let out = task.step(&model, step % per_epoch, &mut rng);
+        let terms = out.terms.inner();
+        sum = Some(match sum.take() {
+            Some(acc) => acc + terms,
+            None => terms,
+        });
+        let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+        step += 1;
+        optim.step(tc.learning_rate, model, grads)
+    };
+    for _ in 0..plan.warmup {
+        model = one_step(model);
+    }
+    let mut out = Vec::with_capacity(plan.repeats);
+    for _ in 0..plan.repeats {
+        let t = Instant::now();
+        for _ in 0..plan.steps {
+            model = one_step(model);
+        }
+        out.push((examples * plan.steps) as f64 / t.elapsed().as_secs_f64());
+    }
+    out
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    s.sort_by(|a, b| a.total_cmp(b));
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+/// A memory figure of this process in MiB from /proc/self/status: VmHWM (peak resident) or
+/// VmRSS (resident now).
+fn memory_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent side: children for every measurement, PyTorch beside them, the table.
+
+fn thread_env(cmd: &mut Command, threads: usize) {
+    let t = threads.to_string();
+    for var in [
+        "RAYON_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+    ] {
+        cmd.env(var, &t);
+    }
+}
+
+/// Runs `cmd` and parses the JSON object on the last line of its stdout.
+fn run_json(mut cmd: Command, what: &str) -> Result<ChildResult, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "{what}: failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last).map_err(|e| format!("{what}: unreadable result `{last}`: {e}"))
+}
+
+fn rust_child(threads: usize, args: &[String]) -> Result<ChildResult, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--child").args(args);
+    thread_env(&mut cmd, threads);
+    let what = format!("hyperssl {} ({threads} threads)", args.join(" "));
+    let r = run_json(cmd, &what)?;
+    if r.threads != threads {
+        return Err(format!(
+            "{what}: ran with {} rayon threads instead of {threads}",
+            r.threads
+        ));
+    }
+    Ok(r)
+}
+
+/// bench/ of the source tree this binary was built from, or of the current directory when the
+/// binary was copied elsewhere.
+fn bench_dir() -> PathBuf {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
+    if built.join("reference.py").exists() {
+        built
+    } else {
+        PathBuf::from("bench")
+    }
+}
+
+/// The interpreter to run bench/reference.py with, and torch's version, or why there is none.
+fn find_python(o: &Options) -> Result<(PathBuf, String), String> {
+    let setup = "install it with `bash bench/setup.sh` (creates bench/.venv), or pass --python PATH to an interpreter that has torch";
+    let python = match &o.python {
+        Some(p) => p.clone(),
+        None => {
+            let venv = bench_dir().join(".venv/bin/python");
+            if !venv.exists() {
+                return Err(format!(
+                    "no PyTorch: {} does not exist; {setup}",
+                    venv.display()
+                ));
+            }
+            venv
+        }
+    };
+    let out = Command::new(&python)
+        .args(["-c", "import torch; print(torch.__version__)"])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Ok((
+            python,
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
+        Ok(_) => Err(format!(
+            "no PyTorch: {} cannot import torch; {setup}",
+            python.display()
+        )),
+        Err(e) => Err(format!(
+            "no PyTorch: cannot run {}: {e}; {setup}",
+            python.display()
+        )),
+    }
+}
+
+fn python_child(python: &Path, threads: usize, args: &[String]) -> Result<ChildResult, String> {
+    let mut cmd = Command::new(python);
+    cmd.arg(bench_dir().join("reference.py"))
+        .arg("--threads")
+        .arg(threads.to_string())
+        .args(args);
+    thread_env(&mut cmd, threads);
+    let r = run_json(
+        cmd,
+        &format!("PyTorch {} ({threads} threads)", args.join(" ")),
+    )?;
+    if r.threads != threads {
+        return Err(format!(
+            "PyTorch ran with {} threads instead of {threads}",
+            r.threads
+        ));
+    }
+    Ok(r)
+}
+
+fn run_parent(o: &Options) -> Result<(), String> {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if let Some(&t) = o.threads.iter().find(|&&t| t > cpus) {
+        eprintln!(
+            "warning: {t} threads asked for, but only {cpus} CPUs are available to this process"
+        );
+    }
+    let python = if o.no_python {
+        None
+    } else {
+        match find_python(o) {
+            Ok(p) => {
+                eprintln!("PyTorch {} from {}", p.1, p.0.display());
+                Some(p)
+            }
+            Err(e) => {
+                eprintln!("{e}\nshowing hyperssl only.");
+                None
+            }
+        }
+    };
+    let py = python.as_ref().map(|p| p.0.as_path());
+
+    let gemm_size = 2048;
+    let gemm_plan = serde_json::to_string(&Plan::gemm(o.quick)).map_err(|e| e.to_string())?;
+    let mut gemm = Vec::new();
+    for &t in &o.threads {
+        eprint!("gemm {gemm_size}^3, {t} threads:");
+        let args = vec!["gemm".to_string(), gemm_size.to_string(), gemm_plan.clone()];
+        let rust = rust_child(t, &args)?;
+        let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+        // Each result as it comes, so a run cut short still shows what it measured.
+        eprintln!(
+            " hyperssl {:.1} GFLOP/s, PyTorch {} GFLOP/s",
+            rust.median,
+            opt(torch.as_ref().map(|r| r.median), 1)
+        );
+        gemm.push(GemmRow {
+            size: gemm_size,
+            threads: t,
+            hyperssl_gflops: rust.median,
+            pytorch_gflops: torch.map(|r| r.median),
+        });
+    }
+
+    let mut training = Vec::new();
+    for &model in &o.models {
+        for &t in &o.threads {
+            for &batch in &o.batches {
+                eprint!("{} batch {batch}, {t} threads:", model.name());
+                let plan = serde_json::to_string(&Plan::training(o.quick, model.step_flops(batch)))
+                    .map_err(|e| e.to_string())?;
+                let args = vec![
+                    "train".to_string(),
+                    model.name().to_string(),
+                    batch.to_string(),
+                    plan,
+                ];
+                let rust = rust_child(t, &args)?;
+                let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+                eprintln!(
+                    " hyperssl {:.0} ex/s, PyTorch {} ex/s",
+                    rust.median,
+                    opt(torch.as_ref().map(|r| r.median), 0)
+                );
+                let gflops = rust.median / model.examples_per_step(batch) as f64
+                    * model.step_flops(batch)
+                    / 1e9;
+                let peak = gemm
+                    .iter()
+                    .find(|g| g.threads == t)
+                    .map(|g| g.hyperssl_gflops);
+                training.push(TrainRow {
+                    model: model.name().to_uppercase(),
+                    batch,
+                    threads: t,
+                    hyperssl_examples_per_s: rust.median,
+                    pytorch_examples_per_s: torch.as_ref().map(|r| r.median),
+                    ratio: torch.as_ref().map(|r| rust.median / r.median),
+                    hyperssl_gflops: gflops,
+                    hyperssl_share_of_gemm_peak: peak.map(|p| gflops / p),
+                    hyperssl_peak_mib: rust.peak_mib,
+                    pytorch_peak_mib: torch.as_ref().and_then(|r| r.peak_mib),
+                    hyperssl_base_mib: rust.base_mib,
+                    pytorch_base_mib: torch.as_ref().and_then(|r| r.base_mib),
+                    hyperssl_repeats: rust.repeats,
+                    pytorch_repeats: torch.map(|r| r.repeats),
+                });
+            }
+        }
+    }
+
+    let report = Report {
+        quick: o.quick,
+        cpus,
+        torch_version: python.map(|p| p.1),
+        gemm,
+        training,
+    };
+    let md = markdown(&report);
+    println!("{md}");
+    let dir = output_dir();
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    write_atomic(&dir.join("throughput.md"), &md)?;
+    write_atomic(&dir.join("throughput.json"), &json)?;
+    eprintln!("written to {}", dir.join("throughput.{md,json}").display());
+    Ok(())
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("-".to_string(), |x| format!("{x:.digits$}"))
+}
+
+fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let torch = r
+        .torch_version
+        .as_deref()
+        .map_or("not run".to_string(), |v| format!("PyTorch {v}"));
+    s += &format!(
+        "Training throughput, CPU ({} CPUs available{}; {torch}). Median of repeats, after warm-up.\n\n",
+        r.cpus,
+        if r.quick { ", --quick: few steps, rough numbers" } else { "" }
+    );
+    s += "| model | batch | threads | hyperssl ex/s | PyTorch ex/s | ratio | hyperssl GFLOP/s | % of GEMM peak | hyperssl peak MiB | PyTorch peak MiB |\n";
+    s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for t in &r.training {
+        s += &format!(
+            "| {} | {} | {} | {:.0} | {} | {} | {:.1} | {} | {} | {} |\n",
+            t.model,
+            t.batch,
+            t.threads,
+            t.hyperssl_examples_per_s,
+            opt(t.pytorch_examples_per_s, 0),
+            opt(t.ratio, 2),
+            t.hyperssl_gflops,
+            opt(t.hyperssl_share_of_gemm_peak.map(|x| 100.0 * x), 0),
+            opt(t.hyperssl_peak_mib, 0),
+            opt(t.pytorch_peak_mib, 0),
+        );
+    }
+    s += "\nratio = hyperssl / PyTorch (above 1: hyperssl is faster). GFLOP/s counts the matmuls of one \
+          forward + backward pass (2mnk each for the product, the weight gradient and the input gradient). \
+          Peak MiB is the peak resident memory (VmHWM) of the process that ran that line";
+    let base = |f: fn(&TrainRow) -> Option<f64>| {
+        r.training
+            .iter()
+            .filter_map(f)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    };
+    match (base(|t| t.hyperssl_base_mib), base(|t| t.pytorch_base_mib)) {
+        (Some(h), Some(p)) => s += &format!("; before building anything it was {h:.0} MiB for hyperssl, {p:.0} MiB for PyTorch (after `import torch`).\n\n"),
+        (Some(h), None) => s += &format!("; before building anything it was {h:.0} MiB.\n\n"),
+        _ => s += ".\n\n",
+    }
+    if r.training.iter().any(|t| t.model == "M2") {
+        s += &format!(
+            "M2 ({M2_CLASSES} classes): batch is the unlabelled pixels of a step, each one going \
+             through q(z|x,y) and p(x|y,z) once per class; a step also has a tenth as many \
+             labelled pixels, and ex/s counts both.\n\n"
+        );
+    }
+    s += "| f32 GEMM | threads | burn Flex GFLOP/s | PyTorch GFLOP/s |\n|---|---:|---:|---:|\n";
+    for g in &r.gemm {
+        s += &format!(
+            "| {0}x{0}x{0} | {1} | {2:.1} | {3} |\n",
+            g.size,
+            g.threads,
+            g.hyperssl_gflops,
+            opt(g.pytorch_gflops, 1)
+        );
+    }
+    s
+}
+
+/// `<target>/bench` when run from cargo's target directory (the binary lives in
+/// `<target>/<profile>/deps/`), else `target/bench` under the current directory.
+fn output_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    let deps = exe
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps"));
+    deps.and_then(|d| d.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("bench")
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
