@@ -130,3 +130,52 @@ fn m2_and_m1m2_train_and_evaluate_the_same() {
         assert_eq!(trained, evaluated, "{model}: eval must reproduce the run's metrics");
     }
 }
+
+#[test]
+fn run_writes_pictures_and_predict_reproduces_its_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let mut args = vec!["train", "--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s];
+    args.extend(TINY);
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for f in ["class_map.png", "ground_truth.png", "errors.png", "uncertainty.png", "spectra.png", "learning_curves_m1.png", "report.md", "class_map.npy"] {
+        assert!(run.join(f).exists(), "{f} missing");
+        if f != "class_map.npy" {
+            assert!(out.contains(run.join(f).to_str().unwrap()), "the path of {f} is printed: {out}");
+        }
+    }
+    // The class map is the scene upscaled, with a legend beside it; its colours follow the labels.
+    let map = image::open(run.join("class_map.png")).unwrap().to_rgb8();
+    assert!(map.width() > 24 * 4 && map.height() >= 24 * 4);
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("kappa") && report.contains("class_map.png"), "{report}");
+
+    let pred = dir.path().join("pred");
+    let o = hyperssl(&["predict", "--run", run_s, img.as_str(), "--out", pred.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = read_npy(&run.join("class_map.npy")).unwrap();
+    let b = read_npy(&pred.join("class_map.npy")).unwrap();
+    assert_eq!(a.shape, vec![24, 24]);
+    assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
+    assert!(pred.join("class_map.png").exists() && pred.join("uncertainty.png").exists());
+}
+
+#[test]
+fn predict_refuses_a_scene_with_other_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()];
+    args.extend(TINY);
+    assert!(hyperssl(&args).status.success());
+    let other = dir.path().join("other.npy");
+    write_npy(&other, &RawArray::new(vec![4, 4, 5], Samples::F32(vec![1.0; 80]))).unwrap();
+    let o = hyperssl(&["predict", "--run", run.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("other.npy") && err.contains("8 bands") && err.contains("5"), "{err}");
+}

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use super::scene_args::SceneArgs;
 use hyperssl::data::readers::envi;
-use hyperssl::data::readers::npy::write_npy;
-use hyperssl::data::{RawArray, Samples};
 use hyperssl::pipeline::backend::Cpu;
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::trained::Trained;
@@ -34,19 +32,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
     std::fs::create_dir_all(&out)?;
     let (classes, probs) = trained.predict(&scene, &device)?;
-    let written = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
-    // Stored label values (not dense indices), so the map reads like the ground truth.
-    let values: Vec<u16> = classes.iter().map(|&k| trained.classes.values[k] as u16).collect();
-    let npy = out.join("class_map.npy");
-    write_npy(&npy, &RawArray::new(vec![scene.height, scene.width], Samples::U16(values)))?;
-    let mut files = vec![npy];
+    let mut files = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
     if envi::find_pair(&scene.source).is_ok() {
         let img = out.join("class_map.img");
         let dense: Vec<u8> = classes.iter().map(|&k| (k + 1).min(255) as u8).collect();
         envi::write_classification(&img, &dense, scene.height, scene.width, &trained.classes.names, &class_colours(trained.classes.names.len()))?;
         files.push(img);
     }
-    files.extend(written);
     for f in files {
         println!("{}", f.display());
     }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
 use crate::data::sampling::Split;
-use crate::data::Scene;
+use crate::data::readers::npy::write_npy;
+use crate::data::{RawArray, Samples, Scene};
 use crate::error::Result;
 use crate::eval::metrics::Metrics;
 use crate::models::m2::class_indices;
@@ -23,10 +24,15 @@ fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> R
     Ok(())
 }
 
-/// class_map.png and uncertainty.png for any scene (the maps `predict` writes).
+/// class_map.npy (stored label values, height x width), class_map.png and uncertainty.png for
+/// any scene: what `predict` writes, and what a run writes for its own scene.
 pub fn write_prediction(out: &Path, scene: &Scene, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
     let (h, w) = (scene.height, scene.width);
+    // Stored label values rather than dense indices, so the array reads like the ground truth.
+    let values: Vec<u32> = predicted.iter().map(|&k| classes.values[k]).collect();
+    let npy = out.join("class_map.npy");
+    write_npy(&npy, &RawArray::new(vec![h, w], Samples::U32(values)))?;
+    let mut written = vec![npy];
     let name = scene.source.display().to_string();
     let map = report::class_map(predicted, h, w, &classes.names, &format!("predicted classes: {name}"))?;
     save(out.join(report::CLASS_MAP), &map.image, &mut written)?;
