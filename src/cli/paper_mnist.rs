@@ -86,6 +86,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "epochs_run": out.train_state.epochs_done, "seconds": seconds, "device": format!("{:?}", args.device).to_lowercase(),
     });
     atomic::write_json(&dir.root.join("paper_mnist.json"), &result)?;
+    let trained = hyperssl::pipeline::trained::Trained::<hyperssl::pipeline::backend::Cpu>::load(&dir, &Default::default())?;
+    if let Some(p) = hyperssl::pipeline::outputs::write_generated_digits(&dir, &trained, 28, 10, &Default::default())? {
+        println!("{}", p.display());
+    }
     println!("MNIST {name} with {} labels: test error {error:.2}% ({} epochs, {seconds:.0} s); {}", args.labels, out.train_state.epochs_done, dir.root.join("paper_mnist.json").display());
     Ok(())
 }

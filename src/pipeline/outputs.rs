@@ -150,3 +150,45 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
     report::write_markdown(&path, &run)?;
     Ok(path)
 }
+
+/// digits.png: for each class, images the model generates with the class fixed and the style
+/// z ~ N(0, I) varying (the paper's Figure 1). For M1+M2, M2 generates M1 latent features (the
+/// dimensions M1+M2 dropped are set to their prior mean, 0) and M1's decoder draws the image.
+pub fn write_generated_digits<B: Backend>(dir: &RunDir, trained: &super::trained::Trained<B>, side: usize, per_class: usize, device: &B::Device) -> Result<Option<PathBuf>> {
+    use super::trained::TrainedModel;
+    let k = trained.classes.names.len();
+    let y: Vec<usize> = (0..k).flat_map(|c| std::iter::repeat_n(c, per_class)).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let images = match &trained.model {
+        TrainedModel::M2 { model } => {
+            let z = normal_noise::<B, _>(&mut rng, y.len(), model.latent_dim(), device);
+            to_vec(model.generate(class_indices::<B>(&y, device), z))
+        }
+        TrainedModel::M1m2 { m1, selection, m2 } => {
+            let z2 = normal_noise::<B, _>(&mut rng, y.len(), m2.latent_dim(), device);
+            let kept = to_vec(m2.generate(class_indices::<B>(&y, device), z2));
+            let mut z1 = vec![0f32; y.len() * selection.latent];
+            for (row, feats) in kept.chunks(selection.kept.len()).enumerate() {
+                for (&j, &v) in selection.kept.iter().zip(feats) {
+                    z1[row * selection.latent + j] = v;
+                }
+            }
+            to_vec(m1.decode_mean(matrix::<B>(z1, y.len(), selection.latent, device)))
+        }
+        TrainedModel::M1 { .. } => return Ok(None),
+    };
+    let d = side * side;
+    if images.len() != y.len() * d {
+        return Ok(None);
+    }
+    let rows: Vec<report::ImageRow> = (0..k)
+        .map(|c| report::ImageRow {
+            label: trained.classes.names[c].clone(),
+            images: (0..per_class).map(|j| images[(c * per_class + j) * d..(c * per_class + j + 1) * d].iter().map(|v| v.clamp(0.0, 1.0)).collect()).collect(),
+        })
+        .collect();
+    let (image, _) = report::image_grid(&rows, side, "generated digits: one row per class, style z ~ N(0, I)")?;
+    let path = dir.root.join(report::DIGITS);
+    report::save_png(&path, &image)?;
+    Ok(Some(path))
+}
