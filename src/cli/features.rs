@@ -23,6 +23,9 @@ pub struct Args {
     /// Also write the log-variances of q(z|x) next to the means (<out>_logvar.npy).
     #[arg(long)]
     pub logvar: bool,
+    /// Write a sample z ~ q(z|x) (seeded) instead of the mean.
+    #[arg(long)]
+    pub sample: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -30,12 +33,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = Default::default();
     let trained = Trained::<Cpu>::load(&dir, &device)?;
     let scene = args.scene.load()?;
-    let (mu, lv) = trained.m1_features(&scene, &device)?;
+    let (mut mu, lv) = trained.m1_features(&scene, &device)?;
+    if let Some(seed) = args.sample {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for (m, v) in mu.iter_mut().zip(&lv) {
+            let eps: f32 = rng.sample(rand_distr::StandardNormal);
+            *m += (v / 2.0).exp() * eps;
+        }
+    }
     let latent = trained.config.m1.latent;
     let out = args.out.unwrap_or_else(|| dir.root.join("features.npy"));
     let shape = vec![scene.height, scene.width, latent];
     write_npy(&out, &RawArray::new(shape.clone(), Samples::F32(mu)))?;
-    println!("{}: {} x {} x {} features (mean of q(z|x))", out.display(), scene.height, scene.width, latent);
+    let what = if args.sample.is_some() { "a sample of q(z|x)" } else { "mean of q(z|x)" };
+    println!("{}: {} x {} x {} features ({what})", out.display(), scene.height, scene.width, latent);
     if args.logvar {
         let p = out.with_file_name(format!("{}_logvar.npy", out.file_stem().unwrap_or_default().to_string_lossy()));
         write_npy(&p, &RawArray::new(shape, Samples::F32(lv)))?;
