@@ -18,24 +18,7 @@ use rand_chacha::ChaCha8Rng;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/indian_pines");
 
-const CLASS_NAMES: [&str; 16] = [
-    "Alfalfa",
-    "Corn-notill",
-    "Corn-mintill",
-    "Corn",
-    "Grass-pasture",
-    "Grass-trees",
-    "Grass-pasture-mowed",
-    "Hay-windrowed",
-    "Oats",
-    "Soybean-notill",
-    "Soybean-mintill",
-    "Soybean-clean",
-    "Wheat",
-    "Woods",
-    "Buildings-Grass-Trees-Drives",
-    "Stone-Steel-Towers",
-];
+use hyperssl::data::embedded::CLASS_NAMES;
 
 fn main() -> anyhow::Result<()> {
     let mut seeds = 10u64;

@@ -90,6 +90,18 @@ pub struct SplitConfig {
     pub seed: u64,
 }
 
+impl Split {
+    /// The pixels the unsupervised parts learn from: the unlabelled pool, or the training
+    /// pixels when the pool is empty (`UnlabelledPool::None`).
+    pub fn pool(&self) -> &[usize] {
+        if self.unlabelled.is_empty() {
+            &self.train
+        } else {
+            &self.unlabelled
+        }
+    }
+}
+
 impl Default for SplitConfig {
     /// 10 training pixels per class, no validation, the rest for testing.
     fn default() -> Self {

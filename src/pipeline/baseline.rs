@@ -11,8 +11,7 @@ use crate::train::m1_task::gather_rows;
 
 pub fn raw_spectra_baseline(scene: &Scene, split: &Split, scaling: &ScalingConfig, kind: ClassifierKind, seed: u64) -> Result<Metrics> {
     let labels = scene.labels.as_ref().ok_or_else(|| Error::invalid("the baseline needs labels"))?;
-    let pool = if split.unlabelled.is_empty() { &split.train } else { &split.unlabelled };
-    let scaler = Scaler::fit(scaling, &scene.gather(pool), scene.bands)?;
+    let scaler = Scaler::fit(scaling, &scene.gather(split.pool()), scene.bands)?;
     let x = scaler.transformed(&scene.pixels)?;
     let class = |i: &usize| labels.classes[*i].map(|c| c as usize).ok_or_else(|| Error::invalid("split pixel without a label"));
     let y: Vec<usize> = split.train.iter().map(class).collect::<Result<_>>()?;

@@ -45,6 +45,12 @@ impl Prepared {
     pub fn classes_of(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter().map(|&i| self.classes[i].map_or(0, |c| c as usize)).collect()
     }
+
+    /// Metrics of a prediction of every pixel, on the test pixels.
+    pub fn score(&self, predicted: &[usize]) -> Result<Metrics> {
+        let test_pred: Vec<usize> = self.split.test.iter().map(|&i| predicted[i]).collect();
+        evaluate(&self.classes_of(&self.split.test), &test_pred, self.n_classes)
+    }
 }
 
 /// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels);
@@ -70,8 +76,7 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     if split.train.is_empty() || split.test.is_empty() {
         return Err(Error::invalid("the split left no training or no test pixels"));
     }
-    let pool = if split.unlabelled.is_empty() { &split.train } else { &split.unlabelled };
-    let scaler = Scaler::fit(&cfg.scaling, &scene.gather(pool), scene.bands)?;
+    let scaler = Scaler::fit(&cfg.scaling, &scene.gather(split.pool()), scene.bands)?;
     let x = scaler.transformed(&scene.pixels)?;
     if let Some(d) = dir {
         atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
@@ -103,8 +108,7 @@ pub fn train_m1<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<(M1<B::InnerBackend>, LoopState)> {
     let dim = p.bands;
-    let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
-    let (train_px, valid_px) = hold_out(pool, cfg.holdout, cfg.train.seed);
+    let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
     let (mean, var) = column_moments(&task.x, dim);
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var);
@@ -146,9 +150,7 @@ pub fn run_m1<B: AutodiffBackend>(
     let (classifier, fit) = fit_classifier(cfg.classifier, &gather_rows(&features, latent, &p.split.train), latent, &y_train, p.n_classes, cfg.train.seed)?;
     let probabilities = classifier.predict_proba(&features);
     let predicted = classifier.predict(&features);
-    let truth = p.classes_of(&p.split.test);
-    let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
-    let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
+    let metrics = p.score(&predicted)?;
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.classifier(), &classifier)?;

@@ -15,7 +15,7 @@ use super::trained::ClassInfo;
 use crate::data::sampling::Split;
 use crate::data::Scene;
 use crate::error::{Error, Result};
-use crate::eval::metrics::{evaluate, Metrics};
+use crate::eval::metrics::Metrics;
 use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
 use crate::train::atomic;
@@ -92,7 +92,7 @@ fn train_m2<B: AutodiffBackend>(
         Some(lv) => Inputs::Sampled { mean: gather_rows(features, dim, idx), logvar: gather_rows(lv, dim, idx) },
         None => Inputs::Fixed(gather_rows(features, dim, idx)),
     };
-    let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
+    let pool = p.split.pool();
     let data = M2Data {
         dim,
         n_classes: p.n_classes,
@@ -140,7 +140,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
             m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
             let (m1, _) = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
             let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
-            let pool = if p.split.unlabelled.is_empty() { &p.split.train } else { &p.split.unlabelled };
+            let pool = p.split.pool();
             let latent = m1.latent_dim();
             let sel = FeatureSelection::fit(&gather_rows(&mu, latent, pool), latent, cfg.feature_std_threshold);
             if let Some(d) = dir {
@@ -154,9 +154,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
     let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume, progress, device)?;
     let probs = probabilities(&model, &features, dim, device);
     let predicted = argmax_rows(&probs, p.n_classes);
-    let truth = p.classes_of(&p.split.test);
-    let test_pred: Vec<usize> = p.split.test.iter().map(|&i| predicted[i]).collect();
-    let metrics = evaluate(&truth, &test_pred, p.n_classes)?;
+    let metrics = p.score(&predicted)?;
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.metrics(), &metrics)?;

@@ -366,24 +366,7 @@ mod tests {
     fn indian_pines_ground_truth_map() {
         let Some(gt) = indian_pines_gt() else { return };
         let labels: Vec<Option<usize>> = gt.iter().map(|&v| (v as usize).checked_sub(1)).collect();
-        let names = [
-            "Alfalfa",
-            "Corn-notill",
-            "Corn-mintill",
-            "Corn",
-            "Grass-pasture",
-            "Grass-trees",
-            "Grass-pasture-mowed",
-            "Hay-windrowed",
-            "Oats",
-            "Soybean-notill",
-            "Soybean-mintill",
-            "Soybean-clean",
-            "Wheat",
-            "Woods",
-            "Buildings-Grass-Trees-Drives",
-            "Stone-Steel-Towers",
-        ];
+        let names = crate::data::embedded::CLASS_NAMES;
         let p = through_png(
             &class_map(&labels, 145, 145, &names, "Indian Pines ground truth").unwrap(),
         );

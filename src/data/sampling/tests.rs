@@ -333,24 +333,7 @@ fn indian_pines() -> Option<LabelMap> {
     assert_eq!(data.len(), 145 * 145);
     let stored: Vec<u32> = data.iter().map(|&v| v as u32).collect();
     let mut labels = LabelMap::from_values(145, 145, &stored).unwrap();
-    let names: Vec<String> = [
-        "Alfalfa",
-        "Corn-notill",
-        "Corn-mintill",
-        "Corn",
-        "Grass-pasture",
-        "Grass-trees",
-        "Grass-pasture-mowed",
-        "Hay-windrowed",
-        "Oats",
-        "Soybean-notill",
-        "Soybean-mintill",
-        "Soybean-clean",
-        "Wheat",
-        "Woods",
-        "Buildings-Grass-Trees-Drives",
-        "Stone-Steel-Towers",
-    ]
+    let names: Vec<String> = crate::data::embedded::CLASS_NAMES
     .map(String::from)
     .to_vec();
     labels.name_by_stored_value(&names);
