@@ -484,7 +484,7 @@ fn time_steps<T: TrainTask<AB>>(
     let mut sum: Option<Tensor<Flex, 1>> = None;
     let mut one_step = |model: T::Model| -> T::Model {
         if step % per_epoch == 0 {
-            task.start_epoch(&mut rng);
+            task.start_epoch(0, &mut rng);
         }
         let out = task.step(&model, step % per_epoch, &mut rng);
         let terms = out.terms.inner();

@@ -75,6 +75,9 @@ pub struct TrainOptions {
     /// Weight of M2's classification term (beta = alpha * N_total / N_labelled).
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// M1: epochs over which the KL weight rises from 0 to 1.
+    #[arg(long)]
+    pub kl_warmup: Option<usize>,
     /// Size of the latent space.
     #[arg(long)]
     pub latent: Option<usize>,
@@ -135,6 +138,7 @@ impl TrainOptions {
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
         set!(c.alpha, self.alpha);
+        set!(c.kl_warmup, self.kl_warmup);
         if let Some(h) = &self.m2_hidden {
             c.m2.hidden_classifier = h.clone();
             c.m2.hidden_encoder = h.clone();

@@ -28,6 +28,8 @@ pub struct ExperimentConfig {
     pub classifier: ClassifierKind,
     /// Fraction of the unlabelled pool held out to compute the validation bound.
     pub holdout: f64,
+    /// M1: epochs over which the KL weight rises from 0 to 1 (0 = the plain bound throughout).
+    pub kl_warmup: usize,
     pub m1: M1Config,
     pub m2: M2Config,
     /// Weight of M2's classification term: beta = alpha * N_total / N_labelled (paper: 0.1).
@@ -48,6 +50,7 @@ impl Default for ExperimentConfig {
             model: ModelKind::M1,
             classifier: ClassifierKind::Svm,
             holdout: 0.05,
+            kl_warmup: 0,
             m1: M1Config::default(),
             m2: M2Config::default(),
             alpha: 0.1,

@@ -48,6 +48,11 @@ pub fn mean_bound<B: Backend>(model: &M1<B>, x: &[f32], dim: usize, seed: u64, d
 }
 
 pub struct M1Task<B: AutodiffBackend> {
+    /// Epochs over which the weight of the KL term rises linearly from 0 to 1 ("warm-up"), so
+    /// that the decoder learns to use z before the prior pulls q(z|x) onto it; 0 = off.
+    pub kl_warmup: usize,
+    /// This epoch's KL weight.
+    kl_weight: f32,
     pub x: Vec<f32>,
     pub valid: Vec<f32>,
     pub dim: usize,
@@ -60,7 +65,7 @@ pub struct M1Task<B: AutodiffBackend> {
 impl<B: AutodiffBackend> M1Task<B> {
     pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, batch_size: usize, seed: u64, device: B::Device) -> Self {
         let n = x.len() / dim;
-        M1Task { x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
+        M1Task { kl_warmup: 0, kl_weight: 1.0, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
     }
 
     fn n(&self) -> usize {
@@ -79,7 +84,8 @@ impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
         self.n()
     }
 
-    fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+    fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng) {
+        self.kl_weight = if self.kl_warmup == 0 { 1.0 } else { ((epoch + 1) as f32 / self.kl_warmup as f32).min(1.0) };
         self.order = (0..self.n()).collect();
         self.order.shuffle(rng);
     }
@@ -91,12 +97,45 @@ impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
         let eps = normal_noise::<B, _>(rng, idx.len(), model.latent_dim(), &self.device);
         let bound = model.bound(xb, eps);
         let elbo = bound.elbo().mean();
-        let terms = Tensor::cat(vec![elbo.clone(), bound.reconstruction.mean(), bound.kl.mean()], 0).detach();
-        StepOutput { loss: elbo.neg(), terms }
+        let (recon, kl) = (bound.reconstruction.mean(), bound.kl.mean());
+        // The logged bound is always the true one; only the loss weights the KL during warm-up.
+        let loss = (recon.clone() - kl.clone().mul_scalar(self.kl_weight)).neg();
+        let terms = Tensor::cat(vec![elbo, recon, kl], 0).detach();
+        StepOutput { loss, terms }
     }
 
     fn validate(&self, model: &<M1<B> as AutodiffModule<B>>::InnerModule) -> Validation {
         let bound = mean_bound(model, &self.valid, self.dim, self.seed, &self.device);
         Validation { score: bound, bound, accuracy: f64::NAN }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Activation, Likelihood, M1Config};
+    use crate::train::trainer::TrainTask;
+    use burn::backend::{Autodiff, Flex};
+
+    type AB = Autodiff<Flex>;
+
+    #[test]
+    fn kl_warm_up_weights_only_the_loss() {
+        let dim = 4;
+        let x: Vec<f32> = (0..32).map(|i| (i % 7) as f32 / 7.0).collect();
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, 8, 1, Default::default());
+        task.kl_warmup = 4;
+        let cfg = M1Config { hidden: vec![6], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand };
+        let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
+        for (epoch, weight) in [(0usize, 0.25f32), (1, 0.5), (3, 1.0), (9, 1.0)] {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            task.start_epoch(epoch, &mut rng);
+            let out = task.step(&model, 0, &mut rng);
+            let t = to_vec(out.terms);
+            let (bound, recon, kl) = (t[0], t[1], t[2]);
+            assert!((bound - (recon - kl)).abs() < 1e-3, "the logged bound is the true bound");
+            let loss = to_vec(out.loss)[0];
+            assert!((loss + recon - weight * kl).abs() < 1e-3, "epoch {epoch}: loss {loss}, recon {recon}, kl {kl}");
+        }
     }
 }

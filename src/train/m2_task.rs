@@ -247,7 +247,7 @@ impl<B: AutodiffBackend> M2Task<B> {
             device,
         };
         // Usable before the first epoch too.
-        task.start_epoch(&mut ChaCha8Rng::seed_from_u64(seed));
+        task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(seed));
         Ok(task)
     }
 
@@ -302,7 +302,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         self.n_unlabelled() + self.steps_per_epoch() * self.labelled_per_step()
     }
 
-    fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+    fn start_epoch(&mut self, _epoch: usize, rng: &mut ChaCha8Rng) {
         self.order = (0..self.n_unlabelled()).collect();
         self.order.shuffle(rng);
         self.drawn = self.draw_labelled(self.steps_per_epoch() * self.labelled_per_step(), rng);
@@ -587,7 +587,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (10, 2));
-        task.start_epoch(&mut ChaCha8Rng::seed_from_u64(3));
+        task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(3));
         let drawn: Vec<usize> = task.drawn.iter().map(|&i| labels[i]).collect();
         assert_eq!(drawn.len(), 20);
         assert_eq!(drawn.iter().filter(|&&c| c == 0).count(), 10);

@@ -44,8 +44,8 @@ pub trait TrainTask<B: AutodiffBackend> {
     fn steps_per_epoch(&self) -> usize;
     /// Number of training examples one epoch visits (for throughput).
     fn examples_per_epoch(&self) -> usize;
-    /// Reshuffles for a new epoch.
-    fn start_epoch(&mut self, rng: &mut ChaCha8Rng);
+    /// Reshuffles for a new epoch (`epoch` counts from 0, across resumed sessions).
+    fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng);
     fn step(&self, model: &Self::Model, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B>;
     fn validate(&self, model: &<Self::Model as AutodiffModule<B>>::InnerModule) -> Validation;
 }
@@ -141,7 +141,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     while !state.finished && state.epochs_done < config.epochs {
         let epoch = state.epochs_done;
         let mut rng = epoch_rng(config.seed, epoch);
-        task.start_epoch(&mut rng);
+        task.start_epoch(epoch, &mut rng);
         let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let steps = task.steps_per_epoch();
         for s in 0..steps {
@@ -317,9 +317,9 @@ mod tests {
         fn examples_per_epoch(&self) -> usize {
             self.inner.examples_per_epoch()
         }
-        fn start_epoch(&mut self, rng: &mut ChaCha8Rng) {
+        fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng) {
             self.epoch.set(self.epoch.get() + 1);
-            self.inner.start_epoch(rng)
+            self.inner.start_epoch(epoch, rng)
         }
         fn step(&self, model: &M1<AB>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<AB> {
             let out = self.inner.step(model, step, rng);
