@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn indian_pines_streams_back_every_pixel_exactly_once() {
-        use crate::data::readers::hdf5::testdata;
+        use crate::data::testdata;
         let (Some(data), Some(gt)) = (testdata::indian_pines(), testdata::indian_pines_gt()) else {
             return;
         };

@@ -9,6 +9,8 @@ pub mod readers;
 pub mod sampling;
 pub mod scaling;
 pub mod scene;
+#[cfg(test)]
+pub(crate) mod testdata;
 
 pub use array::{DType, RawArray, Samples};
 pub use labels::LabelMap;

@@ -637,21 +637,7 @@ mod tests {
     use std::io::Write;
     use std::path::PathBuf;
 
-    /// A file under `../shared/data`, or `None` (with a message) when it is absent outside CI.
-    fn shared_data(relative: &str) -> Option<PathBuf> {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(relative);
-        if path.exists() {
-            return Some(path);
-        }
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{} not found (test data is required when CI is set)",
-                path.display()
-            );
-        }
-        eprintln!("skipping: {} not found", path.display());
-        None
-    }
+    use crate::data::testdata::shared_file as shared_data;
 
     fn file(name: &str) -> PathBuf {
         PathBuf::from(format!("/data/{name}"))

@@ -4,21 +4,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::data::array::{fortran_to_c, DType, RawArray, Samples};
 
-/// A file under the shared data folder, or `None` (after saying so) when it is absent. With the
-/// env var CI set, absence is a failure.
-fn shared_data(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(relative);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} not found (required when CI is set)",
-        path.display()
-    );
-    eprintln!("skipping: {} not found", path.display());
-    None
-}
+use crate::data::testdata::shared_file as shared_data;
 
 /// Just enough of the .npy format to load the Indian Pines cube (uint16, little-endian).
 fn load_npy_u16(path: &Path) -> RawArray {

@@ -386,7 +386,8 @@ pub fn read_core_scene(paths: &[PathBuf], kind: LabelKind) -> Result<Scene> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{read_dataset, testdata, write_core, write_core_fixture};
+    use super::super::{read_dataset, write_core, write_core_fixture};
+    use crate::data::testdata;
     use super::*;
     use hdf5_pure::FileBuilder;
 

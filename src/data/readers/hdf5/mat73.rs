@@ -119,7 +119,7 @@ fn column_major_to_row_major(samples: &Samples, shape: &[usize]) -> Samples {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testdata;
+    use crate::data::testdata;
     use super::*;
     use hdf5_pure::mat::{userblock, MatBuilder, Options};
     use hdf5_pure::{AttrValue, FileBuilder};

@@ -16,9 +16,6 @@ mod dataset;
 mod mat73;
 mod write;
 
-#[cfg(test)]
-pub(crate) mod testdata;
-
 pub use self::core_file::{
     common_layout, list_core_files, open_core, read_core_scene, CoreFile, LabelKind,
 };
