@@ -27,6 +27,7 @@ To add a model: a module and a trainer function below, and its name in MODELS.
 """
 
 import argparse
+import os
 import json
 import math
 import resource
@@ -44,7 +45,7 @@ LATENT = 50
 LN_2PI = math.log(2.0 * math.pi)
 # Minibatches in one pass over the synthetic data (the epoch wraps around them).
 EPOCH_BATCHES = 8
-M2_CLASSES = 16
+M2_CLASSES = int(os.environ.get("HYPERSSL_BENCH_M2_CLASSES", "16"))
 M2_HIDDEN = 500
 M2_ALPHA = 0.1
 ADAM = dict(lr=3e-4, betas=(0.9, 0.999), eps=1e-8)

@@ -39,14 +39,18 @@ type AB = Autodiff<Flex>;
 const INPUT_DIM: usize = 200;
 /// Minibatches in one pass over the synthetic data (the epoch wraps around them).
 const EPOCH_BATCHES: usize = 8;
-/// Classes of the M2 problem (Indian Pines has 16).
-const M2_CLASSES: usize = 16;
+/// Classes of the M2 problem: 16 (Indian Pines) unless `HYPERSSL_BENCH_M2_CLASSES` says
+/// otherwise (10 for MNIST, 100 for drill cores); child processes and the PyTorch script read the
+/// same variable.
+fn m2_classes() -> usize {
+    std::env::var("HYPERSSL_BENCH_M2_CLASSES").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
+}
 /// M2's classification weight alpha (the paper's).
 const M2_ALPHA: f64 = 0.1;
 
 /// M2's labelled pixels: a tenth of the unlabelled ones, at least one per class.
 fn m2_labelled_total(batch: usize) -> usize {
-    (batch * EPOCH_BATCHES / 10).max(M2_CLASSES)
+    (batch * EPOCH_BATCHES / 10).max(m2_classes())
 }
 
 /// Labelled pixels M2Task adds to each minibatch of `batch` unlabelled ones.
@@ -111,7 +115,7 @@ impl Model {
             }
             Model::M2 => {
                 let c = M2Config::default();
-                let (n_l, n_u, k) = (m2_labelled_per_step(batch), batch, M2_CLASSES);
+                let (n_l, n_u, k) = (m2_labelled_per_step(batch), batch, m2_classes());
                 // q(y|x) on the labelled and the unlabelled pixels.
                 let cls: Vec<usize> = c.hidden_classifier.iter().copied().chain([k]).collect();
                 chain(&mut v, n_l + n_u, INPUT_DIM, &cls, false);
@@ -441,13 +445,13 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, Stri
             let (n_u, n_l) = (batch * EPOCH_BATCHES, m2_labelled_total(batch));
             let data = M2Data {
                 dim: INPUT_DIM,
-                n_classes: M2_CLASSES,
+                n_classes: m2_classes(),
                 labelled: Inputs::Fixed(synthetic_spectra(n_l, INPUT_DIM, 2)),
-                labels: (0..n_l).map(|i| i % M2_CLASSES).collect(),
+                labels: (0..n_l).map(|i| i % m2_classes()).collect(),
                 unlabelled: Inputs::Fixed(synthetic_spectra(n_u, INPUT_DIM, 1)),
                 // A validation set, so that no unlabelled pixels are held out of training.
-                valid_x: synthetic_spectra(M2_CLASSES, INPUT_DIM, 3),
-                valid_labels: (0..M2_CLASSES).collect(),
+                valid_x: synthetic_spectra(m2_classes(), INPUT_DIM, 3),
+                valid_labels: (0..m2_classes()).collect(),
             };
             let task =
                 M2Task::<AB>::new(data, M2_ALPHA, batch, 0, device).map_err(|e| e.to_string())?;
@@ -458,7 +462,7 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, Stri
                     m2_labelled_per_step(batch)
                 ));
             }
-            let net = M2::new(&M2Config::default(), INPUT_DIM, M2_CLASSES, 0, &device);
+            let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device);
             Ok(time_steps(task, net, examples, plan))
         }
     }
@@ -811,9 +815,10 @@ fn markdown(r: &Report) -> String {
     }
     if r.training.iter().any(|t| t.model == "M2") {
         s += &format!(
-            "M2 ({M2_CLASSES} classes): batch is the unlabelled pixels of a step, each one going \
+            "M2 ({} classes): batch is the unlabelled pixels of a step, each one going \
              through q(z|x,y) and p(x|y,z) once per class; a step also has a tenth as many \
-             labelled pixels, and ex/s counts both.\n\n"
+             labelled pixels, and ex/s counts both.\n\n",
+            m2_classes()
         );
     }
     s += "| f32 GEMM | threads | burn Flex GFLOP/s | PyTorch GFLOP/s |\n|---|---:|---:|---:|\n";
