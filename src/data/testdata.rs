@@ -18,7 +18,7 @@ pub fn shared_file(relative: &str) -> Option<PathBuf> {
         .ancestors()
         .skip(1)
         .map(|dir| dir.join("shared/data").join(relative))
-        .find(|p| p.is_file());
+        .find(|p| p.exists());
     if found.is_none() {
         let expected = manifest.join("../shared/data").join(relative);
         if std::env::var_os("CI").is_some() {
