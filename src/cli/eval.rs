@@ -26,7 +26,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let metrics = trained.evaluate(&scene, &device)?;
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
     print!("{}", metrics.table(&names));
-    write_json(&dir.metrics(), &metrics)?;
+    // Keep what the run wrote beside the metrics (data, split, config, time); replace the metrics.
+    let mut json: serde_json::Value = std::fs::read_to_string(dir.metrics()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({}));
+    if let (Some(obj), serde_json::Value::Object(fresh)) = (json.as_object_mut(), serde_json::to_value(&metrics)?) {
+        obj.extend(fresh);
+    }
+    write_json(&dir.metrics(), &json)?;
     println!("metrics written to {}", dir.metrics().display());
     Ok(())
 }

@@ -148,6 +148,19 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
     };
     let path = dir.root.join(report::REPORT);
     report::write_markdown(&path, &run)?;
+    // metrics.json carries the same facts as report.md, for other tools.
+    let mut json = serde_json::to_value(metrics).map_err(|e| crate::Error::invalid(e.to_string()))?;
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("title".into(), run.title.clone().into());
+        obj.insert("data".into(), run.data.clone().into());
+        obj.insert("splits".into(), run.splits.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>().into());
+        obj.insert("class_names".into(), run.class_names.clone().into());
+        obj.insert("config".into(), run.config.clone().into());
+        obj.insert("seconds".into(), run.seconds.into());
+        obj.insert("images".into(), run.images.clone().into());
+        obj.insert("notes".into(), run.notes.clone().into());
+    }
+    crate::train::atomic::write_json(&dir.metrics(), &json)?;
     Ok(path)
 }
 
