@@ -37,14 +37,14 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
     let (metrics, epochs, seconds, files) = match cfg.model {
         ModelKind::M1 => {
             let out = run_m1::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
-            (out.metrics, out.train_state.epochs_done, out.seconds, out.files)
+            (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files)
         }
         ModelKind::M2 | ModelKind::M1m2 => {
             let out = run_m2::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
-            (out.metrics, out.train_state.epochs_done, out.seconds, out.files)
+            (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files)
         }
     };
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();
-    Ok(format!("{}\ntrained {epochs} epochs in {seconds:.1} s; results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
+    Ok(format!("{}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
 }
