@@ -336,35 +336,9 @@ mod tests {
             .count()
     }
 
-    const INDIAN_PINES_GT: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/indian_pines/Indian_pines_gt.npy"
-    );
-
-    /// The Indian Pines ground truth (0 unlabelled, 1..16), or None outside CI when absent.
-    fn indian_pines_gt() -> Option<Vec<u8>> {
-        let bytes = match std::fs::read(INDIAN_PINES_GT) {
-            Ok(b) => b,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("skipping: {INDIAN_PINES_GT} not found ({e})");
-                return None;
-            }
-            Err(e) => panic!("{INDIAN_PINES_GT}: {e}"),
-        };
-        // npy version 1: magic, version, u16 little-endian header length, header, data.
-        assert_eq!(&bytes[..6], b"\x93NUMPY");
-        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        assert!(
-            header.contains("|u1") && header.contains("(145, 145)"),
-            "{header}"
-        );
-        Some(bytes[10 + header_len..].to_vec())
-    }
-
     #[test]
     fn indian_pines_ground_truth_map() {
-        let Some(gt) = indian_pines_gt() else { return };
+        let Some(gt) = crate::data::testdata::indian_pines_gt() else { return };
         let labels: Vec<Option<usize>> = gt.iter().map(|&v| (v as usize).checked_sub(1)).collect();
         let names = crate::data::embedded::CLASS_NAMES;
         let p = through_png(

@@ -306,37 +306,12 @@ fn spatial_split_guard_band_drops_adjacent_pixels() {
     assert_no_test_pixel_touches_training(&labels, &s);
 }
 
-const INDIAN_PINES_GT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/indian_pines/Indian_pines_gt.npy"
-);
-
-/// The Indian Pines ground truth as a label map, or `None` (outside CI) when the file is absent.
+/// The Indian Pines ground truth as a named label map, or `None` (outside CI) when absent.
 fn indian_pines() -> Option<LabelMap> {
-    let bytes = match std::fs::read(INDIAN_PINES_GT) {
-        Ok(b) => b,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {INDIAN_PINES_GT} not found ({e})");
-            return None;
-        }
-        Err(e) => panic!("{INDIAN_PINES_GT}: {e}"),
-    };
-    // npy v1: magic, version, u16 LE header length at 8..10, data after the header.
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    assert!(
-        header.contains("|u1") && header.contains("(145, 145)"),
-        "{header}"
-    );
-    let data = &bytes[10 + header_len..];
-    assert_eq!(data.len(), 145 * 145);
-    let stored: Vec<u32> = data.iter().map(|&v| v as u32).collect();
+    let gt = crate::data::testdata::indian_pines_gt()?;
+    let stored: Vec<u32> = gt.iter().map(|&v| v as u32).collect();
     let mut labels = LabelMap::from_values(145, 145, &stored).unwrap();
-    let names: Vec<String> = crate::data::embedded::CLASS_NAMES
-    .map(String::from)
-    .to_vec();
-    labels.name_by_stored_value(&names);
+    labels.name_by_stored_value(&crate::data::embedded::CLASS_NAMES.map(String::from));
     Some(labels)
 }
 
