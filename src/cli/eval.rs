@@ -1,28 +1,17 @@
 //! `hyperssl eval`: scores a trained run on the test pixels it held out.
 
-use std::path::PathBuf;
-
-use super::scene_args::SceneArgs;
-use hyperssl::pipeline::backend::Cpu;
-use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::trained::Trained;
+use super::run_args::RunArgs;
 use hyperssl::train::atomic::write_json;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Run folder of a trained model.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// The scene the run trained on (default: the embedded scene).
     #[command(flatten)]
-    pub scene: SceneArgs,
+    pub source: RunArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let dir = RunDir::open(&args.run)?;
+    let (dir, trained, scene) = args.source.load()?;
     let device = Default::default();
-    let trained = Trained::<Cpu>::load(&dir, &device)?;
-    let scene = args.scene.load()?;
     let metrics = trained.evaluate(&scene, &device)?;
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
     print!("{}", metrics.table(&names));

@@ -3,20 +3,15 @@
 
 use std::path::PathBuf;
 
-use super::scene_args::SceneArgs;
+use super::run_args::RunArgs;
 use hyperssl::data::readers::npy::write_npy;
 use hyperssl::data::{RawArray, Samples};
-use hyperssl::pipeline::backend::Cpu;
-use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::trained::Trained;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Run folder of a trained M1 model.
-    #[arg(long)]
-    pub run: PathBuf,
+    /// A run with an M1 (m1 or m1m2) and the scene.
     #[command(flatten)]
-    pub scene: SceneArgs,
+    pub source: RunArgs,
     /// Output .npy file [default: RUN/features.npy].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -29,10 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let dir = RunDir::open(&args.run)?;
+    let (dir, trained, scene) = args.source.load()?;
     let device = Default::default();
-    let trained = Trained::<Cpu>::load(&dir, &device)?;
-    let scene = args.scene.load()?;
     let (mut mu, lv) = trained.m1_features(&scene, &device)?;
     if let Some(seed) = args.sample {
         use rand::{Rng, SeedableRng};

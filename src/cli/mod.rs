@@ -6,6 +6,7 @@ mod features;
 mod inspect;
 mod paper_mnist;
 mod predict;
+mod run_args;
 mod run_model;
 mod scene_args;
 mod train;

@@ -3,31 +3,23 @@
 
 use std::path::PathBuf;
 
-use super::scene_args::SceneArgs;
+use super::run_args::RunArgs;
 use hyperssl::data::readers::envi;
-use hyperssl::pipeline::backend::Cpu;
-use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::trained::Trained;
 use hyperssl::pipeline::outputs::write_prediction;
 use hyperssl::report::palette::class_colours;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Run folder of a trained model.
-    #[arg(long)]
-    pub run: PathBuf,
     #[command(flatten)]
-    pub scene: SceneArgs,
+    pub source: RunArgs,
     /// Output folder [default: RUN/predict-<scene>].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let dir = RunDir::open(&args.run)?;
+    let (dir, trained, scene) = args.source.load()?;
     let device = Default::default();
-    let trained = Trained::<Cpu>::load(&dir, &device)?;
-    let scene = args.scene.load()?;
     let stem = scene.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scene".into());
     let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
     std::fs::create_dir_all(&out)?;
