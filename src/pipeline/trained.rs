@@ -2,6 +2,7 @@
 //! trained model, so that features, evaluation and prediction use exactly what training produced.
 
 use burn::tensor::backend::Backend;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::{ExperimentConfig, ModelKind};
@@ -31,6 +32,9 @@ impl ClassInfo {
         ClassInfo { values: labels.values.clone(), names: labels.names.clone() }
     }
 }
+
+/// Pixels per tile of a whole-scene prediction.
+pub const PREDICTION_TILE: usize = 4096;
 
 pub enum TrainedModel<B: Backend> {
     M1 { model: M1<B>, classifier: FittedClassifier },
@@ -100,32 +104,62 @@ impl<B: Backend> Trained<B> {
         Ok(dist_qz(m1, &self.scaled(scene)?, scene.bands, device))
     }
 
-    /// Class probabilities of every pixel, `n_pixels x n_classes`.
-    pub fn probabilities(&self, scene: &Scene, device: &B::Device) -> Result<Vec<f32>> {
-        let x = self.scaled(scene)?;
+    /// Class of every pixel and the class probabilities (`n_pixels x n_classes`). The scene is
+    /// cut into tiles of [`PREDICTION_TILE`] pixels that the cores share; each tile is scaled,
+    /// encoded and classified on its own, so the memory beyond the scene is a few tiles' worth
+    /// whatever the scene's size.
+    pub fn predict(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
+    where
+        Self: Sync,
+    {
+        self.predict_tiled(scene, PREDICTION_TILE, device)
+    }
+
+    /// [`Trained::predict`] with tiles of `tile` pixels.
+    pub fn predict_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
+    where
+        Self: Sync,
+    {
+        self.scaler.check_bands(scene.bands).map_err(|e| Error::bad(&scene.source, format!("{e}: not the sensor this model was trained on")))?;
+        scene.check_finite()?;
+        let tiles: Vec<&[f32]> = scene.pixels.chunks(tile.max(1) * scene.bands).collect();
+        let parts = tiles.par_iter().map(|t| self.predict_pixels(t, scene.bands, device)).collect::<Result<Vec<_>>>()?;
+        let mut classes = Vec::with_capacity(scene.n_pixels());
+        let mut probs = Vec::with_capacity(scene.n_pixels() * self.classes.values.len());
+        for (c, p) in parts {
+            classes.extend(c);
+            probs.extend(p);
+        }
+        Ok((classes, probs))
+    }
+
+    /// [`Trained::predict`] for one tile of unscaled pixels, row-major `n x bands`.
+    fn predict_pixels(&self, raw: &[f32], bands: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
+        let x = self.scaler.transformed(raw)?;
+        let k = self.classes.values.len();
         Ok(match &self.model {
-            TrainedModel::M1 { model, classifier } => classifier.predict_proba(&dist_qz(model, &x, scene.bands, device).0),
-            TrainedModel::M2 { model } => probabilities(model, &x, scene.bands, device),
+            TrainedModel::M1 { model, classifier } => {
+                let f = dist_qz(model, &x, bands, device).0;
+                // The SVM's class is its vote, which its coupled probabilities need not agree with.
+                (classifier.predict(&f), classifier.predict_proba(&f))
+            }
+            TrainedModel::M2 { model } => {
+                let p = probabilities(model, &x, bands, device);
+                (argmax_rows(&p, k), p)
+            }
             TrainedModel::M1m2 { m1, selection, m2 } => {
-                let f = selection.apply(&dist_qz(m1, &x, scene.bands, device).0);
-                probabilities(m2, &f, selection.kept.len(), device)
+                let f = selection.apply(&dist_qz(m1, &x, bands, device).0);
+                let p = probabilities(m2, &f, selection.kept.len(), device);
+                (argmax_rows(&p, k), p)
             }
         })
     }
 
-    /// Class of every pixel and the class probabilities.
-    pub fn predict(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
-        let p = self.probabilities(scene, device)?;
-        let classes = match &self.model {
-            // The SVM's class is its vote, which its coupled probabilities need not agree with.
-            TrainedModel::M1 { model, classifier } => classifier.predict(&dist_qz(model, &self.scaled(scene)?, scene.bands, device).0),
-            _ => argmax_rows(&p, self.classes.values.len()),
-        };
-        Ok((classes, p))
-    }
-
     /// Metrics on the stored test pixels of the scene the run trained on.
-    pub fn evaluate(&self, scene: &Scene, device: &B::Device) -> Result<Metrics> {
+    pub fn evaluate(&self, scene: &Scene, device: &B::Device) -> Result<Metrics>
+    where
+        Self: Sync,
+    {
         let labels = scene.labels.as_ref().ok_or_else(|| Error::bad(&scene.source, "no label map to evaluate against"))?;
         let (pred, _) = self.predict(scene, device)?;
         let mut truth = Vec::with_capacity(self.split.test.len());
@@ -138,5 +172,56 @@ impl<B: Backend> Trained<B> {
             got.push(pred[i]);
         }
         evaluate(&truth, &got, self.classes.values.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::array::{RawArray, Samples};
+    use crate::data::scaling::ScalingConfig;
+    use crate::models::M2Config;
+
+    type B = crate::pipeline::backend::Cpu;
+
+    #[test]
+    fn tiles_give_the_prediction_of_one_pass() {
+        let device = Default::default();
+        let (n, bands, k) = (53, 4, 3);
+        let pixels: Vec<f32> = (0..n * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0).collect();
+        let scene = Scene::from_array(&RawArray::new(vec![n, 1, bands], Samples::F32(pixels.clone())), std::path::Path::new("t.npy")).unwrap();
+        let config = ExperimentConfig { model: ModelKind::M2, ..Default::default() };
+        let m2 = M2::<B>::new(&M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() }, bands, k, 3, &device);
+        let trained = Trained {
+            config,
+            scaler: Scaler::fit(&ScalingConfig::default(), &pixels, bands).unwrap(),
+            split: Split::default(),
+            classes: ClassInfo { values: vec![1, 2, 3], names: vec!["a".into(), "b".into(), "c".into()] },
+            model: TrainedModel::M2 { model: m2 },
+        };
+        let (whole_c, whole_p) = trained.predict_tiled(&scene, n, &device).unwrap();
+        let (tiled_c, tiled_p) = trained.predict_tiled(&scene, 7, &device).unwrap();
+        assert_eq!(whole_p.len(), n * k);
+        assert_eq!(whole_c, tiled_c);
+        for (a, b) in whole_p.iter().zip(&tiled_p) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        // Not a constant prediction: the model's classes differ between pixels.
+        assert!(whole_p.chunks(k).any(|r| (r[0] - whole_p[0]).abs() > 1e-4));
+    }
+
+    #[test]
+    fn a_scene_of_other_bands_is_refused() {
+        let device = Default::default();
+        let scene = Scene::from_array(&RawArray::new(vec![2, 1, 5], Samples::F32(vec![1.0; 10])), std::path::Path::new("other.npy")).unwrap();
+        let trained = Trained {
+            config: ExperimentConfig { model: ModelKind::M2, ..Default::default() },
+            scaler: Scaler::fit(&ScalingConfig::default(), &[1.0, 2.0, 3.0, 4.0], 4).unwrap(),
+            split: Split::default(),
+            classes: ClassInfo { values: vec![1, 2], names: vec!["a".into(), "b".into()] },
+            model: TrainedModel::M2 { model: M2::<B>::new(&M2Config { hidden_classifier: vec![3], hidden_encoder: vec![3], hidden_decoder: vec![3], latent: 2, ..Default::default() }, 4, 2, 0, &device) },
+        };
+        let err = trained.predict(&scene, &device).unwrap_err().to_string();
+        assert!(err.contains("other.npy") && err.contains("sensor"), "{err}");
     }
 }
