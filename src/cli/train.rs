@@ -81,6 +81,9 @@ pub struct TrainOptions {
     /// Size of the latent space.
     #[arg(long)]
     pub latent: Option<usize>,
+    /// Fraction of each input's variance that the Gaussian p(x|.) of M1 and M2 starts with as noise.
+    #[arg(long)]
+    pub initial_noise: Option<f64>,
     #[arg(long, value_enum)]
     pub activation: Option<Activation>,
     #[arg(long, value_enum)]
@@ -135,6 +138,8 @@ impl TrainOptions {
         set!(c.m1.hidden, self.hidden);
         set!(c.m1.latent, self.latent);
         set!(c.m1.activation, self.activation);
+        set!(c.m1.initial_noise, self.initial_noise);
+        set!(c.m2.initial_noise, self.initial_noise);
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
         set!(c.alpha, self.alpha);

@@ -34,11 +34,15 @@ pub struct M1Config {
     pub latent: usize,
     pub activation: Activation,
     pub likelihood: Likelihood,
+    /// Gaussian likelihoods: the fraction of each band's variance that p(x|z) starts with as
+    /// noise. Below 1 the reconstruction is costly from the first step, so the encoder has to
+    /// carry information instead of the noise explaining the data.
+    pub initial_noise: f64,
 }
 
 impl Default for M1Config {
     fn default() -> Self {
-        M1Config { hidden: vec![500, 500], latent: 50, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand }
+        M1Config { hidden: vec![500, 500], latent: 50, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, initial_noise: 1.0 }
     }
 }
 
@@ -174,7 +178,7 @@ mod tests {
     type AB = Autodiff<Flex>;
 
     fn tiny(likelihood: Likelihood, hidden: Vec<usize>) -> M1<B> {
-        let cfg = M1Config { hidden, latent: 2, activation: Activation::Softplus, likelihood };
+        let cfg = M1Config { hidden, latent: 2, activation: Activation::Softplus, likelihood, ..Default::default() };
         M1::new(&cfg, 3, 7, &Default::default())
     }
 
@@ -217,7 +221,7 @@ mod tests {
 
     #[test]
     fn input_gradient_matches_finite_differences() {
-        let cfg = M1Config { hidden: vec![4], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianPixel };
+        let cfg = M1Config { hidden: vec![4], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianPixel, ..Default::default() };
         let dev = Default::default();
         let m: M1<AB> = M1::new(&cfg, 3, 11, &dev);
         let x0 = vec![0.3f32, -0.2, 0.8, 0.1, 0.5, -0.4];
@@ -249,7 +253,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.mpk");
         crate::train::checkpoint::save_model::<B, _>(&p, &m).unwrap();
-        let other = M1::new(&M1Config { hidden: vec![5], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::Bernoulli }, 3, 99, &dev);
+        let other = M1::new(&M1Config { hidden: vec![5], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::Bernoulli, ..Default::default() }, 3, 99, &dev);
         let loaded = crate::train::checkpoint::load_model::<B, _>(&p, other, &dev).unwrap();
         let x = matrix::<B>(vec![0.1, 0.9, 0.4, 0.0, 1.0, 0.5], 2, 3, &dev);
         let a = to_vec(m.dist_qz(x.clone()).0);

@@ -39,6 +39,9 @@ pub struct M2Config {
     pub latent: usize,
     pub activation: Activation,
     pub likelihood: Likelihood,
+    /// Gaussian likelihoods: the fraction of each input dimension's variance that p(x|y,z)
+    /// starts with as noise (see `M1Config::initial_noise`).
+    pub initial_noise: f64,
 }
 
 impl Default for M2Config {
@@ -50,6 +53,7 @@ impl Default for M2Config {
             latent: 50,
             activation: Activation::Softplus,
             likelihood: Likelihood::GaussianBand,
+            initial_noise: 1.0,
         }
     }
 }
@@ -546,6 +550,7 @@ mod tests {
             latent: 2,
             activation: Activation::Softplus,
             likelihood,
+            initial_noise: 1.0,
         }
     }
 

@@ -125,7 +125,7 @@ mod tests {
         let x: Vec<f32> = (0..32).map(|i| (i % 7) as f32 / 7.0).collect();
         let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, 8, 1, Default::default());
         task.kl_warmup = 4;
-        let cfg = M1Config { hidden: vec![6], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand };
+        let cfg = M1Config { hidden: vec![6], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
         let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
         for (epoch, weight) in [(0usize, 0.25f32), (1, 0.5), (3, 1.0), (9, 1.0)] {
             let mut rng = ChaCha8Rng::seed_from_u64(5);

@@ -460,6 +460,7 @@ mod tests {
             latent,
             activation: Activation::Softplus,
             likelihood: Likelihood::GaussianBand,
+            initial_noise: 1.0,
         }
     }
 
