@@ -2,7 +2,8 @@
 //! (version 1 headers, little-endian) so these tests depend on no other reader. The shared
 //! copies are stored in Fortran order, so C order is restored with `fortran_to_c`.
 
-use crate::data::array::fortran_to_c;
+use crate::data::array::{fortran_to_c, RawArray};
+use std::io::Write;
 use std::path::PathBuf;
 
 pub const HEIGHT: usize = 145;
@@ -77,4 +78,23 @@ pub fn indian_pines_gt() -> Option<Vec<u8>> {
     } else {
         payload
     })
+}
+
+/// `bytes` gzip-compressed, for the readers' `.gz` tests.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The message of a read that must fail; asserts that it names the file `name`.
+pub fn error_naming(read: crate::error::Result<RawArray>, name: &str) -> String {
+    match read {
+        Ok(array) => panic!("expected an error, got an array of shape {:?}", array.shape),
+        Err(e) => {
+            let message = e.to_string();
+            assert!(message.contains(name), "message does not name the file: {message}");
+            message
+        }
+    }
 }

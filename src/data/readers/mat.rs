@@ -637,7 +637,7 @@ mod tests {
     use std::io::Write;
     use std::path::PathBuf;
 
-    use crate::data::testdata::shared_file as shared_data;
+    use crate::data::testdata::{error_naming, shared_file as shared_data};
 
     fn file(name: &str) -> PathBuf {
         PathBuf::from(format!("/data/{name}"))
@@ -781,17 +781,7 @@ mod tests {
     }
 
     fn error_of(bytes: &[u8], name: &str, variable: Option<&str>) -> String {
-        match parse_mat(bytes, &file(name), variable) {
-            Ok(array) => panic!("expected an error, got an array of shape {:?}", array.shape),
-            Err(e) => {
-                let message = e.to_string();
-                assert!(
-                    message.contains(name),
-                    "message does not name the file: {message}"
-                );
-                message
-            }
-        }
+        error_naming(parse_mat(bytes, &file(name), variable), name)
     }
 
     #[test]

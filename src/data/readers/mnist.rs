@@ -175,9 +175,8 @@ fn find_file(dir: &Path, split: &str, kind: &str, n_dims: u8) -> Result<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
-    use crate::data::testdata::shared_file as shared_data;
+    use crate::data::testdata::{error_naming, gzip, shared_file as shared_data};
 
     fn file(name: &str) -> PathBuf {
         PathBuf::from(format!("/data/{name}"))
@@ -191,24 +190,8 @@ mod tests {
         out
     }
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
-
     fn error_of(bytes: &[u8], name: &str) -> String {
-        match parse_idx(bytes, &file(name)) {
-            Ok(array) => panic!("expected an error, got an array of shape {:?}", array.shape),
-            Err(e) => {
-                let message = e.to_string();
-                assert!(
-                    message.contains(name),
-                    "message does not name the file: {message}"
-                );
-                message
-            }
-        }
+        error_naming(parse_idx(bytes, &file(name)), name)
     }
 
     #[test]
