@@ -10,6 +10,7 @@ use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::pipeline::baseline::raw_spectra_baseline;
 use hyperssl::pipeline::experiment::{summarise, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::ModelKind;
 use hyperssl::train::atomic;
 
 #[derive(clap::Args, Debug)]
@@ -27,6 +28,16 @@ pub struct Args {
     /// Folder for the per-seed runs and the summary (a killed experiment resumes from it).
     #[arg(long, default_value = "runs/experiment")]
     pub out: PathBuf,
+}
+
+/// The model as a table names it: M1 with the classifier fitted on its features; M2 and M1+M2
+/// classify with their own q(y|x).
+fn model_label(cfg: &hyperssl::pipeline::ExperimentConfig) -> String {
+    match cfg.model {
+        ModelKind::M1 => format!("m1+{:?}", cfg.classifier).to_lowercase(),
+        ModelKind::M2 => "m2".into(),
+        ModelKind::M1m2 => "m1+m2".into(),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -61,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             results.push(SeedResult { seed, model, baseline, seconds });
         }
         let cfg = args.options.config()?;
-        let model_name = format!("{:?}+{:?}", cfg.model, cfg.classifier).to_lowercase();
+        let model_name = model_label(&cfg);
         let s = summarise(&model_name, "svm on raw spectra", budget, &results);
         atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
         summaries.push(s);
@@ -75,4 +86,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     atomic::write(&args.out.join("summary.md"), table.as_bytes())?;
     print!("{table}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperssl::pipeline::ExperimentConfig;
+
+    #[test]
+    fn tables_name_the_classifier_only_for_m1() {
+        let label = |model| model_label(&ExperimentConfig { model, classifier: ClassifierKind::Svm, ..Default::default() });
+        assert_eq!(label(ModelKind::M1), "m1+svm");
+        assert_eq!(label(ModelKind::M2), "m2");
+        assert_eq!(label(ModelKind::M1m2), "m1+m2");
+    }
 }
