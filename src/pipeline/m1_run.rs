@@ -167,3 +167,48 @@ pub fn run_m1<B: AutodiffBackend>(
     }
     Ok(M1Outcome { model, split: p.split, classifier, fit, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::scaling::ScalingConfig;
+    use crate::models::tensors::to_vec;
+    use crate::pipeline::backend::{Cpu, CpuTrain};
+    use burn::tensor::Tensor;
+
+    /// log p(x|z) at the decoder's own mean for z = 0: -1/2 sum_d (ln 2 pi + ln var_d), so it
+    /// reads the starting noise of every band.
+    fn log_px_at_mean(model: &M1<Cpu>) -> f32 {
+        let z = Tensor::<Cpu, 2>::zeros([1, model.latent_dim()], &Default::default());
+        to_vec(model.log_px(model.decode_mean(z.clone()), z))[0]
+    }
+
+    #[test]
+    fn initial_noise_scales_the_starting_variance_of_every_band() {
+        let (n, bands) = (60, 3);
+        let x: Vec<f32> = (0..n * bands).map(|i| ((i * 17 % 23) as f32) / 23.0).collect();
+        let p = Prepared {
+            split: Split { train: vec![0, 1], test: vec![2], unlabelled: (0..n).collect(), ..Default::default() },
+            scaler: Scaler::fit(&ScalingConfig::default(), &x, bands).unwrap(),
+            x: x.clone(),
+            bands,
+            n_classes: 2,
+            classes: vec![None; n],
+        };
+        let start = |noise: f64| {
+            let mut cfg = ExperimentConfig::default();
+            cfg.m1.hidden = vec![4];
+            cfg.m1.latent = 2;
+            cfg.m1.initial_noise = noise;
+            // One epoch at a zero learning rate: the model as it was initialised.
+            cfg.train.epochs = 1;
+            cfg.train.learning_rate = 0.0;
+            cfg.train.batch_size = 16;
+            let (model, _) = train_m1::<CpuTrain>(&p, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+            log_px_at_mean(&model)
+        };
+        let gain = start(0.1) - start(1.0);
+        let expected = 0.5 * bands as f32 * 10f32.ln();
+        assert!((gain - expected).abs() < 1e-3, "gain {gain}, expected {expected}");
+    }
+}
