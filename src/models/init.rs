@@ -9,6 +9,12 @@ use rand_distr::StandardNormal;
 
 use super::tensors::{matrix, vector};
 
+/// Log-variances for a Gaussian p(x|.) that starts with `fraction` of each input dimension's
+/// variance `var` as its noise (floored at 1e-6 so constant inputs stay finite).
+pub fn noise_log_variance(var: &[f32], fraction: f64) -> Vec<f32> {
+    var.iter().map(|v| (v * fraction as f32).max(1e-6).ln()).collect()
+}
+
 /// A linear layer with weights N(0, 1) / sqrt(fan_in) and zero bias, as in the paper's
 /// reference code; `scale` multiplies the weights (0 gives an all-zero layer, used for
 /// log-variance heads so that they start at variance 1).

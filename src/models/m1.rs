@@ -99,14 +99,15 @@ impl<B: Backend> M1<B> {
     /// Starts p(x|z) at the data's per-band mean and variance instead of N(0, 1). Spectra scaled
     /// to [0, 1] have variances around 1e-2: from unit variance, Adam's small steps spend
     /// hundreds of epochs only shrinking the noise level while the latent code stays unused.
-    pub fn init_output(mut self, mean: &[f32], var: &[f32]) -> Self {
+    /// The noise starts at `initial_noise` times that variance (`M1Config::initial_noise`).
+    pub fn init_output(mut self, mean: &[f32], var: &[f32], initial_noise: f64) -> Self {
         let device = self.p_out.weight.device();
         let d = self.input_dim();
         assert_eq!((mean.len(), var.len()), (d, d), "one mean and variance per input dimension");
         if self.likelihood == Likelihood::Bernoulli {
             return self;
         }
-        let lv: Vec<f32> = var.iter().map(|v| v.max(1e-6).ln()).collect();
+        let lv = init::noise_log_variance(var, initial_noise);
         self.p_out.bias = Some(Param::from_tensor(vector(mean.to_vec(), &device)));
         match self.likelihood {
             Likelihood::GaussianBand => self.p_logvar_band = Some(Param::from_tensor(vector(lv, &device))),

@@ -311,14 +311,15 @@ impl<B: Backend> M2<B> {
     }
 
     /// Starts p(x|y,z) at the data's per-band mean and variance (see `M1::init_output`). Needs
-    /// at least one decoder hidden layer; without one the model is left as it is.
-    pub fn init_output(mut self, mean: &[f32], var: &[f32]) -> Self {
+    /// at least one decoder hidden layer; without one the model is left as it is. The noise
+    /// starts at `initial_noise` times that variance (`M2Config::initial_noise`).
+    pub fn init_output(mut self, mean: &[f32], var: &[f32], initial_noise: f64) -> Self {
         let d = self.input_dim();
         assert_eq!((mean.len(), var.len()), (d, d), "one mean and variance per input dimension");
         if self.likelihood == Likelihood::Bernoulli {
             return self;
         }
-        let lv: Vec<f32> = var.iter().map(|v| v.max(1e-6).ln()).collect();
+        let lv = init::noise_log_variance(var, initial_noise);
         let Some(last) = self.decoder.rest.last_mut() else { return self };
         let device = last.weight.device();
         let mut bias = mean.to_vec();

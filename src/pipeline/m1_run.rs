@@ -112,8 +112,7 @@ pub fn train_m1<B: AutodiffBackend>(
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
     task.kl_warmup = cfg.kl_warmup;
     let (mean, var) = column_moments(&task.x, dim);
-    let noise: Vec<f32> = var.iter().map(|v| v * cfg.m1.initial_noise as f32).collect();
-    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &noise);
+    let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
     let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
     Ok((outcome.best.valid(), outcome.state))
