@@ -87,10 +87,15 @@ impl<B: Backend> Trained<B> {
         Ok(Trained { config, scaler, split, classes, model })
     }
 
+    /// Refuses a scene of another sensor (band count) or with NaN/inf values.
+    fn check_scene(&self, scene: &Scene) -> Result<()> {
+        self.scaler.check_bands(scene.bands).map_err(|e| Error::bad(&scene.source, format!("{e}: not the sensor this model was trained on")))?;
+        scene.check_finite()
+    }
+
     /// The scene scaled with the stored scaling, after checking its bands and values.
     pub fn scaled(&self, scene: &Scene) -> Result<Vec<f32>> {
-        self.scaler.check_bands(scene.bands).map_err(|e| Error::bad(&scene.source, format!("{e}: not the sensor this model was trained on")))?;
-        scene.check_finite()?;
+        self.check_scene(scene)?;
         self.scaler.transformed(&scene.pixels)
     }
 
@@ -120,10 +125,8 @@ impl<B: Backend> Trained<B> {
     where
         Self: Sync,
     {
-        self.scaler.check_bands(scene.bands).map_err(|e| Error::bad(&scene.source, format!("{e}: not the sensor this model was trained on")))?;
-        scene.check_finite()?;
-        let tiles: Vec<&[f32]> = scene.pixels.chunks(tile.max(1) * scene.bands).collect();
-        let parts = tiles.par_iter().map(|t| self.predict_pixels(t, scene.bands, device)).collect::<Result<Vec<_>>>()?;
+        self.check_scene(scene)?;
+        let parts = scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| self.predict_pixels(t, scene.bands, device)).collect::<Result<Vec<_>>>()?;
         let mut classes = Vec::with_capacity(scene.n_pixels());
         let mut probs = Vec::with_capacity(scene.n_pixels() * self.classes.values.len());
         for (c, p) in parts {
@@ -184,21 +187,29 @@ mod tests {
 
     type B = crate::pipeline::backend::Cpu;
 
+    /// An untrained M2 run of `k` classes whose scaling is fitted on `pixels` (`bands` wide).
+    fn m2_run(pixels: &[f32], bands: usize, k: usize, hidden: usize, seed: u64) -> Trained<B> {
+        let cfg = M2Config { hidden_classifier: vec![hidden], hidden_encoder: vec![hidden], hidden_decoder: vec![hidden], latent: 2, ..Default::default() };
+        Trained {
+            config: ExperimentConfig { model: ModelKind::M2, ..Default::default() },
+            scaler: Scaler::fit(&ScalingConfig::default(), pixels, bands).unwrap(),
+            split: Split::default(),
+            classes: ClassInfo { values: (1..=k as u32).collect(), names: (0..k).map(|c| format!("class {c}")).collect() },
+            model: TrainedModel::M2 { model: M2::<B>::new(&cfg, bands, k, seed, &Default::default()) },
+        }
+    }
+
+    fn scene(pixels: Vec<f32>, n: usize, bands: usize, name: &str) -> Scene {
+        Scene::from_array(&RawArray::new(vec![n, 1, bands], Samples::F32(pixels)), std::path::Path::new(name)).unwrap()
+    }
+
     #[test]
     fn tiles_give_the_prediction_of_one_pass() {
         let device = Default::default();
         let (n, bands, k) = (53, 4, 3);
         let pixels: Vec<f32> = (0..n * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0).collect();
-        let scene = Scene::from_array(&RawArray::new(vec![n, 1, bands], Samples::F32(pixels.clone())), std::path::Path::new("t.npy")).unwrap();
-        let config = ExperimentConfig { model: ModelKind::M2, ..Default::default() };
-        let m2 = M2::<B>::new(&M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() }, bands, k, 3, &device);
-        let trained = Trained {
-            config,
-            scaler: Scaler::fit(&ScalingConfig::default(), &pixels, bands).unwrap(),
-            split: Split::default(),
-            classes: ClassInfo { values: vec![1, 2, 3], names: vec!["a".into(), "b".into(), "c".into()] },
-            model: TrainedModel::M2 { model: m2 },
-        };
+        let trained = m2_run(&pixels, bands, k, 5, 3);
+        let scene = scene(pixels, n, bands, "t.npy");
         let (whole_c, whole_p) = trained.predict_tiled(&scene, n, &device).unwrap();
         let (tiled_c, tiled_p) = trained.predict_tiled(&scene, 7, &device).unwrap();
         assert_eq!(whole_p.len(), n * k);
@@ -212,16 +223,8 @@ mod tests {
 
     #[test]
     fn a_scene_of_other_bands_is_refused() {
-        let device = Default::default();
-        let scene = Scene::from_array(&RawArray::new(vec![2, 1, 5], Samples::F32(vec![1.0; 10])), std::path::Path::new("other.npy")).unwrap();
-        let trained = Trained {
-            config: ExperimentConfig { model: ModelKind::M2, ..Default::default() },
-            scaler: Scaler::fit(&ScalingConfig::default(), &[1.0, 2.0, 3.0, 4.0], 4).unwrap(),
-            split: Split::default(),
-            classes: ClassInfo { values: vec![1, 2], names: vec!["a".into(), "b".into()] },
-            model: TrainedModel::M2 { model: M2::<B>::new(&M2Config { hidden_classifier: vec![3], hidden_encoder: vec![3], hidden_decoder: vec![3], latent: 2, ..Default::default() }, 4, 2, 0, &device) },
-        };
-        let err = trained.predict(&scene, &device).unwrap_err().to_string();
+        let trained = m2_run(&[1.0, 2.0, 3.0, 4.0], 4, 2, 3, 0);
+        let err = trained.predict(&scene(vec![1.0; 10], 2, 5, "other.npy"), &Default::default()).unwrap_err().to_string();
         assert!(err.contains("other.npy") && err.contains("sensor"), "{err}");
     }
 }
