@@ -33,15 +33,22 @@ fn write_scene(dir: &Path, poison: bool) -> (String, String) {
 
 const TINY: [&str; 12] = ["--epochs", "3", "--hidden", "16", "--latent", "4", "--batch-size", "32", "--per-class", "5", "--classifier", "logreg"];
 
+/// `hyperssl train` with `args` and the tiny model settings.
+fn train_tiny(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    all.extend(TINY);
+    hyperssl(&all)
+}
+
 #[test]
 fn train_then_eval_and_features_agree() {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), false);
     let run = dir.path().join("run");
     let run_s = run.to_str().unwrap();
-    let mut args = vec!["train", "--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s];
-    args.extend(TINY);
-    let o = hyperssl(&args);
+    let args = ["--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s];
+    let o = train_tiny(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for needle in ["OA", "AA", "kappa", "majority-class baseline"] {
@@ -53,7 +60,7 @@ fn train_then_eval_and_features_agree() {
     let trained: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
 
     // The same run folder again without --resume is refused, not overwritten.
-    let o = hyperssl(&args);
+    let o = train_tiny(&args);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
 
@@ -77,9 +84,7 @@ fn same_seed_same_metrics() {
     let mut metrics = Vec::new();
     for name in ["a", "b"] {
         let run = dir.path().join(name);
-        let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--seed", "4", "--run", run.to_str().unwrap()];
-        args.extend(TINY);
-        let o = hyperssl(&args);
+        let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--seed", "4", "--run", run.to_str().unwrap()]);
         assert!(o.status.success(), "{}", stderr(&o));
         // Everything but the wall-clock time must agree.
         let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
@@ -96,9 +101,7 @@ fn same_seed_same_metrics() {
 fn nan_in_the_scene_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), true);
-    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap().to_string().leak()];
-    args.extend(TINY);
-    let o = hyperssl(&args);
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("scene.npy") && err.contains("NaN"), "{err}");
@@ -120,9 +123,7 @@ fn m2_and_m1m2_train_and_evaluate_the_same() {
     for model in ["m2", "m1m2"] {
         let run = dir.path().join(model);
         let run_s = run.to_str().unwrap();
-        let mut args = vec!["train", "--model", model, img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16"];
-        args.extend(TINY);
-        let o = hyperssl(&args);
+        let o = train_tiny(&["--model", model, img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16"]);
         assert!(o.status.success(), "{model}: {}", stderr(&o));
         assert!(run.join("m2_model.mpk").exists() && run.join("m2_log.csv").exists());
         assert_eq!(model == "m1m2", run.join("m1m2_features.json").exists());
@@ -140,9 +141,7 @@ fn run_writes_pictures_and_predict_reproduces_its_map() {
     let (img, lab) = write_scene(dir.path(), false);
     let run = dir.path().join("run");
     let run_s = run.to_str().unwrap();
-    let mut args = vec!["train", "--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s];
-    args.extend(TINY);
-    let o = hyperssl(&args);
+    let o = train_tiny(&["--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for f in ["class_map.png", "ground_truth.png", "errors.png", "uncertainty.png", "spectra.png", "learning_curves_m1.png", "report.md", "class_map.npy"] {
@@ -172,9 +171,7 @@ fn predict_refuses_a_scene_with_other_bands() {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), false);
     let run = dir.path().join("run");
-    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()];
-    args.extend(TINY);
-    assert!(hyperssl(&args).status.success());
+    assert!(train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()]).status.success());
     let other = dir.path().join("other.npy");
     write_npy(&other, &RawArray::new(vec![4, 4, 5], Samples::F32(vec![1.0; 80]))).unwrap();
     let o = hyperssl(&["predict", "--run", run.to_str().unwrap(), other.to_str().unwrap()]);
@@ -188,9 +185,7 @@ fn metrics_json_holds_the_report_facts() {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), false);
     let run = dir.path().join("run");
-    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()];
-    args.extend(TINY);
-    assert!(hyperssl(&args).status.success());
+    assert!(train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()]).status.success());
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
     for key in ["overall_accuracy", "average_accuracy", "kappa", "majority_baseline", "confusion", "data", "splits", "config", "seconds", "images"] {
         assert!(m.get(key).is_some(), "metrics.json lacks {key}: {m}");
