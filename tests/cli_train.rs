@@ -108,6 +108,15 @@ fn nan_in_the_scene_is_reported() {
 }
 
 #[test]
+fn a_non_positive_initial_noise_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap(), "--initial-noise", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("initial_noise") && !dir.path().join("r").exists(), "{}", stderr(&o));
+}
+
+#[test]
 fn scene_without_labels_cannot_train() {
     let dir = tempfile::tempdir().unwrap();
     let (img, _) = write_scene(dir.path(), false);

@@ -152,6 +152,11 @@ impl TrainOptions {
         if let Some(l) = self.latent {
             c.m2.latent = l;
         }
+        for (model, noise) in [("m1", c.m1.initial_noise), ("m2", c.m2.initial_noise)] {
+            if !(noise.is_finite() && noise > 0.0) {
+                anyhow::bail!("{model}.initial_noise (--initial-noise) must be a positive fraction of the data variance, got {noise}");
+            }
+        }
         Ok(c)
     }
 }
