@@ -61,6 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.train.batch_size = args.batch_size;
     cfg.train.learning_rate = args.lr;
     cfg.train.patience = args.patience;
+    cfg.train.noise = args.device.noise();
     cfg.split.seed = args.seed;
     if let Some(e) = args.m1_epochs {
         cfg.m1_epochs = Some(e);

@@ -144,6 +144,7 @@ impl TrainOptions {
         set!(c.classifier, self.classifier);
         set!(c.alpha, self.alpha);
         set!(c.kl_warmup, self.kl_warmup);
+        c.train.noise = self.device.noise();
         if let Some(h) = &self.m2_hidden {
             c.m2.hidden_classifier = h.clone();
             c.m2.hidden_encoder = h.clone();

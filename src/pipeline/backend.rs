@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::train::Noise;
+
 /// CPU: burn's pure-Rust Flex backend.
 pub type Cpu = burn::backend::Flex;
 pub type CpuTrain = burn::backend::Autodiff<Cpu>;
@@ -30,5 +32,15 @@ impl Device {
             ));
         }
         Ok(())
+    }
+
+    /// Where training draws its noise on this device: on a GPU, drawing it there saves a host
+    /// draw and a copy every step; on the CPU the host stream is as fast and reproducible
+    /// across backends.
+    pub fn noise(self) -> Noise {
+        match self {
+            Device::Cpu => Noise::Host,
+            Device::Cuda => Noise::Device,
+        }
     }
 }

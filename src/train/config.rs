@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::noise::Noise;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
@@ -22,6 +24,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Times the learning rate may be halved after non-finite numbers before giving up.
     pub max_divergences: usize,
+    /// Where the reparameterisation noise is drawn (host: the same numbers on every backend).
+    pub noise: Noise,
 }
 
 impl Default for TrainConfig {
@@ -37,6 +41,7 @@ impl Default for TrainConfig {
             patience: 20,
             seed: 0,
             max_divergences: 3,
+            noise: Noise::Host,
         }
     }
 }

@@ -5,19 +5,15 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
+use super::noise::Noise;
 use super::trainer::{StepOutput, TrainTask, Validation};
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::M1;
 
-/// Standard-normal noise, `rows x cols`, from our own RNG (reproducible on every backend).
-pub fn normal_noise<B: Backend, R: Rng>(rng: &mut R, rows: usize, cols: usize, device: &B::Device) -> Tensor<B, 2> {
-    let v: Vec<f32> = (0..rows * cols).map(|_| rng.sample(StandardNormal)).collect();
-    matrix(v, rows, cols, device)
-}
+pub use super::noise::host_normal as normal_noise;
 
 /// Rows `idx` of a row-major `n x dim` buffer.
 pub fn gather_rows(x: &[f32], dim: usize, idx: &[usize]) -> Vec<f32> {
@@ -53,6 +49,8 @@ pub struct M1Task<B: AutodiffBackend> {
     pub kl_warmup: usize,
     /// This epoch's KL weight.
     kl_weight: f32,
+    /// Where the step's noise is drawn.
+    pub noise: Noise,
     pub x: Vec<f32>,
     pub valid: Vec<f32>,
     pub dim: usize,
@@ -65,7 +63,7 @@ pub struct M1Task<B: AutodiffBackend> {
 impl<B: AutodiffBackend> M1Task<B> {
     pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, batch_size: usize, seed: u64, device: B::Device) -> Self {
         let n = x.len() / dim;
-        M1Task { kl_warmup: 0, kl_weight: 1.0, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
+        M1Task { kl_warmup: 0, kl_weight: 1.0, noise: Noise::Host, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
     }
 
     fn n(&self) -> usize {
@@ -88,13 +86,14 @@ impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
         self.kl_weight = if self.kl_warmup == 0 { 1.0 } else { ((epoch + 1) as f32 / self.kl_warmup as f32).min(1.0) };
         self.order = (0..self.n()).collect();
         self.order.shuffle(rng);
+        self.noise.start_epoch::<B>(rng, &self.device);
     }
 
     fn step(&self, model: &M1<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
         let start = step * self.batch_size;
         let idx = &self.order[start..(start + self.batch_size).min(self.n())];
         let xb = matrix::<B>(gather_rows(&self.x, self.dim, idx), idx.len(), self.dim, &self.device);
-        let eps = normal_noise::<B, _>(rng, idx.len(), model.latent_dim(), &self.device);
+        let eps = self.noise.normal::<B>(rng, idx.len(), model.latent_dim(), &self.device);
         let bound = model.bound(xb, eps);
         let elbo = bound.elbo().mean();
         let (recon, kl) = (bound.reconstruction.mean(), bound.kl.mean());

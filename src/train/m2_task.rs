@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::m1_task::{gather_rows, normal_noise};
+use super::noise::Noise;
 use super::trainer::{StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
 use crate::models::m2::{
@@ -136,6 +137,8 @@ pub struct M2Task<B: AutodiffBackend> {
     pub alpha: f64,
     pub batch_size: usize,
     pub seed: u64,
+    /// Where the step's noise is drawn.
+    pub noise: Noise,
     beta: f32,
     /// Labelled rows of each class.
     by_class: Vec<Vec<usize>>,
@@ -240,6 +243,7 @@ impl<B: AutodiffBackend> M2Task<B> {
             alpha,
             batch_size,
             seed,
+            noise: Noise::Host,
             beta,
             by_class,
             order: Vec::new(),
@@ -306,6 +310,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         self.order = (0..self.n_unlabelled()).collect();
         self.order.shuffle(rng);
         self.drawn = self.draw_labelled(self.steps_per_epoch() * self.labelled_per_step(), rng);
+        self.noise.start_epoch::<B>(rng, &self.device);
     }
 
     fn step(&self, model: &M2<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
@@ -321,11 +326,11 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         let labelled = LabelledBatch {
             x: matrix(self.labelled.draw(dim, idx_l, rng), m, dim, dev),
             y: class_indices(&labels, dev),
-            eps: normal_noise::<B, _>(rng, m, latent, dev),
+            eps: self.noise.normal::<B>(rng, m, latent, dev),
         };
         let unlabelled = UnlabelledBatch {
             x: matrix(self.unlabelled.draw(dim, idx_u, rng), idx_u.len(), dim, dev),
-            eps: normal_noise::<B, _>(rng, idx_u.len() * self.n_classes, latent, dev),
+            eps: self.noise.normal::<B>(rng, idx_u.len() * self.n_classes, latent, dev),
         };
         let o = objective(model, labelled, unlabelled, self.beta);
         let terms = Tensor::cat(vec![o.bound, o.reconstruction, o.kl], 0).detach();

@@ -7,7 +7,9 @@ pub mod config;
 pub mod log;
 pub mod m1_task;
 pub mod m2_task;
+pub mod noise;
 pub mod trainer;
 
 pub use config::TrainConfig;
+pub use noise::Noise;
 pub use trainer::{train, Progress, TrainOutcome, TrainTask};
