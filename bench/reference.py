@@ -21,7 +21,8 @@ Usage (one measurement per process, so thread count and peak memory belong to it
   python reference.py --threads T train m1|m2 BATCH PLAN_JSON
 PLAN_JSON is {"warmup": W, "repeats": R, "steps": N}. Prints one JSON line:
 {"median": ..., "repeats": [...], "threads": T, "peak_mib": ...}; the unit is GFLOP/s for gemm,
-examples per second for train.
+examples per second for train. HYPERSSL_BENCH_DEVICE=cuda runs on the first GPU: each timed repeat
+ends with torch.cuda.synchronize(), and "device_peak_mib" gives the peak GPU memory allocated.
 
 To add a model: a module and a trainer function below, and its name in MODELS.
 """
@@ -49,6 +50,12 @@ M2_CLASSES = int(os.environ.get("HYPERSSL_BENCH_M2_CLASSES", "16"))
 M2_HIDDEN = 500
 M2_ALPHA = 0.1
 ADAM = dict(lr=3e-4, betas=(0.9, 0.999), eps=1e-8)
+DEVICE = torch.device(os.environ.get("HYPERSSL_BENCH_DEVICE", "cpu"))
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def gaussian_band_log_density(x, mean, logvar):
@@ -196,7 +203,8 @@ def synthetic_spectra(n, dim, gen):
     phase = torch.rand(n, 1, generator=gen) * 6.0
     level = torch.rand(n, 1, generator=gen) - 0.5
     bands = torch.arange(dim, dtype=torch.float32).unsqueeze(0) / 25.0
-    return level + torch.sin(bands + phase) + 0.1 * (torch.rand(n, dim, generator=gen) - 0.5)
+    x = level + torch.sin(bands + phase) + 0.1 * (torch.rand(n, dim, generator=gen) - 0.5)
+    return x.to(DEVICE)
 
 
 def m1_trainer(batch):
@@ -204,7 +212,7 @@ def m1_trainer(batch):
     torch.manual_seed(0)
     n = batch * EPOCH_BATCHES
     data = synthetic_spectra(n, INPUT_DIM, gen)
-    model = M1()
+    model = M1().to(DEVICE)
     optim = torch.optim.Adam(model.parameters(), **ADAM)
     state = {"step": 0, "order": None, "sum": None}
     per_epoch = n // batch
@@ -212,10 +220,10 @@ def m1_trainer(batch):
     def step():
         s = state["step"] % per_epoch
         if s == 0:
-            state["order"] = torch.randperm(n)
+            state["order"] = torch.randperm(n, device=DEVICE)
         idx = state["order"][s * batch:(s + 1) * batch]
         x = data[idx]
-        eps = torch.randn(x.shape[0], LATENT)
+        eps = torch.randn(x.shape[0], LATENT, device=DEVICE)
         log_px, kl = model.bound(x, eps)
         elbo = (log_px - kl).mean()
         terms = torch.stack([elbo, log_px.mean(), kl.mean()]).detach()
@@ -244,24 +252,24 @@ def m2_trainer(batch):
     n_u, n_l, m = batch * EPOCH_BATCHES, m2_labelled_total(batch), m2_labelled_per_step(batch)
     unlabelled = synthetic_spectra(n_u, INPUT_DIM, gen)
     labelled = synthetic_spectra(n_l, INPUT_DIM, gen)
-    labels = torch.arange(n_l) % M2_CLASSES
+    labels = torch.arange(n_l, device=DEVICE) % M2_CLASSES
     beta = M2_ALPHA * (n_l + n_u) / n_l
-    model = M2()
+    model = M2().to(DEVICE)
     optim = torch.optim.Adam(model.parameters(), **ADAM)
     state = {"step": 0, "order": None, "drawn": None, "sum": None}
 
     def step():
         s = state["step"] % EPOCH_BATCHES
         if s == 0:
-            state["order"] = torch.randperm(n_u)
+            state["order"] = torch.randperm(n_u, device=DEVICE)
             # Labelled pixels for the epoch, each used before any repeats.
             need = EPOCH_BATCHES * m
-            state["drawn"] = torch.cat([torch.randperm(n_l) for _ in range(-(-need // n_l))])[:need]
+            state["drawn"] = torch.cat([torch.randperm(n_l, device=DEVICE) for _ in range(-(-need // n_l))])[:need]
         idx_u = state["order"][s * batch:(s + 1) * batch]
         idx_l = state["drawn"][s * m:(s + 1) * m]
         x_u, x_l, y_l = unlabelled[idx_u], labelled[idx_l], labels[idx_l]
-        eps_l = torch.randn(m, LATENT)
-        eps_u = torch.randn(batch * M2_CLASSES, LATENT)
+        eps_l = torch.randn(m, LATENT, device=DEVICE)
+        eps_u = torch.randn(batch * M2_CLASSES, LATENT, device=DEVICE)
         loss, terms = model.objective(x_l, y_l, eps_l, x_u, eps_u, beta)
         state["sum"] = terms if state["sum"] is None else state["sum"] + terms
         optim.zero_grad(set_to_none=True)
@@ -279,18 +287,20 @@ def timed(plan, work, run_once):
     """`work` units per step; one rate per repeat of plan["steps"] steps, after warm-up."""
     for _ in range(plan["warmup"]):
         run_once()
+    sync()
     rates = []
     for _ in range(plan["repeats"]):
         t = time.perf_counter()
         for _ in range(plan["steps"]):
             run_once()
+        sync()
         rates.append(work * plan["steps"] / (time.perf_counter() - t))
     return rates
 
 
 def gemm(size, plan):
-    a = torch.randn(size, size)
-    b = torch.randn(size, size)
+    a = torch.randn(size, size, device=DEVICE)
+    b = torch.randn(size, size, device=DEVICE)
     sink = []
 
     def once():
@@ -336,6 +346,7 @@ def main():
         "threads": torch.get_num_threads(),
         "peak_mib": peak,
         "base_mib": base,
+        "device_peak_mib": torch.cuda.max_memory_allocated(DEVICE) / 2**20 if DEVICE.type == "cuda" else None,
     }))
 
 

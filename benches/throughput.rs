@@ -3,6 +3,7 @@
 //!
 //! cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000]
 //!                                    [--models m1,m2] [--python PATH] [--no-python]
+//!                                    [--device cpu|cuda] [--noise host|device] [--no-gemm]
 //!
 //! M1 and M2 are measured (M1+M2 trains the same two networks, one after the other). For M2 the
 //! batch size is the number of unlabelled pixels in a step; M2Task adds a tenth as many labelled
@@ -15,6 +16,12 @@
 //! OMP_NUM_THREADS / MKL_NUM_THREADS set to the same count. Each child also reports its peak
 //! resident memory (VmHWM), so the memory columns belong to one model and batch size.
 //!
+//! `--device cuda` (a build with `--features cuda`) measures burn's CUDA backend and PyTorch on
+//! the first GPU instead: the children are told through `HYPERSSL_BENCH_DEVICE`, every timed
+//! repeat ends with a device synchronisation, and PyTorch also reports its peak GPU memory.
+//! hyperssl draws the training noise where `hyperssl train --device` would (host on the CPU,
+//! device on the GPU) unless `--noise` says otherwise; PyTorch always draws it on its device.
+//!
 //! The table goes to stdout and to `<target>/bench/throughput.md` and `.json`.
 
 use std::path::{Path, PathBuf};
@@ -23,7 +30,8 @@ use std::time::Instant;
 
 use burn::backend::{Autodiff, Flex};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Distribution, ElementConversion, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -31,9 +39,57 @@ use serde::{Deserialize, Serialize};
 use hyperssl::models::{M1Config, M2Config, M1, M2};
 use hyperssl::train::m1_task::M1Task;
 use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
-use hyperssl::train::{TrainConfig, TrainTask};
+use hyperssl::train::{Noise, TrainConfig, TrainTask};
 
-type AB = Autodiff<Flex>;
+/// Where the measurements run; the children and bench/reference.py read it from
+/// `HYPERSSL_BENCH_DEVICE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchDevice {
+    Cpu,
+    Cuda,
+}
+
+impl BenchDevice {
+    const VAR: &'static str = "HYPERSSL_BENCH_DEVICE";
+
+    fn parse(s: &str) -> Result<BenchDevice, String> {
+        match s {
+            "cpu" => Ok(BenchDevice::Cpu),
+            "cuda" if cfg!(feature = "cuda") => Ok(BenchDevice::Cuda),
+            "cuda" => Err("--device cuda needs a build with `--features cuda` \
+                 (CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench throughput)"
+                .into()),
+            other => Err(format!("unknown device `{other}` (cpu, cuda)")),
+        }
+    }
+
+    fn from_env() -> Result<BenchDevice, String> {
+        BenchDevice::parse(&std::env::var(Self::VAR).unwrap_or_else(|_| "cpu".into()))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            BenchDevice::Cpu => "cpu",
+            BenchDevice::Cuda => "cuda",
+        }
+    }
+
+    /// Where training draws its noise on this device unless `--noise` says otherwise.
+    fn default_noise(self) -> Noise {
+        match self {
+            BenchDevice::Cpu => Noise::Host,
+            BenchDevice::Cuda => Noise::Device,
+        }
+    }
+
+    /// Side of the square f32 product that measures the peak: a GPU needs a larger one to fill.
+    fn gemm_size(self) -> usize {
+        match self {
+            BenchDevice::Cpu => 2048,
+            BenchDevice::Cuda => 8192,
+        }
+    }
+}
 
 /// Input bands of the synthetic spectra (a typical hyperspectral scene after band removal).
 const INPUT_DIM: usize = 200;
@@ -168,6 +224,27 @@ struct Options {
     models: Vec<Model>,
     python: Option<PathBuf>,
     no_python: bool,
+    device: BenchDevice,
+    noise: Option<Noise>,
+    no_gemm: bool,
+}
+
+/// The children read the noise source from here.
+const NOISE_VAR: &str = "HYPERSSL_BENCH_NOISE";
+
+fn parse_noise(s: &str) -> Result<Noise, String> {
+    match s {
+        "host" => Ok(Noise::Host),
+        "device" => Ok(Noise::Device),
+        other => Err(format!("unknown noise source `{other}` (host, device)")),
+    }
+}
+
+fn noise_name(n: Noise) -> &'static str {
+    match n {
+        Noise::Host => "host",
+        Noise::Device => "device",
+    }
 }
 
 /// How long one measurement runs.
@@ -179,9 +256,24 @@ struct Plan {
     steps: usize,
 }
 
+impl Options {
+    fn noise(&self) -> Noise {
+        self.noise.unwrap_or(self.device.default_noise())
+    }
+}
+
 impl Plan {
     /// Each repeat does about the same work (matmul FLOPs) whatever the model and batch size.
-    fn training(quick: bool, step_flops: f64) -> Plan {
+    /// On a GPU a repeat is a fixed number of steps instead: the per-step launch cost, not the
+    /// FLOPs, sets the time of small steps there.
+    fn training(quick: bool, step_flops: f64, device: BenchDevice) -> Plan {
+        if device == BenchDevice::Cuda {
+            return if quick {
+                Plan { warmup: 5, repeats: 3, steps: 30 }
+            } else {
+                Plan { warmup: 20, repeats: 5, steps: 100 }
+            };
+        }
         let (target, min_steps) = if quick { (3e9, 2) } else { (40e9, 3) };
         let steps = ((target / step_flops.max(1.0)).ceil() as usize).max(min_steps);
         if quick {
@@ -231,6 +323,9 @@ struct ChildResult {
     /// libraries (large for PyTorch, whose PyPI build maps its CUDA libraries too).
     #[serde(default)]
     base_mib: Option<f64>,
+    /// Peak GPU memory in MiB that the framework allocated (PyTorch on `--device cuda`).
+    #[serde(default)]
+    device_peak_mib: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -257,6 +352,7 @@ struct TrainRow {
     pytorch_peak_mib: Option<f64>,
     hyperssl_base_mib: Option<f64>,
     pytorch_base_mib: Option<f64>,
+    pytorch_device_peak_mib: Option<f64>,
     hyperssl_repeats: Vec<f64>,
     pytorch_repeats: Option<Vec<f64>>,
 }
@@ -264,6 +360,8 @@ struct TrainRow {
 #[derive(Debug, Clone, Serialize)]
 struct Report {
     quick: bool,
+    device: String,
+    noise: String,
     cpus: usize,
     torch_version: Option<String>,
     gemm: Vec<GemmRow>,
@@ -307,6 +405,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         models: Model::ALL.to_vec(),
         python: None,
         no_python: false,
+        device: BenchDevice::Cpu,
+        noise: None,
+        no_gemm: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -327,12 +428,15 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--python" => o.python = Some(PathBuf::from(value("--python")?)),
             "--no-python" => o.no_python = true,
+            "--device" => o.device = BenchDevice::parse(&value("--device")?)?,
+            "--noise" => o.noise = Some(parse_noise(&value("--noise")?)?),
+            "--no-gemm" => o.no_gemm = true,
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
             "-h" | "--help" => {
                 println!(
                     "cargo bench --bench throughput -- [--quick] [--threads 1,2] [--batches 100,256,1000] \
-                     [--models m1,m2] [--python PATH] [--no-python]"
+                     [--models m1,m2] [--python PATH] [--no-python] [--device cpu|cuda] [--noise host|device] [--no-gemm]"
                 );
                 std::process::exit(0);
             }
@@ -348,6 +452,30 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 /// `--child gemm SIZE PLAN_JSON` or `--child train MODEL BATCH PLAN_JSON`.
 fn run_child(args: &[String]) -> Result<(), String> {
     let base_mib = memory_mib("VmRSS:");
+    let repeats = match BenchDevice::from_env()? {
+        BenchDevice::Cpu => measure::<Flex>(args, &Default::default())?,
+        #[cfg(feature = "cuda")]
+        BenchDevice::Cuda => measure::<burn::backend::Cuda>(args, &Default::default())?,
+        #[cfg(not(feature = "cuda"))]
+        BenchDevice::Cuda => unreachable!("refused by BenchDevice::parse"),
+    };
+    let result = ChildResult {
+        median: median(&repeats),
+        repeats,
+        threads: rayon::current_num_threads(),
+        peak_mib: memory_mib("VmHWM:"),
+        base_mib,
+        device_peak_mib: None,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// The child's measurement on backend `B`: one value per repeat.
+fn measure<B: Backend>(args: &[String], device: &B::Device) -> Result<Vec<f64>, String> {
     let plan_at = |i: usize| -> Result<Plan, String> {
         serde_json::from_str(args.get(i).ok_or("missing plan")?)
             .map_err(|e| format!("bad plan: {e}"))
@@ -357,42 +485,30 @@ fn run_child(args: &[String]) -> Result<(), String> {
             .and_then(|s| s.parse().ok())
             .ok_or(format!("child: bad argument {i}"))
     };
-    let repeats = match args.first().map(String::as_str) {
-        Some("gemm") => gemm_gflops(number(1)?, plan_at(2)?),
+    match args.first().map(String::as_str) {
+        Some("gemm") => Ok(gemm_gflops::<B>(number(1)?, plan_at(2)?, device)),
         Some("train") => {
             let model = args
                 .get(1)
                 .and_then(|s| Model::from_name(s))
                 .ok_or("child: unknown model")?;
-            run_training(model, number(2)?, plan_at(3)?)?
+            let noise = parse_noise(&std::env::var(NOISE_VAR).unwrap_or_else(|_| "host".into()))?;
+            run_training::<Autodiff<B>>(model, number(2)?, plan_at(3)?, noise, device)
         }
-        _ => return Err("child: expected `gemm` or `train`".into()),
-    };
-    let result = ChildResult {
-        median: median(&repeats),
-        repeats,
-        threads: rayon::current_num_threads(),
-        peak_mib: memory_mib("VmHWM:"),
-        base_mib,
-    };
-    println!(
-        "{}",
-        serde_json::to_string(&result).map_err(|e| e.to_string())?
-    );
-    Ok(())
+        _ => Err("child: expected `gemm` or `train`".into()),
+    }
 }
 
-/// GFLOP/s of `size`^3 f32 matrix products on Flex, one value per repeat.
-fn gemm_gflops(size: usize, plan: Plan) -> Vec<f64> {
-    let device = Default::default();
-    let a = Tensor::<Flex, 2>::random([size, size], Distribution::Normal(0.0, 1.0), &device);
-    let b = Tensor::<Flex, 2>::random([size, size], Distribution::Normal(0.0, 1.0), &device);
+/// GFLOP/s of `size`^3 f32 matrix products, one value per repeat.
+fn gemm_gflops<B: Backend>(size: usize, plan: Plan, device: &B::Device) -> Vec<f64> {
+    let a = Tensor::<B, 2>::random([size, size], Distribution::Normal(0.0, 1.0), device);
+    let b = Tensor::<B, 2>::random([size, size], Distribution::Normal(0.0, 1.0), device);
     let flops = 2.0 * (size as f64).powi(3);
     let mut sink = 0.0f32;
     let mut once = || {
         let c = a.clone().matmul(b.clone());
         // Read one value so the product cannot be skipped.
-        sink += c.slice([0..1, 0..1]).into_scalar();
+        sink += c.slice([0..1, 0..1]).into_scalar().elem::<f32>();
     };
     for _ in 0..plan.warmup {
         once();
@@ -424,22 +540,29 @@ fn synthetic_spectra(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     x
 }
 
-fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, String> {
-    let device = Default::default();
+fn run_training<B: AutodiffBackend>(
+    model: Model,
+    batch: usize,
+    plan: Plan,
+    noise: Noise,
+    device: &B::Device,
+) -> Result<Vec<f64>, String> {
+    let device = device.clone();
     let examples = model.examples_per_step(batch);
     match model {
         Model::M1 => {
             let n = batch * EPOCH_BATCHES;
-            let task = M1Task::<AB>::new(
+            let mut task = M1Task::<B>::new(
                 synthetic_spectra(n, INPUT_DIM, 1),
                 Vec::new(),
                 INPUT_DIM,
                 batch,
                 0,
-                device,
+                device.clone(),
             );
+            task.noise = noise;
             let net = M1::new(&m1_config(), INPUT_DIM, 0, &device);
-            Ok(time_steps(task, net, examples, plan))
+            time_steps(task, net, examples, plan, &device)
         }
         Model::M2 => {
             let (n_u, n_l) = (batch * EPOCH_BATCHES, m2_labelled_total(batch));
@@ -453,8 +576,8 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, Stri
                 valid_x: synthetic_spectra(m2_classes(), INPUT_DIM, 3),
                 valid_labels: (0..m2_classes()).collect(),
             };
-            let task =
-                M2Task::<AB>::new(data, M2_ALPHA, batch, 0, device).map_err(|e| e.to_string())?;
+            let mut task =
+                M2Task::<B>::new(data, M2_ALPHA, batch, 0, device.clone()).map_err(|e| e.to_string())?;
             if task.labelled_per_step() != m2_labelled_per_step(batch) {
                 return Err(format!(
                     "M2 takes {} labelled pixels a step, not {}",
@@ -462,30 +585,34 @@ fn run_training(model: Model, batch: usize, plan: Plan) -> Result<Vec<f64>, Stri
                     m2_labelled_per_step(batch)
                 ));
             }
+            task.noise = noise;
             let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device);
-            Ok(time_steps(task, net, examples, plan))
+            time_steps(task, net, examples, plan, &device)
         }
     }
 }
 
 /// Examples per second of the training loop's inner step (as in `train::trainer::train`): the
-/// task's forward pass and loss, backward, Adam. One value per repeat.
-fn time_steps<T: TrainTask<AB>>(
+/// task's forward pass and loss, backward, Adam. One value per repeat; each repeat waits for
+/// the device to finish its queued work, so asynchronous backends are timed honestly.
+fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
     mut task: T,
     mut model: T::Model,
     examples: usize,
     plan: Plan,
-) -> Vec<f64> {
+    device: &B::Device,
+) -> Result<Vec<f64>, String> {
     let tc = TrainConfig::default();
     let mut optim = AdamConfig::new()
         .with_beta_1(tc.beta1)
         .with_beta_2(tc.beta2)
         .with_epsilon(1e-8)
-        .init::<AB, T::Model>();
+        .init::<B, T::Model>();
     let mut rng = ChaCha8Rng::seed_from_u64(tc.seed);
     let per_epoch = task.steps_per_epoch().max(1);
     let mut step = 0usize;
-    let mut sum: Option<Tensor<Flex, 1>> = None;
+    let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
+    let sync = || B::sync(device).map_err(|e| format!("device synchronisation failed: {e:?}"));
     let mut one_step = |model: T::Model| -> T::Model {
         if step % per_epoch == 0 {
             task.start_epoch(0, &mut rng);
@@ -503,15 +630,17 @@ fn time_steps<T: TrainTask<AB>>(
     for _ in 0..plan.warmup {
         model = one_step(model);
     }
+    sync()?;
     let mut out = Vec::with_capacity(plan.repeats);
     for _ in 0..plan.repeats {
         let t = Instant::now();
         for _ in 0..plan.steps {
             model = one_step(model);
         }
+        sync()?;
         out.push((examples * plan.steps) as f64 / t.elapsed().as_secs_f64());
     }
-    out
+    Ok(out)
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -540,7 +669,9 @@ fn memory_mib(field: &str) -> Option<f64> {
 // ---------------------------------------------------------------------------------------------
 // Parent side: children for every measurement, PyTorch beside them, the table.
 
-fn thread_env(cmd: &mut Command, threads: usize) {
+fn child_env(cmd: &mut Command, threads: usize, device: BenchDevice, noise: Noise) {
+    cmd.env(BenchDevice::VAR, device.name());
+    cmd.env(NOISE_VAR, noise_name(noise));
     let t = threads.to_string();
     for var in [
         "RAYON_NUM_THREADS",
@@ -573,11 +704,11 @@ fn run_json(mut cmd: Command, what: &str) -> Result<ChildResult, String> {
     serde_json::from_str(last).map_err(|e| format!("{what}: unreadable result `{last}`: {e}"))
 }
 
-fn rust_child(threads: usize, args: &[String]) -> Result<ChildResult, String> {
+fn rust_child(o: &Options, threads: usize, args: &[String]) -> Result<ChildResult, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
     let mut cmd = Command::new(exe);
     cmd.arg("--child").args(args);
-    thread_env(&mut cmd, threads);
+    child_env(&mut cmd, threads, o.device, o.noise());
     let what = format!("hyperssl {} ({threads} threads)", args.join(" "));
     let r = run_json(cmd, &what)?;
     if r.threads != threads {
@@ -635,13 +766,18 @@ fn find_python(o: &Options) -> Result<(PathBuf, String), String> {
     }
 }
 
-fn python_child(python: &Path, threads: usize, args: &[String]) -> Result<ChildResult, String> {
+fn python_child(
+    python: &Path,
+    o: &Options,
+    threads: usize,
+    args: &[String],
+) -> Result<ChildResult, String> {
     let mut cmd = Command::new(python);
     cmd.arg(bench_dir().join("reference.py"))
         .arg("--threads")
         .arg(threads.to_string())
         .args(args);
-    thread_env(&mut cmd, threads);
+    child_env(&mut cmd, threads, o.device, Noise::Device);
     let r = run_json(
         cmd,
         &format!("PyTorch {} ({threads} threads)", args.join(" ")),
@@ -680,14 +816,15 @@ fn run_parent(o: &Options) -> Result<(), String> {
     };
     let py = python.as_ref().map(|p| p.0.as_path());
 
-    let gemm_size = 2048;
+    let gemm_size = o.device.gemm_size();
     let gemm_plan = serde_json::to_string(&Plan::gemm(o.quick)).map_err(|e| e.to_string())?;
     let mut gemm = Vec::new();
-    for &t in &o.threads {
+    let gemm_threads = if o.no_gemm { &[][..] } else { &o.threads[..] };
+    for &t in gemm_threads {
         eprint!("gemm {gemm_size}^3, {t} threads:");
         let args = vec!["gemm".to_string(), gemm_size.to_string(), gemm_plan.clone()];
-        let rust = rust_child(t, &args)?;
-        let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+        let rust = rust_child(o, t, &args)?;
+        let torch = py.map(|p| python_child(p, o, t, &args)).transpose()?;
         // Each result as it comes, so a run cut short still shows what it measured.
         eprintln!(
             " hyperssl {:.1} GFLOP/s, PyTorch {} GFLOP/s",
@@ -707,16 +844,16 @@ fn run_parent(o: &Options) -> Result<(), String> {
         for &t in &o.threads {
             for &batch in &o.batches {
                 eprint!("{} batch {batch}, {t} threads:", model.name());
-                let plan = serde_json::to_string(&Plan::training(o.quick, model.step_flops(batch)))
-                    .map_err(|e| e.to_string())?;
+                let plan = Plan::training(o.quick, model.step_flops(batch), o.device);
+                let plan = serde_json::to_string(&plan).map_err(|e| e.to_string())?;
                 let args = vec![
                     "train".to_string(),
                     model.name().to_string(),
                     batch.to_string(),
                     plan,
                 ];
-                let rust = rust_child(t, &args)?;
-                let torch = py.map(|p| python_child(p, t, &args)).transpose()?;
+                let rust = rust_child(o, t, &args)?;
+                let torch = py.map(|p| python_child(p, o, t, &args)).transpose()?;
                 eprintln!(
                     " hyperssl {:.0} ex/s, PyTorch {} ex/s",
                     rust.median,
@@ -742,6 +879,7 @@ fn run_parent(o: &Options) -> Result<(), String> {
                     pytorch_peak_mib: torch.as_ref().and_then(|r| r.peak_mib),
                     hyperssl_base_mib: rust.base_mib,
                     pytorch_base_mib: torch.as_ref().and_then(|r| r.base_mib),
+                    pytorch_device_peak_mib: torch.as_ref().and_then(|r| r.device_peak_mib),
                     hyperssl_repeats: rust.repeats,
                     pytorch_repeats: torch.map(|r| r.repeats),
                 });
@@ -751,6 +889,8 @@ fn run_parent(o: &Options) -> Result<(), String> {
 
     let report = Report {
         quick: o.quick,
+        device: o.device.name().to_string(),
+        noise: noise_name(o.noise()).to_string(),
         cpus,
         torch_version: python.map(|p| p.1),
         gemm,
@@ -777,10 +917,12 @@ fn markdown(r: &Report) -> String {
         .torch_version
         .as_deref()
         .map_or("not run".to_string(), |v| format!("PyTorch {v}"));
+    let device = if r.device == "cuda" { "first CUDA GPU" } else { "CPU" };
     s += &format!(
-        "Training throughput, CPU ({} CPUs available{}; {torch}). Median of repeats, after warm-up.\n\n",
+        "Training throughput, {device} ({} CPUs available{}; {torch}; hyperssl noise drawn on the {}). Median of repeats, after warm-up.\n\n",
         r.cpus,
-        if r.quick { ", --quick: few steps, rough numbers" } else { "" }
+        if r.quick { ", --quick: few steps, rough numbers" } else { "" },
+        r.noise
     );
     s += "| model | batch | threads | hyperssl ex/s | PyTorch ex/s | ratio | hyperssl GFLOP/s | % of GEMM peak | hyperssl peak MiB | PyTorch peak MiB |\n";
     s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
@@ -821,7 +963,17 @@ fn markdown(r: &Report) -> String {
             m2_classes()
         );
     }
-    s += "| f32 GEMM | threads | burn Flex GFLOP/s | PyTorch GFLOP/s |\n|---|---:|---:|---:|\n";
+    if r.training.iter().any(|t| t.pytorch_device_peak_mib.is_some()) {
+        s += "PyTorch peak GPU memory (MiB, allocated):";
+        for t in &r.training {
+            s += &format!(" {} batch {}: {};", t.model, t.batch, opt(t.pytorch_device_peak_mib, 0));
+        }
+        s += "\n\n";
+    }
+    if r.gemm.is_empty() {
+        return s;
+    }
+    s += "| f32 GEMM | threads | burn GFLOP/s | PyTorch GFLOP/s |\n|---|---:|---:|---:|\n";
     for g in &r.gemm {
         s += &format!(
             "| {0}x{0}x{0} | {1} | {2:.1} | {3} |\n",
