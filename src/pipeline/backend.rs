@@ -31,6 +31,10 @@ impl Device {
                 "this hyperssl was built without GPU support: rebuild with `cargo build --release --features cuda`",
             ));
         }
+        #[cfg(feature = "cuda")]
+        if self == Device::Cuda {
+            probe_gpu()?;
+        }
         Ok(())
     }
 
@@ -41,6 +45,45 @@ impl Device {
         match self {
             Device::Cpu => Noise::Host,
             Device::Cuda => Noise::Device,
+        }
+    }
+}
+
+/// Runs one tiny operation on the GPU. burn's CUDA backend panics (on its device thread, then on
+/// the caller's) when the driver cannot be loaded or no GPU is there; this turns that into an
+/// error that says what to do, before any work starts.
+#[cfg(feature = "cuda")]
+fn probe_gpu() -> crate::Result<()> {
+    use std::sync::{Arc, Mutex};
+    let first: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = first.clone();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let mut first = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            *first = Some(msg);
+        }
+    }));
+    let result = std::panic::catch_unwind(|| {
+        burn::tensor::Tensor::<Gpu, 1>::zeros([1], &Default::default()).into_data()
+    });
+    std::panic::set_hook(hook);
+    match result {
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let why = first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+            // cudarc's message lists every library name it tried: keep its first sentence.
+            let why = why.split(" - searched").next().unwrap_or("").trim().to_string();
+            Err(crate::Error::invalid(format!(
+                "--device cuda: no usable NVIDIA GPU ({why}); the CUDA driver (libcuda.so) and the \
+                 CUDA runtime libraries must be on LD_LIBRARY_PATH"
+            )))
         }
     }
 }
