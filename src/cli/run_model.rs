@@ -34,16 +34,11 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
     let bar = progress_bar(cfg.train.epochs);
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
-    let (metrics, epochs, seconds, files) = match cfg.model {
-        ModelKind::M1 => {
-            let out = run_m1::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
-            (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files)
-        }
-        ModelKind::M2 | ModelKind::M1m2 => {
-            let out = run_m2::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?;
-            (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files)
-        }
+    let out = match cfg.model {
+        ModelKind::M1 => run_m1::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?.run,
+        ModelKind::M2 | ModelKind::M1m2 => run_m2::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?,
     };
+    let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();
     Ok(format!("{}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))

@@ -24,6 +24,7 @@ use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::train::atomic;
 use crate::train::checkpoint::LoopState;
+use super::outcome::RunOutcome;
 use crate::train::m1_task::{gather_rows, M1Task};
 use crate::train::trainer::{train, Progress, RunFiles};
 
@@ -119,20 +120,12 @@ pub fn train_m1<B: AutodiffBackend>(
     Ok((outcome.best.valid(), outcome.state))
 }
 
+/// An M1 run: the trained model and the classifier on its features, beside what every run gives.
 pub struct M1Outcome<B: burn::tensor::backend::Backend> {
     pub model: M1<B>,
-    pub split: Split,
     pub classifier: FittedClassifier,
     pub fit: FitReport,
-    pub metrics: Metrics,
-    /// Predicted class of every pixel of the scene.
-    pub predicted: Vec<usize>,
-    /// Class probabilities of every pixel, `n_pixels x n_classes`.
-    pub probabilities: Vec<f32>,
-    pub train_state: LoopState,
-    pub seconds: f64,
-    /// Pictures and report written to the run folder.
-    pub files: Vec<std::path::PathBuf>,
+    pub run: RunOutcome,
 }
 
 pub fn run_m1<B: AutodiffBackend>(
@@ -165,7 +158,8 @@ pub fn run_m1<B: AutodiffBackend>(
         let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
         files.push(report);
     }
-    Ok(M1Outcome { model, split: p.split, classifier, fit, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files })
+    let run = RunOutcome { split: p.split, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
+    Ok(M1Outcome { model, classifier, fit, run })
 }
 
 #[cfg(test)]

@@ -15,11 +15,11 @@ use super::trained::ClassInfo;
 use crate::data::sampling::Split;
 use crate::data::Scene;
 use crate::error::{Error, Result};
-use crate::eval::metrics::Metrics;
 use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
 use crate::train::atomic;
 use crate::train::checkpoint::LoopState;
+use super::outcome::RunOutcome;
 use crate::train::m1_task::gather_rows;
 use crate::train::m2_task::{Inputs, M2Data, M2Task};
 use crate::train::trainer::{train, Progress, RunFiles};
@@ -46,20 +46,6 @@ impl FeatureSelection {
     pub fn apply(&self, x: &[f32]) -> Vec<f32> {
         x.chunks_exact(self.latent).flat_map(|row| self.kept.iter().map(move |&j| row[j])).collect()
     }
-}
-
-/// What an M2 or M1+M2 run produced.
-pub struct M2Outcome {
-    pub split: Split,
-    pub metrics: Metrics,
-    /// Predicted class of every pixel.
-    pub predicted: Vec<usize>,
-    /// q(y|x) of every pixel, `n_pixels x n_classes`.
-    pub probabilities: Vec<f32>,
-    pub train_state: LoopState,
-    pub seconds: f64,
-    /// Pictures and report written to the run folder.
-    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Class probabilities q(y|x) of every row, in chunks.
@@ -118,7 +104,7 @@ pub fn run_m2<B: AutodiffBackend>(
     resume: bool,
     progress: &mut dyn FnMut(&Progress),
     device: &B::Device,
-) -> Result<M2Outcome> {
+) -> Result<RunOutcome> {
     run_m2_split::<B>(scene, cfg, None, dir, resume, progress, device)
 }
 
@@ -131,7 +117,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
     resume: bool,
     progress: &mut dyn FnMut(&Progress),
     device: &B::Device,
-) -> Result<M2Outcome> {
+) -> Result<RunOutcome> {
     let started = Instant::now();
     let p = prepare_split(scene, cfg, split, dir)?;
     let (features, logvar, dim) = match cfg.model {
@@ -170,7 +156,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
         let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
         files.push(report);
     }
-    Ok(M2Outcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
+    Ok(RunOutcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
 
 #[cfg(test)]

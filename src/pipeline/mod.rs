@@ -9,6 +9,7 @@ pub mod features;
 pub mod m1_run;
 pub mod m2_run;
 pub mod mnist;
+pub mod outcome;
 pub mod outputs;
 pub mod run_dir;
 pub mod trained;
