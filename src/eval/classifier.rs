@@ -127,6 +127,14 @@ impl FitReport {
             note: None,
         }
     }
+
+    /// Adds a remark after any earlier one.
+    pub fn add_note(&mut self, note: String) {
+        self.note = Some(match self.note.take() {
+            Some(old) => format!("{old}; {note}"),
+            None => note,
+        });
+    }
 }
 
 impl fmt::Display for FitReport {

@@ -45,6 +45,22 @@ impl CvScore {
     }
 }
 
+/// The CV score of every grid point, in the order of `points`, from `accuracy(point, fold)`.
+pub fn grid_scores(
+    points: &[Hyperparameters],
+    n_folds: usize,
+    accuracy: impl Fn(usize, usize) -> f64,
+) -> Vec<CvScore> {
+    points
+        .iter()
+        .enumerate()
+        .map(|(p, &h)| {
+            let per_fold: Vec<f64> = (0..n_folds).map(|f| accuracy(p, f)).collect();
+            CvScore::from_fold_accuracies(h, &per_fold)
+        })
+        .collect()
+}
+
 /// Number of samples of each class.
 pub fn class_counts(y: &[usize], n_classes: usize) -> Vec<usize> {
     let mut counts = vec![0usize; n_classes];
@@ -224,6 +240,20 @@ mod tests {
             CvScore::from_fold_accuracies(Hyperparameters::LogReg { lambda: 1.0 }, &[0.5, 1.0]);
         assert!((score.mean_accuracy - 0.75).abs() < 1e-12);
         assert!((score.std_accuracy - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn grid_scores_average_each_point_over_its_folds() {
+        let points = [Hyperparameters::LogReg { lambda: 1.0 }, Hyperparameters::LogReg { lambda: 2.0 }];
+        // Point p, fold f: 0.5 + 0.25 p + 0.1 f, so the folds of a point are 0.1 apart.
+        let scores = grid_scores(&points, 3, |p, f| 0.5 + 0.25 * p as f64 + 0.1 * f as f64);
+        assert_eq!(scores.len(), 2);
+        for (p, s) in scores.iter().enumerate() {
+            assert_eq!(s.hyperparameters, points[p]);
+            assert!((s.mean_accuracy - (0.6 + 0.25 * p as f64)).abs() < 1e-12);
+            // Population std of {0, 0.1, 0.2}: sqrt(0.02 / 3).
+            assert!((s.std_accuracy - (0.02f64 / 3.0).sqrt()).abs() < 1e-12);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::classifier::{
     argmax, check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
-use super::cv::{best_score, fold_count, gather_rows, stratified_k_fold, CvScore};
+use super::cv::{best_score, fold_count, gather_rows, grid_scores, stratified_k_fold};
 use crate::error::{Error, Result};
 
 /// Lambda used when CV is impossible (a class with a single training sample).
@@ -224,14 +224,9 @@ pub fn select_and_fit(
                 .collect()
         })
         .collect();
-    let scores: Vec<CvScore> = grid
-        .iter()
-        .enumerate()
-        .map(|(g, &lambda)| {
-            let per_fold: Vec<f64> = accuracies.iter().map(|a| a[g]).collect();
-            CvScore::from_fold_accuracies(Hyperparameters::LogReg { lambda }, &per_fold)
-        })
-        .collect();
+    let points: Vec<Hyperparameters> =
+        grid.iter().map(|&lambda| Hyperparameters::LogReg { lambda }).collect();
+    let scores = grid_scores(&points, folds.len(), |g, f| accuracies[f][g]);
     let best = best_score(&scores).ok_or_else(|| Error::invalid("empty lambda grid"))?;
     let lambda = grid[best];
     let model = LogReg::fit_standardized(standardizer, &z, y, n_classes, lambda);
@@ -242,14 +237,10 @@ pub fn select_and_fit(
 fn with_convergence_note(model: LogReg, mut report: FitReport) -> (LogReg, FitReport) {
     let c = model.convergence;
     if !c.converged {
-        let note = format!(
+        report.add_note(format!(
             "L-BFGS stopped after {} iterations without meeting its tolerance",
             c.iterations
-        );
-        report.note = Some(match report.note.take() {
-            Some(old) => format!("{old}; {note}"),
-            None => note,
-        });
+        ));
     }
     (model, report)
 }

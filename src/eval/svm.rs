@@ -14,7 +14,7 @@ use super::classifier::{
     argmax, check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
-use super::cv::{best_score, class_counts, fold_count, stratified_k_fold, CvScore, Fold};
+use super::cv::{best_score, class_counts, fold_count, grid_scores, stratified_k_fold, Fold};
 use crate::error::{Error, Result};
 
 /// Most training samples accepted (the distance matrix takes 4 n^2 bytes: 1.6 GB here).
@@ -334,18 +334,14 @@ pub fn select_and_fit_with_grid(
         .par_iter()
         .map(|&(f, g)| fold_accuracies(&distances, y, n_classes, &folds[f], gammas[g], &grid.c))
         .collect();
-    let mut scores = Vec::with_capacity(grid.c.len() * gammas.len());
-    for (ci, &c) in grid.c.iter().enumerate() {
-        for (gi, &gamma) in gammas.iter().enumerate() {
-            let per_fold: Vec<f64> = (0..folds.len())
-                .map(|f| accuracy[f * gammas.len() + gi][ci])
-                .collect();
-            scores.push(CvScore::from_fold_accuracies(
-                Hyperparameters::Svm { c, gamma },
-                &per_fold,
-            ));
-        }
-    }
+    // C-major, so that ties go to the smaller C, then the smaller gamma.
+    let points: Vec<Hyperparameters> = grid
+        .c
+        .iter()
+        .flat_map(|&c| gammas.iter().map(move |&gamma| Hyperparameters::Svm { c, gamma }))
+        .collect();
+    let ng = gammas.len();
+    let scores = grid_scores(&points, folds.len(), |p, f| accuracy[f * ng + p % ng][p / ng]);
     let best = best_score(&scores).ok_or_else(|| Error::invalid("empty SVM grid"))?;
     let Hyperparameters::Svm { c, gamma } = scores[best].hyperparameters else {
         return Err(Error::invalid("SVM grid holds other hyperparameters"));
@@ -357,15 +353,11 @@ pub fn select_and_fit_with_grid(
 
 fn with_convergence_note(model: Svm, mut report: FitReport) -> (Svm, FitReport) {
     if model.unconverged > 0 {
-        let note = format!(
+        report.add_note(format!(
             "{} of {} binary machines stopped at the SMO iteration cap",
             model.unconverged,
             model.pairs.len()
-        );
-        report.note = Some(match report.note.take() {
-            Some(old) => format!("{old}; {note}"),
-            None => note,
-        });
+        ));
     }
     (model, report)
 }
