@@ -33,6 +33,7 @@ step() { # NAME LIMIT_S COMMAND...
 }
 bench() { # NAME CLASSES LIMIT ARGS...
   local name=$1 k=$2 limit=$3; shift 3
+  rm -f target/bench/throughput.json  # a step cut short must not leave the last step's table
   HYPERSSL_BENCH_M2_CLASSES=$k step "$name" "$limit" "$BIN/throughput" --bench --device cuda \
     --python python3 --threads 2 "$@"
   cp target/bench/throughput.json "$OUT/$name.json" 2>/dev/null
