@@ -117,6 +117,15 @@ fn a_non_positive_initial_noise_is_refused() {
 }
 
 #[test]
+fn an_empty_labelled_batch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap(), "--model", "m2", "--labelled-batch", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--labelled-batch") && !dir.path().join("r").exists(), "{}", stderr(&o));
+}
+
+#[test]
 fn scene_without_labels_cannot_train() {
     let dir = tempfile::tempdir().unwrap();
     let (img, _) = write_scene(dir.path(), false);

@@ -35,6 +35,9 @@ pub struct Args {
     pub batch_size: usize,
     #[arg(long, default_value_t = 3e-4)]
     pub lr: f64,
+    /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code].
+    #[arg(long)]
+    pub labelled_batch: Option<usize>,
     /// Evaluations without improvement before stopping.
     #[arg(long, default_value_t = 10)]
     pub patience: usize,
@@ -62,6 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.train.learning_rate = args.lr;
     cfg.train.patience = args.patience;
     cfg.train.noise = args.device.noise();
+    if args.labelled_batch == Some(0) {
+        anyhow::bail!("--labelled-batch must be at least 1");
+    }
+    cfg.labelled_batch = args.labelled_batch;
     cfg.split.seed = args.seed;
     if let Some(e) = args.m1_epochs {
         cfg.m1_epochs = Some(e);

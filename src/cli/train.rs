@@ -75,6 +75,9 @@ pub struct TrainOptions {
     /// Weight of M2's classification term (beta = alpha * N_total / N_labelled).
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// M2: labelled pixels in every step [default: N_labelled / steps per epoch, as the paper's code].
+    #[arg(long)]
+    pub labelled_batch: Option<usize>,
     /// M1: epochs over which the KL weight rises from 0 to 1.
     #[arg(long)]
     pub kl_warmup: Option<usize>,
@@ -143,6 +146,12 @@ impl TrainOptions {
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
         set!(c.alpha, self.alpha);
+        if self.labelled_batch.is_some() {
+            c.labelled_batch = self.labelled_batch;
+        }
+        if c.labelled_batch == Some(0) {
+            anyhow::bail!("labelled_batch (--labelled-batch) must be at least 1");
+        }
         set!(c.kl_warmup, self.kl_warmup);
         c.train.noise = self.device.noise();
         if let Some(h) = &self.m2_hidden {

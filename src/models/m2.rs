@@ -486,6 +486,10 @@ pub struct LabelledBatch<B: Backend> {
     pub x: Tensor<B, 2>,
     pub y: Tensor<B, 1, Int>,
     pub eps: Tensor<B, 2>,
+    /// What each labelled example counts for against an unlabelled one (1 in the paper's
+    /// minibatches; below 1 when a step takes more labelled examples than its share, so that the
+    /// objective keeps its weights).
+    pub weight: f32,
 }
 
 /// Unlabelled examples of a minibatch with their noise `[n_u * K, latent]`.
@@ -494,9 +498,10 @@ pub struct UnlabelledBatch<B: Backend> {
     pub eps: Tensor<B, 2>,
 }
 
-/// The minibatch objective and its parts, each `[1]`, all means over the n_l + n_u examples.
+/// The minibatch objective and its parts, each `[1]`, all means over the n_l + n_u examples
+/// (labelled ones counted with their weight w).
 pub struct Objective<B: Backend> {
-    /// J = [sum_l (-L(x_l,y_l) - beta log q(y_l|x_l)) + sum_u -U(x_u)] / (n_l + n_u).
+    /// J = [w sum_l (-L(x_l,y_l) - beta log q(y_l|x_l)) + sum_u -U(x_u)] / (w n_l + n_u).
     pub loss: Tensor<B, 1>,
     /// [sum_l L + sum_u U] / (n_l + n_u).
     pub bound: Tensor<B, 1>,
@@ -513,21 +518,23 @@ pub fn objective<B: Backend>(
     unlabelled: UnlabelledBatch<B>,
     beta: f32,
 ) -> Objective<B> {
-    let n = (labelled.x.dims()[0] + unlabelled.x.dims()[0]) as f32;
+    let w = labelled.weight;
+    let n = w * labelled.x.dims()[0] as f32 + unlabelled.x.dims()[0] as f32;
     let log_q = model
         .classify(labelled.x.clone())
         .gather(1, labelled.y.clone().unsqueeze_dim(1));
     let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
     let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
-    let bound = l.bound().sum() + u.bound().sum();
-    let loss = (bound.clone() + log_q.sum().mul_scalar(beta))
+    let weighted = |t: Tensor<B, 2>| if w == 1.0 { t.sum() } else { t.sum().mul_scalar(w) };
+    let bound = weighted(l.bound()) + u.bound().sum();
+    let loss = (bound.clone() + weighted(log_q).mul_scalar(beta))
         .neg()
         .div_scalar(n);
     Objective {
         loss,
         bound: bound.div_scalar(n),
-        reconstruction: (l.reconstruction.sum() + u.reconstruction().sum()).div_scalar(n),
-        kl: (l.kl.sum() + u.kl().sum()).div_scalar(n),
+        reconstruction: (weighted(l.reconstruction) + u.reconstruction().sum()).div_scalar(n),
+        kl: (weighted(l.kl) + u.kl().sum()).div_scalar(n),
     }
 }
 
@@ -706,6 +713,39 @@ mod tests {
     }
 
     #[test]
+    fn labelled_weight_makes_a_doubled_labelled_batch_count_once() {
+        let (d, k) = (3, 4);
+        let m = M2::<B>::new(&config(vec![5], Likelihood::GaussianPixel), d, k, 9, &dev());
+        let (xl, el, yl) = (noise(2 * d, 20), noise(2 * 2, 21), [2, 0]);
+        let (xu, eu) = (noise(3 * d, 22), noise(3 * k * 2, 23));
+        fn twice<T: Clone>(v: &[T]) -> Vec<T> {
+            [v, v].concat()
+        }
+        let run = |copies: usize, weight: f32| {
+            let (x, e, y) = if copies == 1 { (xl.clone(), el.clone(), yl.to_vec()) } else { (twice(&xl), twice(&el), twice(&yl)) };
+            let rows = 2 * copies;
+            let o = objective(
+                &m,
+                LabelledBatch {
+                    x: matrix::<B>(x, rows, d, &dev()),
+                    y: class_indices(&y, &dev()),
+                    eps: matrix::<B>(e, rows, 2, &dev()),
+                    weight,
+                },
+                UnlabelledBatch { x: matrix::<B>(xu.clone(), 3, d, &dev()), eps: matrix::<B>(eu.clone(), 3 * k, 2, &dev()) },
+                0.6,
+            );
+            [scalar(o.loss), scalar(o.bound), scalar(o.reconstruction), scalar(o.kl)]
+        };
+        let (once, doubled, unweighted) = (run(1, 1.0), run(2, 0.5), run(2, 1.0));
+        for i in 0..4 {
+            assert!((once[i] - doubled[i]).abs() < 1e-4 * (1.0 + once[i].abs()), "term {i}: {} vs {}", once[i], doubled[i]);
+        }
+        // Without the weight the labelled examples would count twice.
+        assert!((once[0] - unweighted[0]).abs() > 1e-3);
+    }
+
+    #[test]
     fn objective_matches_its_definition() {
         let (d, k) = (3, 4);
         let m = M2::<B>::new(&config(vec![5], Likelihood::GaussianPixel), d, k, 9, &dev());
@@ -724,6 +764,7 @@ mod tests {
                 x: mk(&xl, nl, d),
                 y: class_indices(&yl, &dev()),
                 eps: mk(&el, nl, 2),
+                weight: 1.0,
             },
             UnlabelledBatch {
                 x: mk(&xu, nu, d),

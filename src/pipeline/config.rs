@@ -34,6 +34,10 @@ pub struct ExperimentConfig {
     pub m2: M2Config,
     /// Weight of M2's classification term: beta = alpha * N_total / N_labelled (paper: 0.1).
     pub alpha: f64,
+    /// M2: labelled pixels in every step; default (None) the reference code's share,
+    /// N_labelled / steps per epoch. More lower the noise of the labelled terms (each then
+    /// counts for less, so the objective keeps its weights).
+    pub labelled_batch: Option<usize>,
     /// M1+M2 keeps the M1 latent dimensions whose posterior mean varies across pixels more than
     /// this (standard deviation), as the reference code does.
     pub feature_std_threshold: f64,
@@ -54,6 +58,7 @@ impl Default for ExperimentConfig {
             m1: M1Config::default(),
             m2: M2Config::default(),
             alpha: 0.1,
+            labelled_batch: None,
             feature_std_threshold: 0.1,
             m1_epochs: None,
             train: TrainConfig::default(),

@@ -91,6 +91,7 @@ fn train_m2<B: AutodiffBackend>(
     let (mean, var) = column_moments(&gather_rows(features, dim, pool), dim);
     let mut task = M2Task::<B>::new(data, cfg.alpha, cfg.train.batch_size, cfg.train.seed, device.clone())?;
     task.noise = cfg.train.noise;
+    task.labelled_batch = cfg.labelled_batch;
     let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device).init_output(&mean, &var, cfg.m2.initial_noise);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m2_"));
     let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;

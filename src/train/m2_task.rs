@@ -139,6 +139,9 @@ pub struct M2Task<B: AutodiffBackend> {
     pub seed: u64,
     /// Where the step's noise is drawn.
     pub noise: Noise,
+    /// Labelled pixels in every step instead of the reference code's share (see
+    /// `labelled_per_step`); None keeps the share.
+    pub labelled_batch: Option<usize>,
     beta: f32,
     /// Labelled rows of each class.
     by_class: Vec<Vec<usize>>,
@@ -244,6 +247,7 @@ impl<B: AutodiffBackend> M2Task<B> {
             batch_size,
             seed,
             noise: Noise::Host,
+            labelled_batch: None,
             beta,
             by_class,
             order: Vec::new(),
@@ -259,12 +263,24 @@ impl<B: AutodiffBackend> M2Task<B> {
         self.unlabelled.rows(self.dim)
     }
 
-    /// Labelled pixels in every minibatch.
+    /// Labelled pixels in every minibatch: `labelled_batch` when set, else the reference code's
+    /// share, N_labelled / steps per epoch (rounded up).
     pub fn labelled_per_step(&self) -> usize {
+        self.labelled_batch.unwrap_or_else(|| self.labelled_share()).max(1)
+    }
+
+    fn labelled_share(&self) -> usize {
         self.labels
             .len()
             .div_ceil(self.steps_per_epoch().max(1))
             .max(1)
+    }
+
+    /// What each labelled pixel of a step counts for: 1 with the reference share; share / batch
+    /// with a larger labelled batch, so that more labelled pixels a step lower the noise of the
+    /// labelled terms without giving them more weight against the unlabelled ones.
+    pub fn labelled_weight(&self) -> f32 {
+        self.labelled_share() as f32 / self.labelled_per_step() as f32
     }
 
     /// The weight of the classification term, alpha * N / N_labelled.
@@ -327,6 +343,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
             x: matrix(self.labelled.draw(dim, idx_l, rng), m, dim, dev),
             y: class_indices(&labels, dev),
             eps: self.noise.normal::<B>(rng, m, latent, dev),
+            weight: self.labelled_weight(),
         };
         let unlabelled = UnlabelledBatch {
             x: matrix(self.unlabelled.draw(dim, idx_u, rng), idx_u.len(), dim, dev),
@@ -480,6 +497,41 @@ mod tests {
             }
         }
         (x, labels)
+    }
+
+    #[test]
+    fn a_larger_labelled_batch_reuses_every_label_evenly_at_a_lower_weight() {
+        let (dim, k) = (5, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (xl, yl) = blobs(5 * k, dim, k, &mut rng);
+        let (xu, _) = blobs(200, dim, k, &mut rng);
+        let data = M2Data {
+            dim,
+            n_classes: k,
+            labelled: Inputs::Fixed(xl),
+            labels: yl,
+            unlabelled: Inputs::Fixed(xu),
+            valid_x: Vec::new(),
+            valid_labels: Vec::new(),
+        };
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        // 180 unlabelled rows after the held-out tenth: 6 steps, 15 labels, a share of 3.
+        assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (6, 3));
+        assert_eq!(task.labelled_weight(), 1.0);
+        task.labelled_batch = Some(12);
+        assert_eq!(task.labelled_per_step(), 12);
+        assert_eq!(task.labelled_weight(), 0.25);
+        task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(5));
+        // 72 draws of 15 labels: each label 4 or 5 times, each class 24 times.
+        let mut uses = vec![0; 15];
+        for &i in &task.drawn {
+            uses[i] += 1;
+        }
+        assert_eq!(task.drawn.len(), 72);
+        assert!(uses.iter().all(|&u| u == 4 || u == 5), "{uses:?}");
+        for c in 0..k {
+            assert_eq!(task.drawn.iter().filter(|&&i| task.labels[i] == c).count(), 24);
+        }
     }
 
     #[test]
