@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use hyperssl::models::{M1Config, M2Config, M1, M2};
 use hyperssl::train::m1_task::M1Task;
 use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
+use hyperssl::pipeline::backend::Device;
 use hyperssl::train::{Noise, TrainConfig, TrainTask};
 
 /// Where the measurements run; the children and bench/reference.py read it from
@@ -74,11 +75,12 @@ impl BenchDevice {
         }
     }
 
-    /// Where training draws its noise on this device unless `--noise` says otherwise.
+    /// Where training draws its noise on this device unless `--noise` says otherwise: where
+    /// `hyperssl train --device` draws it.
     fn default_noise(self) -> Noise {
         match self {
-            BenchDevice::Cpu => Noise::Host,
-            BenchDevice::Cuda => Noise::Device,
+            BenchDevice::Cpu => Device::Cpu.noise(),
+            BenchDevice::Cuda => Device::Cuda.noise(),
         }
     }
 

@@ -107,22 +107,27 @@ fn nan_in_the_scene_is_reported() {
     assert!(err.contains("scene.npy") && err.contains("NaN"), "{err}");
 }
 
-#[test]
-fn a_non_positive_initial_noise_is_refused() {
+/// Trains with `extra` options and checks the run is refused before it starts: exit status 2,
+/// `needle` in the error, no run folder.
+fn assert_refused(extra: &[&str], needle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), false);
-    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap(), "--initial-noise", "0"]);
+    let run = dir.path().join("r");
+    let mut args = vec![img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = train_tiny(&args);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("initial_noise") && !dir.path().join("r").exists(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(needle) && !run.exists(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_non_positive_initial_noise_is_refused() {
+    assert_refused(&["--initial-noise", "0"], "initial_noise");
 }
 
 #[test]
 fn an_empty_labelled_batch_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (img, lab) = write_scene(dir.path(), false);
-    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("r").to_str().unwrap(), "--model", "m2", "--labelled-batch", "0"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--labelled-batch") && !dir.path().join("r").exists(), "{}", stderr(&o));
+    assert_refused(&["--model", "m2", "--labelled-batch", "0"], "--labelled-batch");
 }
 
 #[test]

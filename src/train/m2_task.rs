@@ -499,22 +499,28 @@ mod tests {
         (x, labels)
     }
 
-    #[test]
-    fn a_larger_labelled_batch_reuses_every_label_evenly_at_a_lower_weight() {
+    /// Three blobs in 5 dimensions: 5 labelled rows per class, 200 unlabelled, `valid` validation.
+    fn blob_data(valid: usize) -> M2Data {
         let (dim, k) = (5, 3);
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let (xl, yl) = blobs(5 * k, dim, k, &mut rng);
         let (xu, _) = blobs(200, dim, k, &mut rng);
-        let data = M2Data {
+        let (xv, yv) = blobs(valid, dim, k, &mut rng);
+        M2Data {
             dim,
             n_classes: k,
             labelled: Inputs::Fixed(xl),
             labels: yl,
             unlabelled: Inputs::Fixed(xu),
-            valid_x: Vec::new(),
-            valid_labels: Vec::new(),
-        };
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+            valid_x: xv,
+            valid_labels: yv,
+        }
+    }
+
+    #[test]
+    fn a_larger_labelled_batch_reuses_every_label_evenly_at_a_lower_weight() {
+        let k = 3;
+        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, 32, 1, Default::default()).unwrap();
         // 180 unlabelled rows after the held-out tenth: 6 steps, 15 labels, a share of 3.
         assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (6, 3));
         assert_eq!(task.labelled_weight(), 1.0);
@@ -536,20 +542,8 @@ mod tests {
 
     #[test]
     fn learns_well_separated_blobs_from_five_labels_per_class() {
-        let (dim, k) = (5, 3);
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let (xl, yl) = blobs(5 * k, dim, k, &mut rng);
-        let (xu, _) = blobs(200, dim, k, &mut rng);
-        let (xv, yv) = blobs(90, dim, k, &mut rng);
-        let data = M2Data {
-            dim,
-            n_classes: k,
-            labelled: Inputs::Fixed(xl),
-            labels: yl,
-            unlabelled: Inputs::Fixed(xu),
-            valid_x: xv,
-            valid_labels: yv,
-        };
+        let data = blob_data(90);
+        let (dim, k) = (data.dim, data.n_classes);
         let dev = Default::default();
         let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, dev).unwrap();
         assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (7, 3));
