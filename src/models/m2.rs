@@ -525,7 +525,7 @@ pub fn objective<B: Backend>(
         .gather(1, labelled.y.clone().unsqueeze_dim(1));
     let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
     let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
-    let weighted = |t: Tensor<B, 2>| if w == 1.0 { t.sum() } else { t.sum().mul_scalar(w) };
+    let weighted = |t: Tensor<B, 2>| t.sum().mul_scalar(w);
     let bound = weighted(l.bound()) + u.bound().sum();
     let loss = (bound.clone() + weighted(log_q).mul_scalar(beta))
         .neg()
