@@ -34,6 +34,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use hyperssl::models::{M1Config, M2Config, M1, M2};
@@ -42,54 +43,40 @@ use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
 use hyperssl::pipeline::backend::Device;
 use hyperssl::train::{Noise, TrainConfig, TrainTask};
 
-/// Where the measurements run; the children and bench/reference.py read it from
-/// `HYPERSSL_BENCH_DEVICE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BenchDevice {
-    Cpu,
-    Cuda,
+/// The children and bench/reference.py read the device from here.
+const DEVICE_VAR: &str = "HYPERSSL_BENCH_DEVICE";
+
+/// A `--device` or `--noise` value, by the name the CLI and the configs give it.
+fn parse_value<T: ValueEnum>(s: &str, what: &str) -> Result<T, String> {
+    T::from_str(s, false).map_err(|_| {
+        let names: Vec<String> = T::value_variants().iter().map(value_name).collect();
+        format!("unknown {what} `{s}` ({})", names.join(", "))
+    })
 }
 
-impl BenchDevice {
-    const VAR: &'static str = "HYPERSSL_BENCH_DEVICE";
+fn value_name<T: ValueEnum>(v: &T) -> String {
+    v.to_possible_value().expect("no hidden variants").get_name().to_string()
+}
 
-    fn parse(s: &str) -> Result<BenchDevice, String> {
-        match s {
-            "cpu" => Ok(BenchDevice::Cpu),
-            "cuda" if cfg!(feature = "cuda") => Ok(BenchDevice::Cuda),
-            "cuda" => Err("--device cuda needs a build with `--features cuda` \
-                 (CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench throughput)"
-                .into()),
-            other => Err(format!("unknown device `{other}` (cpu, cuda)")),
-        }
+fn parse_device(s: &str) -> Result<Device, String> {
+    let device = parse_value::<Device>(s, "device")?;
+    if device == Device::Cuda && !cfg!(feature = "cuda") {
+        return Err("--device cuda needs a build with `--features cuda` \
+             (CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench throughput)"
+            .into());
     }
+    Ok(device)
+}
 
-    fn from_env() -> Result<BenchDevice, String> {
-        BenchDevice::parse(&std::env::var(Self::VAR).unwrap_or_else(|_| "cpu".into()))
-    }
+fn device_from_env() -> Result<Device, String> {
+    parse_device(&std::env::var(DEVICE_VAR).unwrap_or_else(|_| "cpu".into()))
+}
 
-    fn name(self) -> &'static str {
-        match self {
-            BenchDevice::Cpu => "cpu",
-            BenchDevice::Cuda => "cuda",
-        }
-    }
-
-    /// Where training draws its noise on this device unless `--noise` says otherwise: where
-    /// `hyperssl train --device` draws it.
-    fn default_noise(self) -> Noise {
-        match self {
-            BenchDevice::Cpu => Device::Cpu.noise(),
-            BenchDevice::Cuda => Device::Cuda.noise(),
-        }
-    }
-
-    /// Side of the square f32 product that measures the peak: a GPU needs a larger one to fill.
-    fn gemm_size(self) -> usize {
-        match self {
-            BenchDevice::Cpu => 2048,
-            BenchDevice::Cuda => 8192,
-        }
+/// Side of the square f32 product that measures the peak: a GPU needs a larger one to fill.
+fn gemm_size(device: Device) -> usize {
+    match device {
+        Device::Cpu => 2048,
+        Device::Cuda => 8192,
     }
 }
 
@@ -226,7 +213,7 @@ struct Options {
     models: Vec<Model>,
     python: Option<PathBuf>,
     no_python: bool,
-    device: BenchDevice,
+    device: Device,
     noise: Option<Noise>,
     no_gemm: bool,
 }
@@ -234,20 +221,6 @@ struct Options {
 /// The children read the noise source from here.
 const NOISE_VAR: &str = "HYPERSSL_BENCH_NOISE";
 
-fn parse_noise(s: &str) -> Result<Noise, String> {
-    match s {
-        "host" => Ok(Noise::Host),
-        "device" => Ok(Noise::Device),
-        other => Err(format!("unknown noise source `{other}` (host, device)")),
-    }
-}
-
-fn noise_name(n: Noise) -> &'static str {
-    match n {
-        Noise::Host => "host",
-        Noise::Device => "device",
-    }
-}
 
 /// How long one measurement runs.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -260,7 +233,7 @@ struct Plan {
 
 impl Options {
     fn noise(&self) -> Noise {
-        self.noise.unwrap_or(self.device.default_noise())
+        self.noise.unwrap_or(self.device.noise())
     }
 }
 
@@ -268,8 +241,8 @@ impl Plan {
     /// Each repeat does about the same work (matmul FLOPs) whatever the model and batch size.
     /// On a GPU a repeat is a fixed number of steps instead: the per-step launch cost, not the
     /// FLOPs, sets the time of small steps there.
-    fn training(quick: bool, step_flops: f64, device: BenchDevice) -> Plan {
-        if device == BenchDevice::Cuda {
+    fn training(quick: bool, step_flops: f64, device: Device) -> Plan {
+        if device == Device::Cuda {
             return if quick {
                 Plan { warmup: 5, repeats: 3, steps: 30 }
             } else {
@@ -407,7 +380,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         models: Model::ALL.to_vec(),
         python: None,
         no_python: false,
-        device: BenchDevice::Cpu,
+        device: Device::Cpu,
         noise: None,
         no_gemm: false,
     };
@@ -430,8 +403,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--python" => o.python = Some(PathBuf::from(value("--python")?)),
             "--no-python" => o.no_python = true,
-            "--device" => o.device = BenchDevice::parse(&value("--device")?)?,
-            "--noise" => o.noise = Some(parse_noise(&value("--noise")?)?),
+            "--device" => o.device = parse_device(&value("--device")?)?,
+            "--noise" => o.noise = Some(parse_value(&value("--noise")?, "noise source")?),
             "--no-gemm" => o.no_gemm = true,
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
@@ -454,12 +427,12 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 /// `--child gemm SIZE PLAN_JSON` or `--child train MODEL BATCH PLAN_JSON`.
 fn run_child(args: &[String]) -> Result<(), String> {
     let base_mib = memory_mib("VmRSS:");
-    let repeats = match BenchDevice::from_env()? {
-        BenchDevice::Cpu => measure::<Flex>(args, &Default::default())?,
+    let repeats = match device_from_env()? {
+        Device::Cpu => measure::<Flex>(args, &Default::default())?,
         #[cfg(feature = "cuda")]
-        BenchDevice::Cuda => measure::<burn::backend::Cuda>(args, &Default::default())?,
+        Device::Cuda => measure::<burn::backend::Cuda>(args, &Default::default())?,
         #[cfg(not(feature = "cuda"))]
-        BenchDevice::Cuda => unreachable!("refused by BenchDevice::parse"),
+        Device::Cuda => unreachable!("refused by parse_device"),
     };
     let result = ChildResult {
         median: median(&repeats),
@@ -494,7 +467,7 @@ fn measure<B: Backend>(args: &[String], device: &B::Device) -> Result<Vec<f64>, 
                 .get(1)
                 .and_then(|s| Model::from_name(s))
                 .ok_or("child: unknown model")?;
-            let noise = parse_noise(&std::env::var(NOISE_VAR).unwrap_or_else(|_| "host".into()))?;
+            let noise = parse_value(&std::env::var(NOISE_VAR).unwrap_or_else(|_| "host".into()), "noise source")?;
             run_training::<Autodiff<B>>(model, number(2)?, plan_at(3)?, noise, device)
         }
         _ => Err("child: expected `gemm` or `train`".into()),
@@ -671,9 +644,9 @@ fn memory_mib(field: &str) -> Option<f64> {
 // ---------------------------------------------------------------------------------------------
 // Parent side: children for every measurement, PyTorch beside them, the table.
 
-fn child_env(cmd: &mut Command, threads: usize, device: BenchDevice, noise: Noise) {
-    cmd.env(BenchDevice::VAR, device.name());
-    cmd.env(NOISE_VAR, noise_name(noise));
+fn child_env(cmd: &mut Command, threads: usize, device: Device, noise: Noise) {
+    cmd.env(DEVICE_VAR, value_name(&device));
+    cmd.env(NOISE_VAR, value_name(&noise));
     let t = threads.to_string();
     for var in [
         "RAYON_NUM_THREADS",
@@ -818,7 +791,7 @@ fn run_parent(o: &Options) -> Result<(), String> {
     };
     let py = python.as_ref().map(|p| p.0.as_path());
 
-    let gemm_size = o.device.gemm_size();
+    let gemm_size = gemm_size(o.device);
     let gemm_plan = serde_json::to_string(&Plan::gemm(o.quick)).map_err(|e| e.to_string())?;
     let mut gemm = Vec::new();
     let gemm_threads = if o.no_gemm { &[][..] } else { &o.threads[..] };
@@ -891,8 +864,8 @@ fn run_parent(o: &Options) -> Result<(), String> {
 
     let report = Report {
         quick: o.quick,
-        device: o.device.name().to_string(),
-        noise: noise_name(o.noise()).to_string(),
+        device: value_name(&o.device),
+        noise: value_name(&o.noise()),
         cpus,
         torch_version: python.map(|p| p.1),
         gemm,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::tensors::matrix;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Noise {
     /// From the host's seeded stream, copied to the device (reproducible across backends).
