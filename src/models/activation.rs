@@ -27,7 +27,9 @@ impl Activation {
 /// softplus(x) = log(1 + e^x), written as relu(x) + ln(1 + exp(-|x|)): stable for large |x| and
 /// fewer ops than burn's generic softplus, which dominated the CPU step time. `ln(1 + u)` rather
 /// than `log1p(u)`: the CPU backend's log1p is ~1.5x slower, and for u = exp(-|x|) <= 1 the
-/// absolute error is below 1e-7.
+/// absolute error is below 1e-7. Not `-log_sigmoid(-x)` either: the CPU backend fuses it into one
+/// pass, but with a scalar `exp` and `ln_1p` per element it was slower (M1, batch 256, one
+/// thread: 5,221 against 6,748 examples/s).
 pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let tail = x.clone().abs().neg().exp().add_scalar(1.0).log();
     activation::relu(x) + tail
