@@ -35,3 +35,12 @@ fn labels_must_be_a_multiple_of_ten() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("multiple of 10"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_negative_alpha_is_refused_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = hyperssl(&["paper-mnist", "--alpha", "-1", "--data", tmp.path().to_str().unwrap(), "--run", tmp.path().join("r").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--alpha must be a non-negative number"), "{}", stderr(&o));
+    assert!(!tmp.path().join("r").exists());
+}

@@ -38,6 +38,10 @@ pub struct Args {
     /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code].
     #[arg(long)]
     pub labelled_batch: Option<usize>,
+    /// Weight of M2's classification term, beta = alpha * N_total / N_labelled (the default is the
+    /// paper's).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub alpha: f64,
     /// Evaluations without improvement before stopping.
     #[arg(long, default_value_t = 10)]
     pub patience: usize,
@@ -52,6 +56,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     args.device.check_available()?;
+    // Refused here rather than after M1 has trained.
+    if !(args.alpha.is_finite() && args.alpha >= 0.0) {
+        anyhow::bail!("--alpha must be a non-negative number, not {}", args.alpha);
+    }
     if args.model == ModelKind::M1 {
         anyhow::bail!("paper-mnist reproduces M2 and M1+M2: use --model m2 or m1m2");
     }
@@ -69,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("--labelled-batch must be at least 1");
     }
     cfg.labelled_batch = args.labelled_batch;
+    cfg.alpha = args.alpha;
     cfg.split.seed = args.seed;
     if let Some(e) = args.m1_epochs {
         cfg.m1_epochs = Some(e);
