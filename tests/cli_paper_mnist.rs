@@ -41,6 +41,6 @@ fn a_negative_alpha_is_refused_before_training() {
     let tmp = tempfile::tempdir().unwrap();
     let o = hyperssl(&["paper-mnist", "--alpha", "-1", "--data", tmp.path().to_str().unwrap(), "--run", tmp.path().join("r").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--alpha must be a non-negative number"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("alpha (--alpha) must be a non-negative number"), "{}", stderr(&o));
     assert!(!tmp.path().join("r").exists());
 }

@@ -131,6 +131,11 @@ fn an_empty_labelled_batch_is_refused() {
 }
 
 #[test]
+fn a_negative_alpha_is_refused() {
+    assert_refused(&["--model", "m2", "--alpha=-1"], "alpha (--alpha) must be a non-negative number");
+}
+
+#[test]
 fn scene_without_labels_cannot_train() {
     let dir = tempfile::tempdir().unwrap();
     let (img, _) = write_scene(dir.path(), false);

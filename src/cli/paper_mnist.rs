@@ -56,16 +56,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     args.device.check_available()?;
-    // Refused here rather than after M1 has trained.
-    if !(args.alpha.is_finite() && args.alpha >= 0.0) {
-        anyhow::bail!("--alpha must be a non-negative number, not {}", args.alpha);
-    }
     if args.model == ModelKind::M1 {
         anyhow::bail!("paper-mnist reproduces M2 and M1+M2: use --model m2 or m1m2");
     }
     let started = Instant::now();
-    let scene = mnist_scene(&args.data)?;
-    let split = paper_split(&scene, args.labels, args.seed)?;
     let mut cfg = paper_config(args.model, args.labels);
     cfg.train.epochs = args.epochs;
     cfg.train.seed = args.seed;
@@ -73,15 +67,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.train.learning_rate = args.lr;
     cfg.train.patience = args.patience;
     cfg.train.noise = args.device.noise();
-    if args.labelled_batch == Some(0) {
-        anyhow::bail!("--labelled-batch must be at least 1");
-    }
     cfg.labelled_batch = args.labelled_batch;
     cfg.alpha = args.alpha;
     cfg.split.seed = args.seed;
     if let Some(e) = args.m1_epochs {
         cfg.m1_epochs = Some(e);
     }
+    // Refused here rather than after M1 has trained.
+    cfg.check()?;
+    let scene = mnist_scene(&args.data)?;
+    let split = paper_split(&scene, args.labels, args.seed)?;
     let name = format!("{:?}", args.model).to_lowercase();
     let root = args.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/mnist-{name}-{}-seed{}", args.labels, args.seed)));
     let dir = RunDir::create(&root, args.resume)?;

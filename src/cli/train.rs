@@ -149,9 +149,6 @@ impl TrainOptions {
         if self.labelled_batch.is_some() {
             c.labelled_batch = self.labelled_batch;
         }
-        if c.labelled_batch == Some(0) {
-            anyhow::bail!("labelled_batch (--labelled-batch) must be at least 1");
-        }
         set!(c.kl_warmup, self.kl_warmup);
         c.train.noise = self.device.noise();
         if let Some(h) = &self.m2_hidden {
@@ -162,11 +159,7 @@ impl TrainOptions {
         if let Some(l) = self.latent {
             c.m2.latent = l;
         }
-        for (model, noise) in [("m1", c.m1.initial_noise), ("m2", c.m2.initial_noise)] {
-            if !(noise.is_finite() && noise > 0.0) {
-                anyhow::bail!("{model}.initial_noise (--initial-noise) must be a positive fraction of the data variance, got {noise}");
-            }
-        }
+        c.check()?;
         Ok(c)
     }
 }

@@ -77,4 +77,47 @@ impl ExperimentConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
+
+    /// Refuses values that would only fail (or silently mislead) deep into training: checked
+    /// once the flags and the file are merged, before any data is read.
+    pub fn check(&self) -> Result<()> {
+        if self.labelled_batch == Some(0) {
+            return Err(Error::invalid("labelled_batch (--labelled-batch) must be at least 1"));
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(Error::invalid(format!(
+                "alpha (--alpha) must be a non-negative number, not {}",
+                self.alpha
+            )));
+        }
+        for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
+            if !(noise.is_finite() && noise > 0.0) {
+                return Err(Error::invalid(format!(
+                    "{model}.initial_noise (--initial-noise) must be a positive fraction of the data variance, got {noise}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(edit: impl FnOnce(&mut ExperimentConfig)) -> String {
+        let mut c = ExperimentConfig::default();
+        edit(&mut c);
+        c.check().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn check_accepts_the_defaults_and_refuses_each_bad_value() {
+        assert!(ExperimentConfig::default().check().is_ok());
+        assert!(refusal(|c| c.labelled_batch = Some(0)).contains("--labelled-batch"));
+        assert!(refusal(|c| c.alpha = -1.0).contains("alpha (--alpha) must be a non-negative number, not -1"));
+        assert!(refusal(|c| c.alpha = f64::NAN).contains("not NaN"));
+        assert!(refusal(|c| c.m2.initial_noise = 0.0).contains("m2.initial_noise"));
+        assert!(refusal(|c| c.m1.initial_noise = f64::INFINITY).contains("m1.initial_noise"));
+    }
 }
