@@ -3,7 +3,7 @@
 # burn's CUDA backend beside PyTorch on the same GPU (benches/throughput.rs --device cuda), for
 # K = 16, 100 and 10 classes, and the MNIST M1+M2 run with 100 labels end to end.
 #
-#   bash bench/gpu.sh BIN_DIR MNIST_DIR OUT_DIR
+#   bash bench/gpu.sh BIN_DIR MNIST_DIR OUT_DIR [BASE_DIR]
 #
 # BIN_DIR holds `hyperssl` and `throughput` built with --features cuda:
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --features cuda
@@ -11,9 +11,10 @@
 # (the bench binary is target/release/deps/throughput-<hash>). The CUDA libraries are taken from
 # the PyTorch install, so nothing else needs installing there. Each step has its own time limit,
 # so a slow one does not hide the rest; logs and tables go to OUT_DIR, one line per step to
-# OUT_DIR/steps.txt.
+# OUT_DIR/steps.txt, and all of it to OUT_DIR.tar.gz after every step. BASE_DIR, when given, holds a `throughput` of an earlier build: it is timed
+# on the same GPU (without PyTorch) for a before/after comparison.
 set -u
-BIN=$1 MNIST=$2 OUT=$3
+BIN=$1 MNIST=$2 OUT=$3 BASE=${4:-}
 mkdir -p "$OUT"
 TL=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__)+'/lib')")
 NV=$(ls -d "$(dirname "$(dirname "$TL")")"/nvidia/*/lib "$(dirname "$(dirname "$TL")")"/nvidia/*/*/lib 2>/dev/null | tr '\n' ':')
@@ -28,22 +29,30 @@ step() { # NAME LIMIT_S COMMAND...
   timeout "$limit" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
   local rc=$?
   echo "$name: exit $rc after $((SECONDS - t0)) s" | tee -a "$OUT/steps.txt"
+  tar -czf "$OUT.tar.gz" -C "$(dirname "$OUT")" "$(basename "$OUT")"  # everything so far, one file
   tail -n 30 "$OUT/$name.out"; tail -n 5 "$OUT/$name.err"
   return $rc
 }
 bench() { # NAME CLASSES LIMIT ARGS...
-  local name=$1 k=$2 limit=$3; shift 3
+  bench_with "$BIN" "$@"
+}
+bench_with() { # DIR NAME CLASSES LIMIT ARGS...
+  local dir=$1 name=$2 k=$3 limit=$4; shift 4
   rm -f target/bench/throughput.json  # a step cut short must not leave the last step's table
-  HYPERSSL_BENCH_M2_CLASSES=$k step "$name" "$limit" "$BIN/throughput" --bench --device cuda \
+  HYPERSSL_BENCH_M2_CLASSES=$k step "$name" "$limit" "$dir/throughput" --bench --device cuda \
     --python python3 --threads 2 "$@"
   cp target/bench/throughput.json "$OUT/$name.json" 2>/dev/null
 }
 
 # Stop here when nothing was measured at all (no GPU, no libraries): the rest would fail alike.
-bench k16 16 200 --models m1,m2 --batches 256,1000 || grep -q "ex/s" "$OUT/k16.err" || exit 1
-step mnist 200 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
+bench k16 16 150 --models m1,m2 --batches 256,1000 || grep -q "ex/s" "$OUT/k16.err" || exit 1
+step mnist 150 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
   --model m1m2 --m1-epochs 10 --epochs 30 --lr 1e-3 --run runs/gpu-mnist
 cp runs/gpu-mnist/*.json runs/gpu-mnist/*.csv "$OUT/" 2>/dev/null
-bench k100 100 60 --models m2 --batches 256 --no-gemm
+bench k100 100 50 --models m2 --batches 256 --no-gemm
+if [ -n "$BASE" ]; then
+  bench_with "$BASE" base-k16 16 60 --models m1,m2 --batches 256,1000 --no-gemm --no-python
+  bench_with "$BASE" base-k100 100 35 --models m2 --batches 256 --no-gemm --no-python
+fi
 bench k10 10 60 --models m2 --batches 256,1000 --no-gemm
 bench k16-host-noise 16 50 --models m1,m2 --batches 256 --no-gemm --no-python --noise host
