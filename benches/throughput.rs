@@ -403,7 +403,11 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--python" => o.python = Some(PathBuf::from(value("--python")?)),
             "--no-python" => o.no_python = true,
-            "--device" => o.device = parse_device(&value("--device")?)?,
+            "--device" => {
+                o.device = parse_device(&value("--device")?)?;
+                // Without a usable GPU, say so once here rather than as a panic in every child.
+                o.device.check_available().map_err(|e| e.to_string())?;
+            }
             "--noise" => o.noise = Some(parse_value(&value("--noise")?, "noise source")?),
             "--no-gemm" => o.no_gemm = true,
             // cargo bench passes --bench to every bench binary.
