@@ -338,6 +338,10 @@ fn draw_legend(
 mod tests {
     use super::*;
 
+    fn at_origin(width: u32, height: u32) -> PixelRect {
+        PixelRect { x: 0, y: 0, width, height }
+    }
+
     #[test]
     fn ticks_are_round_and_inside_the_range() {
         let (t, d) = nice_ticks(0.0, 1.0, 5);
@@ -364,12 +368,7 @@ mod tests {
     #[test]
     fn a_panel_draws_its_series_inside_the_area() {
         let mut img = canvas::blank(400, 300).unwrap();
-        let area = PixelRect {
-            x: 0,
-            y: 0,
-            width: 400,
-            height: 300,
-        };
+        let area = at_origin(400, 300);
         let red = [230, 0, 0];
         let panel = Panel {
             title: "t".into(),
@@ -390,12 +389,7 @@ mod tests {
     #[test]
     fn a_panel_without_finite_data_is_an_error() {
         let mut img = canvas::blank(400, 300).unwrap();
-        let area = PixelRect {
-            x: 0,
-            y: 0,
-            width: 400,
-            height: 300,
-        };
+        let area = at_origin(400, 300);
         let series = Series {
             label: String::new(),
             colour: [0, 0, 0],
@@ -408,12 +402,7 @@ mod tests {
             ..Panel::default()
         };
         assert!(draw_panel(&mut img, area, &panel, 12.0).is_err());
-        let tiny = PixelRect {
-            x: 0,
-            y: 0,
-            width: 30,
-            height: 20,
-        };
+        let tiny = at_origin(30, 20);
         let ok = Series {
             label: String::new(),
             colour: [0, 0, 0],
