@@ -11,8 +11,9 @@
 # (the bench binary is target/release/deps/throughput-<hash>). The CUDA libraries are taken from
 # the PyTorch install, so nothing else needs installing there. Each step has its own time limit,
 # so a slow one does not hide the rest; logs and tables go to OUT_DIR, one line per step to
-# OUT_DIR/steps.txt, and all of it to OUT_DIR.tar.gz after every step. BASE_DIR, when given, holds a `throughput` of an earlier build: it is timed
-# on the same GPU (without PyTorch) for a before/after comparison.
+# OUT_DIR/steps.txt, and all of it to OUT_DIR.tar.gz after every step. BASE_DIR, when given,
+# holds a `throughput` of an earlier build: it is timed on the same GPU (without PyTorch) for a
+# before/after comparison.
 set -u
 BIN=$1 MNIST=$2 OUT=$3 BASE=${4:-}
 mkdir -p "$OUT"
