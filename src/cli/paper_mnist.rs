@@ -50,6 +50,7 @@ pub struct Args {
     /// Run folder [default: runs/mnist-<model>-<labels>-seed<seed>].
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// Continue a killed run from its last checkpoint, or extend a finished one to more --epochs.
     #[arg(long)]
     pub resume: bool,
 }

@@ -33,7 +33,7 @@ pub struct TrainOptions {
     /// Run folder for the model, log, checkpoints and metrics [default: runs/<model>-<scene>-seed<seed>].
     #[arg(long)]
     pub run: Option<PathBuf>,
-    /// Continue a killed run from its last checkpoint.
+    /// Continue a killed run from its last checkpoint, or extend a finished one to more --epochs.
     #[arg(long)]
     pub resume: bool,
     /// Labelled training pixels per class.

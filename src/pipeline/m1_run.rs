@@ -23,10 +23,9 @@ use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::train::atomic;
-use crate::train::checkpoint::LoopState;
 use super::outcome::RunOutcome;
 use crate::train::m1_task::{gather_rows, M1Task};
-use crate::train::trainer::{train, Progress, RunFiles};
+use crate::train::trainer::{train, Progress, RunFiles, TrainOutcome};
 
 /// A scene made ready for training: the split, the scaling fitted on the training pool and the
 /// scaled pixels.
@@ -107,7 +106,7 @@ pub fn train_m1<B: AutodiffBackend>(
     resume: bool,
     progress: &mut dyn FnMut(&Progress),
     device: &B::Device,
-) -> Result<(M1<B::InnerBackend>, LoopState)> {
+) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
     let dim = p.bands;
     let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
@@ -117,7 +116,7 @@ pub fn train_m1<B: AutodiffBackend>(
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
     let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
-    Ok((outcome.best.valid(), outcome.state))
+    Ok(TrainOutcome { best: outcome.best.valid(), state: outcome.state, epochs_trained: outcome.epochs_trained })
 }
 
 /// An M1 run: the trained model and the classifier on its features, beside what every run gives.
@@ -138,7 +137,7 @@ pub fn run_m1<B: AutodiffBackend>(
 ) -> Result<M1Outcome<B::InnerBackend>> {
     let started = Instant::now();
     let p = prepare(scene, cfg, dir)?;
-    let (model, train_state) = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
+    let TrainOutcome { best: model, state: train_state, .. } = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
     let (features, _) = dist_qz(&model, &p.x, p.bands, device);
     let latent = model.latent_dim();
     let y_train = p.classes_of(&p.split.train);
@@ -198,8 +197,8 @@ mod tests {
             cfg.train.epochs = 1;
             cfg.train.learning_rate = 0.0;
             cfg.train.batch_size = 16;
-            let (model, _) = train_m1::<CpuTrain>(&p, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
-            log_px_at_mean(&model)
+            let trained = train_m1::<CpuTrain>(&p, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+            log_px_at_mean(&trained.best)
         };
         let gain = start(0.1) - start(1.0);
         let expected = 0.5 * bands as f32 * 10f32.ln();

@@ -121,12 +121,18 @@ pub fn run_m2_split<B: AutodiffBackend>(
 ) -> Result<RunOutcome> {
     let started = Instant::now();
     let p = prepare_split(scene, cfg, split, dir)?;
+    // M2 resumes only from a checkpoint trained on the features it gets now.
+    let mut resume_m2 = resume;
     let (features, logvar, dim) = match cfg.model {
         ModelKind::M2 => (p.x.clone(), None, scene.bands),
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
             m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
-            let (m1, _) = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
+            let m1_outcome = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
+            if m1_outcome.epochs_trained > 0 {
+                resume_m2 = false;
+            }
+            let m1 = m1_outcome.best;
             let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
             let pool = p.split.pool();
             let latent = m1.latent_dim();
@@ -139,7 +145,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
         }
         ModelKind::M1 => return Err(Error::invalid("run_m2 trains M2 or M1+M2")),
     };
-    let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume, progress, device)?;
+    let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume_m2, progress, device)?;
     let probs = probabilities(&model, &features, dim, device);
     let predicted = argmax_rows(&probs, p.n_classes);
     let metrics = p.score(&predicted)?;

@@ -62,6 +62,8 @@ pub struct TrainOutcome<M> {
     /// The parameters with the best validation score.
     pub best: M,
     pub state: LoopState,
+    /// Epochs trained by this call (0 when a resumed run had already finished).
+    pub epochs_trained: usize,
 }
 
 /// Where a run keeps its checkpoint and log.
@@ -91,7 +93,9 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 
 /// Trains `model` on `task`. With `files`, writes the log and a checkpoint at every evaluation;
 /// with `resume`, continues from the checkpoint there (if any) and reaches the result an
-/// uninterrupted run would have reached.
+/// uninterrupted run would have reached. A finished run is extended when `config` now allows
+/// more epochs or more patience: the loop is deterministic, so its first epochs are the ones
+/// already trained (only an evaluation forced by the old last epoch may differ).
 pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     task: &mut T,
     model: T::Model,
@@ -131,8 +135,10 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
             best = checkpoint::model_from_bytes(best, parts.best, device, &f.checkpoint)?;
             optim = optim.load_record(checkpoint::record_from_bytes(parts.optimizer, device, &f.checkpoint)?);
             state = parts.state;
+            state.finished = state.not_improving >= config.patience || state.epochs_done >= config.epochs;
         }
     }
+    let epochs_before = state.epochs_done;
     // The last good point to return to when numbers stop being finite.
     let mut snapshot = (model.clone(), optim.clone(), state.clone());
     let session_start = Instant::now();
@@ -219,7 +225,8 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
         snapshot = (model.clone(), optim.clone(), state.clone());
         progress(&Progress { epoch: state.epochs_done, max_epochs: config.epochs, row });
     }
-    Ok(TrainOutcome { best, state })
+    let epochs_trained = state.epochs_done.saturating_sub(epochs_before);
+    Ok(TrainOutcome { best, state, epochs_trained })
 }
 
 fn save<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
@@ -300,6 +307,31 @@ mod tests {
         let bounds = |s: &LoopState| s.log.iter().map(|r| r.bound_valid).collect::<Vec<_>>();
         assert_eq!(bounds(&resumed.state), bounds(&full.state));
         assert_eq!(crate::train::log::read_csv(&files.log).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn resuming_a_finished_run_with_more_epochs_extends_it() {
+        let (mut task, model, cfg) = setup(5);
+        let full = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let files = RunFiles::in_dir(dir.path(), "");
+        let (mut task, model, cfg) = setup(3);
+        let short = train(&mut task, model, &cfg, Some(&files), false, &mut |_| {}, &Default::default()).unwrap();
+        assert!(short.state.finished);
+        assert_eq!(short.epochs_trained, 3);
+        let (mut task, model, cfg) = setup(5);
+        let extended = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        assert_eq!(extended.epochs_trained, 2);
+        assert_eq!(extended.state.epochs_done, 5);
+        assert_eq!(params(&extended.best), params(&full.best));
+        let bounds = |s: &LoopState| s.log.iter().map(|r| r.bound_valid).collect::<Vec<_>>();
+        assert_eq!(bounds(&extended.state), bounds(&full.state));
+        // Resumed again with the same epochs, the finished run is only re-reported.
+        let (mut task, model, cfg) = setup(5);
+        let again = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        assert_eq!(again.epochs_trained, 0);
+        assert_eq!(params(&again.best), params(&full.best));
     }
 
     /// Wraps M1 training and poisons the loss with NaN on chosen epochs.
