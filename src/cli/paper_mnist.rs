@@ -23,17 +23,18 @@ pub struct Args {
     /// Folder with the MNIST idx files.
     #[arg(long, default_value = "../shared/data/mnist")]
     pub data: PathBuf,
-    /// Epochs of each training phase (the reference code ran 3000 for M2).
-    #[arg(long, default_value_t = 100)]
+    /// Epochs of M2 (the reference code ran 3000).
+    #[arg(long, default_value_t = 150)]
     pub epochs: usize,
-    /// Epochs of M1 for m1m2 [default: --epochs].
-    #[arg(long)]
-    pub m1_epochs: Option<usize>,
+    /// Epochs of M1 for m1m2.
+    #[arg(long, default_value_t = 60)]
+    pub m1_epochs: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 3e-4)]
+    /// Adam's step size (the reference code: 3e-4 for 3000 epochs).
+    #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code].
     #[arg(long)]
@@ -43,7 +44,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub alpha: f64,
     /// Evaluations without improvement before stopping.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 40)]
     pub patience: usize,
     #[arg(long, value_enum, default_value_t)]
     pub device: Device,
@@ -71,9 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.labelled_batch = args.labelled_batch;
     cfg.alpha = args.alpha;
     cfg.split.seed = args.seed;
-    if let Some(e) = args.m1_epochs {
-        cfg.m1_epochs = Some(e);
-    }
+    cfg.m1_epochs = Some(args.m1_epochs);
     // Refused here rather than after M1 has trained.
     cfg.check()?;
     let scene = mnist_scene(&args.data)?;
@@ -96,13 +95,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let result = serde_json::json!({
         "model": name, "labels": args.labels, "seed": args.seed, "test_error_percent": error,
-        "epochs_run": out.train_state.epochs_done, "seconds": seconds, "device": format!("{:?}", args.device).to_lowercase(),
+        "epochs_run": out.train_state.epochs_done, "seconds": seconds, "resumed": args.resume,
+        "device": format!("{:?}", args.device).to_lowercase(),
     });
     atomic::write_json(&dir.root.join("paper_mnist.json"), &result)?;
     let trained = hyperssl::pipeline::trained::Trained::<hyperssl::pipeline::backend::Cpu>::load(&dir, &Default::default())?;
     if let Some(p) = hyperssl::pipeline::outputs::write_generated_digits(&dir, &trained, 28, 10, &Default::default())? {
         println!("{}", p.display());
     }
-    println!("MNIST {name} with {} labels: test error {error:.2}% ({} epochs, {seconds:.0} s); {}", args.labels, out.train_state.epochs_done, dir.root.join("paper_mnist.json").display());
+    let session = if args.resume { " this session" } else { "" };
+    println!(
+        "MNIST {name} with {} labels: test error {error:.2}% ({} epochs, {seconds:.0} s{session}); {}",
+        args.labels,
+        out.train_state.epochs_done,
+        dir.root.join("paper_mnist.json").display()
+    );
     Ok(())
 }
