@@ -221,3 +221,31 @@ fn metrics_json_holds_the_report_facts() {
     assert_eq!(m["splits"]["labelled train"], 15);
     assert!(m["images"].as_array().unwrap().iter().any(|v| v == "class_map.png"));
 }
+
+/// `--resume` with more epochs extends a finished run to what a fresh run of that length gives;
+/// for M1+M2 the longer M1 gives new features, so M2 is trained again from the start.
+#[test]
+fn resume_with_more_epochs_equals_a_longer_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let train = |name: &str, epochs: &str, resume: bool| {
+        let run = dir.path().join(name);
+        let mut args = vec!["train", "--model", "m1m2", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap(), "--m2-hidden", "16"];
+        // TINY without its epochs.
+        args.extend(&TINY[2..]);
+        args.extend(["--epochs", epochs]);
+        if resume {
+            args.push("--resume");
+        }
+        let o = hyperssl(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = |log: &str| std::fs::read_to_string(run.join(log)).unwrap().lines().count() - 1;
+        (read_npy(&run.join("class_map.npy")).unwrap(), rows("m1_log.csv"), rows("m2_log.csv"))
+    };
+    let (_, m1_rows, m2_rows) = train("a", "2", false);
+    assert_eq!((m1_rows, m2_rows), (2, 2));
+    let extended = train("a", "4", true);
+    let fresh = train("b", "4", false);
+    assert_eq!((extended.1, extended.2), (4, 4));
+    assert_eq!(extended.0, fresh.0, "the extended run must classify as a fresh 4-epoch run does");
+}
