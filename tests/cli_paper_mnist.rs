@@ -37,10 +37,17 @@ fn labels_must_be_a_multiple_of_ten() {
 }
 
 #[test]
-fn a_negative_alpha_is_refused_before_training() {
-    let tmp = tempfile::tempdir().unwrap();
-    let o = hyperssl(&["paper-mnist", "--alpha", "-1", "--data", tmp.path().to_str().unwrap(), "--run", tmp.path().join("r").to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("alpha (--alpha) must be a non-negative number"), "{}", stderr(&o));
-    assert!(!tmp.path().join("r").exists());
+fn bad_settings_are_refused_before_training() {
+    for (flag, value, needle) in [
+        ("--alpha", "-1", "alpha (--alpha) must be a non-negative number"),
+        ("--m1-epochs", "0", "m1_epochs (--m1-epochs) must be at least 1"),
+        ("--epochs", "0", "train.epochs (--epochs) must be at least 1"),
+        ("--lr", "-1", "train.learning_rate (--lr) must be a positive number, not -1"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = hyperssl(&["paper-mnist", flag, value, "--data", tmp.path().to_str().unwrap(), "--run", tmp.path().join("r").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&o).contains(needle), "{flag} {value}: {}", stderr(&o));
+        assert!(!tmp.path().join("r").exists());
+    }
 }

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Adam's step size (the reference code: 3e-4 for 3000 epochs).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f64,
     /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code].
     #[arg(long)]

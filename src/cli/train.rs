@@ -58,7 +58,7 @@ pub struct TrainOptions {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Adam learning rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Evaluations without improvement before stopping.
     #[arg(long)]

@@ -81,6 +81,21 @@ impl ExperimentConfig {
     /// Refuses values that would only fail (or silently mislead) deep into training: checked
     /// once the flags and the file are merged, before any data is read.
     pub fn check(&self) -> Result<()> {
+        let t = &self.train;
+        for (what, value) in [
+            ("train.epochs (--epochs)", t.epochs),
+            ("m1_epochs (--m1-epochs)", self.m1_epochs.unwrap_or(1)),
+            ("train.patience (--patience)", t.patience),
+            ("train.batch_size (--batch-size)", t.batch_size),
+            ("train.eval_every (--eval-every)", t.eval_every),
+        ] {
+            if value == 0 {
+                return Err(Error::invalid(format!("{what} must be at least 1")));
+            }
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err(Error::invalid(format!("train.learning_rate (--lr) must be a positive number, not {}", t.learning_rate)));
+        }
         if self.labelled_batch == Some(0) {
             return Err(Error::invalid("labelled_batch (--labelled-batch) must be at least 1"));
         }
@@ -119,5 +134,12 @@ mod tests {
         assert!(refusal(|c| c.alpha = f64::NAN).contains("not NaN"));
         assert!(refusal(|c| c.m2.initial_noise = 0.0).contains("m2.initial_noise"));
         assert!(refusal(|c| c.m1.initial_noise = f64::INFINITY).contains("m1.initial_noise"));
+        assert!(refusal(|c| c.train.epochs = 0).contains("--epochs) must be at least 1"));
+        assert!(refusal(|c| c.m1_epochs = Some(0)).contains("--m1-epochs"));
+        assert!(refusal(|c| c.train.patience = 0).contains("--patience"));
+        assert!(refusal(|c| c.train.batch_size = 0).contains("--batch-size"));
+        assert!(refusal(|c| c.train.eval_every = 0).contains("--eval-every"));
+        assert!(refusal(|c| c.train.learning_rate = 0.0).contains("(--lr) must be a positive number, not 0"));
+        assert!(refusal(|c| c.train.learning_rate = f64::NAN).contains("not NaN"));
     }
 }
