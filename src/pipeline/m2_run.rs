@@ -121,17 +121,15 @@ pub fn run_m2_split<B: AutodiffBackend>(
 ) -> Result<RunOutcome> {
     let started = Instant::now();
     let p = prepare_split(scene, cfg, split, dir)?;
-    // M2 resumes only from a checkpoint trained on the features it gets now.
-    let mut resume_m2 = resume;
-    let (features, logvar, dim) = match cfg.model {
-        ModelKind::M2 => (p.x.clone(), None, scene.bands),
+    // M2 resumes only from a checkpoint trained on the features it gets now: not when M1 has
+    // just trained further.
+    let (features, logvar, dim, resume_m2) = match cfg.model {
+        ModelKind::M2 => (p.x.clone(), None, scene.bands, resume),
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
             m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
             let m1_outcome = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
-            if m1_outcome.epochs_trained > 0 {
-                resume_m2 = false;
-            }
+            let m1_unchanged = m1_outcome.epochs_trained == 0;
             let m1 = m1_outcome.best;
             let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
             let pool = p.split.pool();
@@ -141,7 +139,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
                 atomic::write_json(&d.root.join("m1m2_features.json"), &sel)?;
             }
             let dim = sel.kept.len();
-            (sel.apply(&mu), Some(sel.apply(&lv)), dim)
+            (sel.apply(&mu), Some(sel.apply(&lv)), dim, resume && m1_unchanged)
         }
         ModelKind::M1 => return Err(Error::invalid("run_m2 trains M2 or M1+M2")),
     };

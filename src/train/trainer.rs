@@ -135,7 +135,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
             best = checkpoint::model_from_bytes(best, parts.best, device, &f.checkpoint)?;
             optim = optim.load_record(checkpoint::record_from_bytes(parts.optimizer, device, &f.checkpoint)?);
             state = parts.state;
-            state.finished = state.not_improving >= config.patience || state.epochs_done >= config.epochs;
+            state.finished = reached_the_end(&state, config);
         }
     }
     let epochs_before = state.epochs_done;
@@ -216,7 +216,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
             event,
         };
         state.log.push(row.clone());
-        if state.not_improving >= config.patience || state.epochs_done >= config.epochs {
+        if reached_the_end(&state, config) {
             state.finished = true;
         }
         if let Some(f) = files {
@@ -227,6 +227,12 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     }
     let epochs_trained = state.epochs_done.saturating_sub(epochs_before);
     Ok(TrainOutcome { best, state, epochs_trained })
+}
+
+/// Whether a run with this state has nothing left to do under `config`: out of epochs or out of
+/// patience.
+fn reached_the_end(state: &LoopState, config: &TrainConfig) -> bool {
+    state.not_improving >= config.patience || state.epochs_done >= config.epochs
 }
 
 fn save<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
@@ -278,6 +284,16 @@ mod tests {
         (task, model, tc)
     }
 
+    /// `train` on a fresh `setup(epochs)`, without progress reports.
+    fn run(epochs: usize, files: Option<&RunFiles>, resume: bool) -> TrainOutcome<M1<AB>> {
+        let (mut task, model, cfg) = setup(epochs);
+        train(&mut task, model, &cfg, files, resume, &mut |_| {}, &Default::default()).unwrap()
+    }
+
+    fn valid_bounds(s: &LoopState) -> Vec<f64> {
+        s.log.iter().map(|r| r.bound_valid).collect()
+    }
+
     fn params(m: &M1<AB>) -> Vec<f32> {
         let x = crate::models::tensors::matrix::<Flex>(data(4, 6, 9), 4, 6, &Default::default());
         to_vec(m.valid().dist_qz(x).0)
@@ -285,8 +301,7 @@ mod tests {
 
     #[test]
     fn resume_after_a_kill_matches_an_uninterrupted_run() {
-        let (mut task, model, cfg) = setup(5);
-        let full = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        let full = run(5, None, false);
 
         let dir = tempfile::tempdir().unwrap();
         let files = RunFiles::in_dir(dir.path(), "");
@@ -300,36 +315,29 @@ mod tests {
             }, &Default::default())
         }));
         assert!(killed.is_err());
-        let (mut task, model, cfg) = setup(5);
-        let resumed = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        let resumed = run(5, Some(&files), true);
         assert_eq!(resumed.state.step, full.state.step);
         assert_eq!(params(&resumed.best), params(&full.best));
-        let bounds = |s: &LoopState| s.log.iter().map(|r| r.bound_valid).collect::<Vec<_>>();
-        assert_eq!(bounds(&resumed.state), bounds(&full.state));
+        assert_eq!(valid_bounds(&resumed.state), valid_bounds(&full.state));
         assert_eq!(crate::train::log::read_csv(&files.log).unwrap().len(), 5);
     }
 
     #[test]
     fn resuming_a_finished_run_with_more_epochs_extends_it() {
-        let (mut task, model, cfg) = setup(5);
-        let full = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        let full = run(5, None, false);
 
         let dir = tempfile::tempdir().unwrap();
         let files = RunFiles::in_dir(dir.path(), "");
-        let (mut task, model, cfg) = setup(3);
-        let short = train(&mut task, model, &cfg, Some(&files), false, &mut |_| {}, &Default::default()).unwrap();
+        let short = run(3, Some(&files), false);
         assert!(short.state.finished);
         assert_eq!(short.epochs_trained, 3);
-        let (mut task, model, cfg) = setup(5);
-        let extended = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        let extended = run(5, Some(&files), true);
         assert_eq!(extended.epochs_trained, 2);
         assert_eq!(extended.state.epochs_done, 5);
         assert_eq!(params(&extended.best), params(&full.best));
-        let bounds = |s: &LoopState| s.log.iter().map(|r| r.bound_valid).collect::<Vec<_>>();
-        assert_eq!(bounds(&extended.state), bounds(&full.state));
+        assert_eq!(valid_bounds(&extended.state), valid_bounds(&full.state));
         // Resumed again with the same epochs, the finished run is only re-reported.
-        let (mut task, model, cfg) = setup(5);
-        let again = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).unwrap();
+        let again = run(5, Some(&files), true);
         assert_eq!(again.epochs_trained, 0);
         assert_eq!(params(&again.best), params(&full.best));
     }
@@ -387,8 +395,7 @@ mod tests {
 
     #[test]
     fn training_improves_the_validation_bound() {
-        let (mut task, model, cfg) = setup(8);
-        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        let out = run(8, None, false);
         let first = out.state.log.first().unwrap().bound_valid;
         assert!(out.state.best_score > first, "best {} vs first {first}", out.state.best_score);
     }
