@@ -565,7 +565,9 @@ fn run_training<B: AutodiffBackend>(
                 ));
             }
             task.noise = noise;
-            let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device);
+            // Row chunks where `hyperssl train` would use them (on the GPU).
+            let chunks = device_from_env()?.row_chunks();
+            let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device).with_row_chunks(chunks);
             time_steps(task, net, examples, plan, &device)
         }
     }

@@ -36,7 +36,7 @@ pub struct Args {
     /// Adam's step size (the reference code: 3e-4 for 3000 epochs).
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code].
+    /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code; at least 10 with --device cuda].
     #[arg(long)]
     pub labelled_batch: Option<usize>,
     /// Weight of M2's classification term, beta = alpha * N_total / N_labelled (the default is the
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.train.batch_size = args.batch_size;
     cfg.train.learning_rate = args.lr;
     cfg.train.patience = args.patience;
-    cfg.train.noise = args.device.noise();
+    args.device.configure(&mut cfg);
     cfg.labelled_batch = args.labelled_batch;
     cfg.alpha = args.alpha;
     cfg.split.seed = args.seed;

@@ -75,7 +75,7 @@ pub struct TrainOptions {
     /// Weight of M2's classification term (beta = alpha * N_total / N_labelled).
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// M2: labelled pixels in every step [default: N_labelled / steps per epoch, as the paper's code].
+    /// M2: labelled pixels in every step [default: N_labelled / steps per epoch, as the paper's code; at least 10 with --device cuda].
     #[arg(long)]
     pub labelled_batch: Option<usize>,
     /// M1: epochs over which the KL weight rises from 0 to 1.
@@ -150,7 +150,7 @@ impl TrainOptions {
             c.labelled_batch = self.labelled_batch;
         }
         set!(c.kl_warmup, self.kl_warmup);
-        c.train.noise = self.device.noise();
+        self.device.configure(&mut c);
         if let Some(h) = &self.m2_hidden {
             c.m2.hidden_classifier = h.clone();
             c.m2.hidden_encoder = h.clone();

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::config::ExperimentConfig;
 use crate::train::Noise;
 
 /// CPU: burn's pure-Rust Flex backend.
@@ -47,6 +48,30 @@ impl Device {
             Device::Cuda => Noise::Device,
         }
     }
+
+    /// The fewest labelled pixels an M2 step takes on this device unless `--labelled-batch`
+    /// says otherwise. On the GPU, burn's CUDA backend (0.21) hit an illegal memory access
+    /// about one epoch into M2 runs that took one labelled pixel a step (MNIST with 100 labels,
+    /// M2 and M1+M2 alike), and ran cleanly with ten.
+    pub fn min_labelled_batch(self) -> usize {
+        match self {
+            Device::Cpu => 1,
+            Device::Cuda => 10,
+        }
+    }
+
+    /// Whether M2 runs its many-row layers in row chunks here: faster on the GPU, slower on the
+    /// CPU (see `models::row_chunks`).
+    pub fn row_chunks(self) -> bool {
+        self == Device::Cuda
+    }
+
+    /// Sets the parts of an experiment's configuration that follow from the device.
+    pub fn configure(self, cfg: &mut ExperimentConfig) {
+        cfg.train.noise = self.noise();
+        cfg.min_labelled_batch = self.min_labelled_batch();
+        cfg.row_chunks = self.row_chunks();
+    }
 }
 
 /// Runs one tiny operation on the GPU. burn's CUDA backend panics (on its device thread, then on
@@ -85,5 +110,19 @@ fn probe_gpu() -> crate::Result<()> {
                  CUDA runtime libraries must be on LD_LIBRARY_PATH"
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_keeps_the_reference_settings_and_the_gpu_its_own() {
+        let mut cfg = ExperimentConfig::default();
+        Device::Cpu.configure(&mut cfg);
+        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks), (Noise::Host, 1, false));
+        Device::Cuda.configure(&mut cfg);
+        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks), (Noise::Device, 10, true));
     }
 }

@@ -38,6 +38,12 @@ pub struct ExperimentConfig {
     /// N_labelled / steps per epoch. More lower the noise of the labelled terms (each then
     /// counts for less, so the objective keeps its weights).
     pub labelled_batch: Option<usize>,
+    /// M2: the fewest labelled pixels a step takes when `labelled_batch` is not set; set from
+    /// the device (see `Device::min_labelled_batch`).
+    pub min_labelled_batch: usize,
+    /// M2: run the many-row layers in row chunks; set from the device (see
+    /// `Device::row_chunks`).
+    pub row_chunks: bool,
     /// M1+M2 keeps the M1 latent dimensions whose posterior mean varies across pixels more than
     /// this (standard deviation), as the reference code does.
     pub feature_std_threshold: f64,
@@ -59,6 +65,8 @@ impl Default for ExperimentConfig {
             m2: M2Config::default(),
             alpha: 0.1,
             labelled_batch: None,
+            min_labelled_batch: 1,
+            row_chunks: false,
             feature_std_threshold: 0.1,
             m1_epochs: None,
             train: TrainConfig::default(),

@@ -92,7 +92,10 @@ fn train_m2<B: AutodiffBackend>(
     let mut task = M2Task::<B>::new(data, cfg.alpha, cfg.train.batch_size, cfg.train.seed, device.clone())?;
     task.noise = cfg.train.noise;
     task.labelled_batch = cfg.labelled_batch;
-    let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device).init_output(&mean, &var, cfg.m2.initial_noise);
+    task.min_labelled = cfg.min_labelled_batch;
+    let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device)
+        .init_output(&mean, &var, cfg.m2.initial_noise)
+        .with_row_chunks(cfg.row_chunks);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m2_"));
     let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
     Ok((outcome.best.valid(), outcome.state))

@@ -142,6 +142,9 @@ pub struct M2Task<B: AutodiffBackend> {
     /// Labelled pixels in every step instead of the reference code's share (see
     /// `labelled_per_step`); None keeps the share.
     pub labelled_batch: Option<usize>,
+    /// The fewest labelled pixels a step takes when `labelled_batch` is not set (1: the share
+    /// as it is).
+    pub min_labelled: usize,
     beta: f32,
     /// Labelled rows of each class.
     by_class: Vec<Vec<usize>>,
@@ -248,6 +251,7 @@ impl<B: AutodiffBackend> M2Task<B> {
             seed,
             noise: Noise::Host,
             labelled_batch: None,
+            min_labelled: 1,
             beta,
             by_class,
             order: Vec::new(),
@@ -264,9 +268,11 @@ impl<B: AutodiffBackend> M2Task<B> {
     }
 
     /// Labelled pixels in every minibatch: `labelled_batch` when set, else the reference code's
-    /// share, N_labelled / steps per epoch (rounded up).
+    /// share, N_labelled / steps per epoch (rounded up), raised to `min_labelled`.
     pub fn labelled_per_step(&self) -> usize {
-        self.labelled_batch.unwrap_or_else(|| self.labelled_share()).max(1)
+        self.labelled_batch
+            .unwrap_or_else(|| self.labelled_share().max(self.min_labelled))
+            .max(1)
     }
 
     fn labelled_share(&self) -> usize {
@@ -515,6 +521,19 @@ mod tests {
             valid_x: xv,
             valid_labels: yv,
         }
+    }
+
+    #[test]
+    fn a_floor_on_the_labelled_batch_raises_only_a_smaller_share() {
+        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, 32, 1, Default::default()).unwrap();
+        assert_eq!(task.labelled_per_step(), 3);
+        task.min_labelled = 10;
+        assert_eq!((task.labelled_per_step(), task.labelled_weight()), (10, 0.3));
+        task.min_labelled = 2;
+        assert_eq!((task.labelled_per_step(), task.labelled_weight()), (3, 1.0));
+        // An explicit labelled batch is taken as it is.
+        task.labelled_batch = Some(1);
+        assert_eq!((task.labelled_per_step(), task.labelled_weight()), (1, 3.0));
     }
 
     #[test]
