@@ -47,7 +47,7 @@ bench_with() { # DIR NAME CLASSES LIMIT ARGS...
 
 # Stop here when nothing was measured at all (no GPU, no libraries): the rest would fail alike.
 bench k16 16 150 --models m1,m2 --batches 256,1000 || grep -q "ex/s" "$OUT/k16.err" || exit 1
-step mnist 200 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
+step mnist 260 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
   --model m1m2 --m1-epochs 10 --epochs 30 --lr 1e-3 --patience 10 --run runs/gpu-mnist
 cp runs/gpu-mnist/*.json runs/gpu-mnist/*.csv "$OUT/" 2>/dev/null
 bench k100 100 50 --models m2 --batches 256 --no-gemm
