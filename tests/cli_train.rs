@@ -95,6 +95,8 @@ fn same_seed_same_metrics() {
     }
     assert_eq!(metrics[0], metrics[2], "metrics differ between identical runs");
     assert_eq!(metrics[1], metrics[3], "validation bounds differ between identical runs");
+    let model = |name: &str| std::fs::read(dir.path().join(name).join("m1_model.mpk")).unwrap();
+    assert!(model("a") == model("b"), "identical runs wrote different model files");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::activation::Activation;
 use super::distributions::{bernoulli_log_density, gaussian_log_density, kl_standard_normal, reparameterize};
 use super::init;
 use super::mlp::Mlp;
+use super::param_ids::numbered;
 use super::tensors::vector;
 
 /// The observation model p(x|z).
@@ -93,7 +94,7 @@ impl<B: Backend> M1<B> {
             Likelihood::GaussianBand => (None, Some(Param::from_tensor(vector(vec![0.0; input_dim], device)))),
             Likelihood::Bernoulli => (None, None),
         };
-        M1 { encoder, q_mu, q_logvar, decoder, p_out, p_logvar_head, p_logvar_band, likelihood: config.likelihood }
+        numbered(M1 { encoder, q_mu, q_logvar, decoder, p_out, p_logvar_head, p_logvar_band, likelihood: config.likelihood })
     }
 
     /// Starts p(x|z) at the data's per-band mean and variance instead of N(0, 1). Spectra scaled
@@ -118,7 +119,7 @@ impl<B: Backend> M1<B> {
             }
             Likelihood::Bernoulli => {}
         }
-        self
+        numbered(self)
     }
 
     pub fn input_dim(&self) -> usize {

@@ -25,6 +25,7 @@ use super::distributions::{
 use super::init;
 use super::m1::Likelihood;
 use super::mlp::Mlp;
+use super::param_ids::numbered;
 use super::row_chunks;
 use super::tensors::{matrix, to_vec, vector};
 
@@ -305,14 +306,14 @@ impl<B: Backend> M2<B> {
             }
             _ => None,
         };
-        M2 {
+        numbered(M2 {
             classifier,
             q_y,
             encoder,
             decoder,
             p_logvar_band,
             likelihood: config.likelihood,
-        }
+        })
     }
 
     /// Runs q(z|x,y) and p(x|y,z) over row chunks when `on` (faster on the GPU, slower on the
@@ -343,7 +344,7 @@ impl<B: Backend> M2<B> {
         if self.likelihood == Likelihood::GaussianBand {
             self.p_logvar_band = Some(Param::from_tensor(vector(lv, &device)));
         }
-        self
+        numbered(self)
     }
 
     pub fn input_dim(&self) -> usize {

@@ -8,6 +8,7 @@ pub mod init;
 pub mod m1;
 pub mod m2;
 pub mod mlp;
+pub mod param_ids;
 pub mod row_chunks;
 pub mod tensors;
 
