@@ -5,10 +5,12 @@
 #
 #   bash bench/gpu.sh BIN_DIR MNIST_DIR OUT_DIR [BASE_DIR]
 #
-# BIN_DIR holds `hyperssl` and `throughput` built with --features cuda:
+# BIN_DIR holds `hyperssl` and `throughput` built with --features cuda, and optionally
+# `cuda_one_row`:
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --features cuda
 #   CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench throughput --no-run
-# (the bench binary is target/release/deps/throughput-<hash>). The CUDA libraries are taken from
+#   CUDARC_CUDA_VERSION=13000 cargo test --release --features cuda --test cuda_one_row --no-run
+# (the bench and test binaries are target/release/deps/throughput-<hash>, cuda_one_row-<hash>). The CUDA libraries are taken from
 # the PyTorch install, so nothing else needs installing there. Each step has its own time limit,
 # so a slow one does not hide the rest; logs and tables go to OUT_DIR, one line per step to
 # OUT_DIR/steps.txt, and all of it to OUT_DIR.tar.gz after every step. BASE_DIR, when given,
@@ -17,6 +19,7 @@
 set -u
 BIN=$1 MNIST=$2 OUT=$3 BASE=${4:-}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd) BIN=$(cd "$BIN" && pwd)  # absolute: the profile step runs elsewhere
 TL=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__)+'/lib')")
 NV=$(ls -d "$(dirname "$(dirname "$TL")")"/nvidia/*/lib "$(dirname "$(dirname "$TL")")"/nvidia/*/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH=$TL:$NV${LD_LIBRARY_PATH:-}
@@ -57,3 +60,19 @@ if [ -n "$BASE" ]; then
 fi
 bench k10 10 60 --models m2 --batches 256,1000 --no-gemm
 bench k16-host-noise 16 50 --models m1,m2 --batches 256 --no-gemm --no-python --noise host
+
+# Time per kernel of M2 (100 classes, batch 256): cubecl's profiler, switched on by a cubecl.toml
+# in the working directory, times every kernel (one at a time, so the step is slower) and prints
+# a table at each synchronisation; the last table covers the last timed repeat.
+mkdir -p "$OUT/profile-k100.d"
+printf '[profiling.logger]\nlevel = "basic"\nfile = "%s"\n' "$OUT/profile-k100.log" > "$OUT/profile-k100.d/cubecl.toml"
+(cd "$OUT/profile-k100.d" && HYPERSSL_BENCH_M2_CLASSES=100 step profile-k100 60 "$BIN/throughput" \
+  --bench --device cuda --threads 2 --models m2 --batches 256 --quick --no-gemm --no-python)
+
+# The labelled term on one row, each piece in its own process (a fault spoils the process's
+# GPU context); BIN_DIR/cuda_one_row is tests/cuda_one_row.rs built with --features cuda.
+if [ -x "$BIN/cuda_one_row" ]; then
+  for t in $("$BIN/cuda_one_row" --list 2>/dev/null | sed -n 's/: test$//p'); do
+    step "one-row-$t" 30 "$BIN/cuda_one_row" --exact "$t"
+  done
+fi
