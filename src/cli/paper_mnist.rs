@@ -36,7 +36,7 @@ pub struct Args {
     /// Adam's step size (the reference code: 3e-4 for 3000 epochs).
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code; at least 10 with --device cuda].
+    /// Labelled digits in every M2 step [default: labels / steps per epoch, as the paper's code; with --device cuda a smaller share is repeated to 10 rows].
     #[arg(long)]
     pub labelled_batch: Option<usize>,
     /// Weight of M2's classification term, beta = alpha * N_total / N_labelled (the default is the

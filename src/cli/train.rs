@@ -75,7 +75,7 @@ pub struct TrainOptions {
     /// Weight of M2's classification term (beta = alpha * N_total / N_labelled).
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// M2: labelled pixels in every step [default: N_labelled / steps per epoch, as the paper's code; at least 10 with --device cuda].
+    /// M2: labelled pixels in every step [default: N_labelled / steps per epoch, as the paper's code; with --device cuda a smaller share is repeated to 10 rows].
     #[arg(long)]
     pub labelled_batch: Option<usize>,
     /// M1: epochs over which the KL weight rises from 0 to 1.

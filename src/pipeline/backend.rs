@@ -49,10 +49,11 @@ impl Device {
         }
     }
 
-    /// The fewest labelled pixels an M2 step takes on this device unless `--labelled-batch`
-    /// says otherwise. On the GPU, burn's CUDA backend (0.21) hit an illegal memory access
-    /// about one epoch into M2 runs that took one labelled pixel a step (MNIST with 100 labels,
-    /// M2 and M1+M2 alike); with ten, two epochs of M1+M2 ran cleanly.
+    /// The fewest labelled rows an M2 step takes on this device unless `--labelled-batch` says
+    /// otherwise (a smaller share is repeated; see `M2Task::labelled_repeats`). On the GPU,
+    /// burn's CUDA backend (0.21) hit an illegal memory access about one epoch into M2 runs that
+    /// took one labelled row a step (MNIST with 100 labels, M2 and M1+M2 alike); with ten rows,
+    /// two epochs of M1+M2 ran cleanly.
     pub fn min_labelled_batch(self) -> usize {
         match self {
             Device::Cpu => 1,

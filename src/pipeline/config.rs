@@ -38,8 +38,8 @@ pub struct ExperimentConfig {
     /// N_labelled / steps per epoch. More lower the noise of the labelled terms (each then
     /// counts for less, so the objective keeps its weights).
     pub labelled_batch: Option<usize>,
-    /// M2: the fewest labelled pixels a step takes when `labelled_batch` is not set; set from
-    /// the device (see `Device::min_labelled_batch`).
+    /// M2: the fewest labelled rows a step takes when `labelled_batch` is not set (a smaller
+    /// share is repeated); set from the device (see `Device::min_labelled_batch`).
     pub min_labelled_batch: usize,
     /// M2: run the many-row layers in row chunks; set from the device (see
     /// `Device::row_chunks`).

@@ -142,8 +142,8 @@ pub struct M2Task<B: AutodiffBackend> {
     /// Labelled pixels in every step instead of the reference code's share (see
     /// `labelled_per_step`); None keeps the share.
     pub labelled_batch: Option<usize>,
-    /// The fewest labelled pixels a step takes when `labelled_batch` is not set (1: the share
-    /// as it is).
+    /// The fewest labelled rows a step takes when `labelled_batch` is not set (1: the share as
+    /// it is). A smaller share is repeated to reach it (see `labelled_repeats`).
     pub min_labelled: usize,
     beta: f32,
     /// Labelled rows of each class.
@@ -267,12 +267,23 @@ impl<B: AutodiffBackend> M2Task<B> {
         self.unlabelled.rows(self.dim)
     }
 
-    /// Labelled pixels in every minibatch: `labelled_batch` when set, else the reference code's
-    /// share, N_labelled / steps per epoch (rounded up), raised to `min_labelled`.
+    /// Labelled rows in every minibatch: `labelled_batch` when set, else the reference code's
+    /// share, N_labelled / steps per epoch (rounded up), times `labelled_repeats`.
     pub fn labelled_per_step(&self) -> usize {
         self.labelled_batch
-            .unwrap_or_else(|| self.labelled_share().max(self.min_labelled))
+            .unwrap_or_else(|| self.labelled_share() * self.labelled_repeats())
             .max(1)
+    }
+
+    /// How many times each step repeats its share of labelled pixels to reach `min_labelled`
+    /// rows (1 with `labelled_batch` set). Each copy counts for 1 / repeats and has its own
+    /// noise: the classification term is the share's exactly, and the labelled bound the
+    /// share's averaged over more samples of z.
+    pub fn labelled_repeats(&self) -> usize {
+        match self.labelled_batch {
+            Some(_) => 1,
+            None => self.min_labelled.max(1).div_ceil(self.labelled_share()),
+        }
     }
 
     fn labelled_share(&self) -> usize {
@@ -331,7 +342,13 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     fn start_epoch(&mut self, _epoch: usize, rng: &mut ChaCha8Rng) {
         self.order = (0..self.n_unlabelled()).collect();
         self.order.shuffle(rng);
-        self.drawn = self.draw_labelled(self.steps_per_epoch() * self.labelled_per_step(), rng);
+        let repeats = self.labelled_repeats();
+        let distinct = self.labelled_per_step() / repeats;
+        self.drawn = self
+            .draw_labelled(self.steps_per_epoch() * distinct, rng)
+            .chunks(distinct)
+            .flat_map(|step| (0..repeats).flat_map(move |_| step.iter().copied()))
+            .collect();
         self.noise.start_epoch::<B>(rng, &self.device);
     }
 
@@ -524,16 +541,25 @@ mod tests {
     }
 
     #[test]
-    fn a_floor_on_the_labelled_batch_raises_only_a_smaller_share() {
+    fn a_floor_on_the_labelled_rows_repeats_a_smaller_share() {
         let mut task = M2Task::<AB>::new(blob_data(0), 0.1, 32, 1, Default::default()).unwrap();
         assert_eq!(task.labelled_per_step(), 3);
+        task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(5));
+        let plain = task.drawn.clone();
         task.min_labelled = 10;
-        assert_eq!((task.labelled_per_step(), task.labelled_weight()), (10, 0.3));
+        // A share of 3 repeated 4 times, each copy counting a quarter.
+        assert_eq!((task.labelled_repeats(), task.labelled_per_step(), task.labelled_weight()), (4, 12, 0.25));
+        task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(5));
+        assert_eq!(task.drawn.len(), 4 * plain.len());
+        for (step, rows) in task.drawn.chunks(12).enumerate() {
+            // The same pixels as without the floor, each step's share four times over.
+            assert_eq!(rows, [&plain[3 * step..3 * step + 3]; 4].concat().as_slice(), "step {step}");
+        }
         task.min_labelled = 2;
         assert_eq!((task.labelled_per_step(), task.labelled_weight()), (3, 1.0));
         // An explicit labelled batch is taken as it is.
         task.labelled_batch = Some(1);
-        assert_eq!((task.labelled_per_step(), task.labelled_weight()), (1, 3.0));
+        assert_eq!((task.labelled_repeats(), task.labelled_per_step(), task.labelled_weight()), (1, 1, 3.0));
     }
 
     #[test]
