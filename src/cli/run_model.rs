@@ -1,6 +1,6 @@
 //! Runs the configured model on the chosen device and renders the summary the user sees.
 
-use burn::tensor::backend::AutodiffBackend;
+use hyperssl::models::backend::AutodiffBackend;
 use hyperssl::data::Scene;
 use hyperssl::eval::metrics::Metrics;
 use hyperssl::pipeline::backend::{CpuTrain, Device};

@@ -1,7 +1,8 @@
 //! Log densities and divergences of the distributions the models use, per example (summed over
 //! the feature axis). Constants are kept so that bounds are true log-likelihood bounds in nats.
 
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::{activation, Tensor};
+use super::backend::Backend;
 
 const LN_2PI: f32 = 1.837_877_1;
 

@@ -3,7 +3,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use super::init;
 use super::mlp::Mlp;
 use super::param_ids::numbered;
 use super::tensors::vector;
+use super::backend::Backend;
 
 /// The observation model p(x|z).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -12,7 +12,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ use super::mlp::Mlp;
 use super::param_ids::numbered;
 use super::row_chunks;
 use super::tensors::{matrix, to_vec, vector};
+use super::backend::Backend;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

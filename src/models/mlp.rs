@@ -2,11 +2,12 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::Tensor;
 use rand::Rng;
 
 use super::activation::Activation;
 use super::init;
+use super::backend::Backend;
 
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {

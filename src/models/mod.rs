@@ -1,8 +1,9 @@
 //! The deep generative models: distributions, the M1 variational autoencoder, the M2
-//! semi-supervised model and M1+M2 stacked. Models are generic over burn's `Backend`; the
+//! semi-supervised model and M1+M2 stacked. Models are generic over `backend::Backend` (burn's, plus fused operations); the
 //! outside world hands them plain f32 buffers.
 
 pub mod activation;
+pub mod backend;
 pub mod distributions;
 pub mod init;
 pub mod m1;

@@ -1,6 +1,6 @@
 //! M1 features for any set of pixels: the mean of q(z|x), computed in chunks.
 
-use burn::tensor::backend::Backend;
+use crate::models::backend::Backend;
 
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::M1;

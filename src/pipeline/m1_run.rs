@@ -3,7 +3,7 @@
 //! [`prepare`] and [`train_m1`] are shared with M1+M2.
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use crate::models::backend::AutodiffBackend;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -120,7 +120,7 @@ pub fn train_m1<B: AutodiffBackend>(
 }
 
 /// An M1 run: the trained model and the classifier on its features, beside what every run gives.
-pub struct M1Outcome<B: burn::tensor::backend::Backend> {
+pub struct M1Outcome<B: crate::models::backend::Backend> {
     pub model: M1<B>,
     pub classifier: FittedClassifier,
     pub fit: FitReport,

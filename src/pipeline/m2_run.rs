@@ -2,7 +2,7 @@
 //! latent features of an M1 trained first on every pixel of the pool; q(y|x) is the classifier.
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::models::backend::{AutodiffBackend, Backend};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 

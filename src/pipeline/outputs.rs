@@ -1,6 +1,6 @@
 //! The pictures and the report a run leaves in its folder, and those `predict` writes.
 
-use burn::tensor::backend::Backend;
+use crate::models::backend::Backend;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! A finished run read back from its folder: configuration, scaling, split, class names and the
 //! trained model, so that features, evaluation and prediction use exactly what training produced.
 
-use burn::tensor::backend::Backend;
+use crate::models::backend::Backend;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //! (with fixed noise, so evaluations are comparable) as the score.
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::models::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -14,7 +14,7 @@
 //! chosen with the task's seed) and the score is their mean unlabelled bound.
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::models::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
