@@ -352,6 +352,8 @@ fn main() {
         return;
     }
     let result = if let Some(i) = args.iter().position(|a| a == "--child") {
+        // As `hyperssl` does at start-up.
+        hyperssl::train::heap::keep_freed_blocks();
         run_child(&args[i + 1..])
     } else {
         parse_options(&args).and_then(|o| run_parent(&o))

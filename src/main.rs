@@ -3,5 +3,6 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    hyperssl::train::heap::keep_freed_blocks();
     cli::main()
 }
