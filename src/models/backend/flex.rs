@@ -12,9 +12,7 @@ impl Backend for Flex {
         }
         let shape = x.dims();
         let x = contiguous(x);
-        let values = x.as_slice::<f32>().expect("contiguous f32");
-        let mut out = vec![0.0f32; values.len()];
-        vector_math::softplus(values, &mut out);
+        let out = vector_math::softplus(x.as_slice::<f32>().expect("contiguous f32"));
         wrap(FlexTensor::from_data(TensorData::new(out, shape)))
     }
 
