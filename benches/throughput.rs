@@ -29,7 +29,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use burn::backend::{Autodiff, Flex};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::AdamConfig;
 use hyperssl::models::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 use rand::{Rng, SeedableRng};
@@ -41,6 +41,7 @@ use hyperssl::models::{M1Config, M2Config, M1, M2};
 use hyperssl::train::m1_task::M1Task;
 use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
 use hyperssl::pipeline::backend::Device;
+use hyperssl::train::trainer::optimiser_step;
 use hyperssl::train::{Noise, TrainConfig, TrainTask};
 
 /// The children and bench/reference.py read the device from here.
@@ -220,6 +221,9 @@ struct Options {
 
 /// The children read the noise source from here.
 const NOISE_VAR: &str = "HYPERSSL_BENCH_NOISE";
+
+/// Overrides the parts a training step is split into (`TrainConfig::step_parts`), for A/B runs.
+const PARTS_VAR: &str = "HYPERSSL_BENCH_PARTS";
 
 
 /// How long one measurement runs.
@@ -586,6 +590,11 @@ fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
     device: &B::Device,
 ) -> Result<Vec<f64>, String> {
     let tc = TrainConfig::default();
+    // Parts a step is split into, as `hyperssl train` would on this device.
+    let parts = match std::env::var(PARTS_VAR) {
+        Ok(v) => v.parse().map_err(|_| format!("{PARTS_VAR}={v}: expected a positive count"))?,
+        Err(_) => device_from_env()?.step_parts(),
+    };
     let mut optim = AdamConfig::new()
         .with_beta_1(tc.beta1)
         .with_beta_2(tc.beta2)
@@ -600,15 +609,14 @@ fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
         if step % per_epoch == 0 {
             task.start_epoch(0, &mut rng);
         }
-        let out = task.step(&model, step % per_epoch, &mut rng);
-        let terms = out.terms.inner();
+        let (model, terms) =
+            optimiser_step(&task, model, &mut optim, tc.learning_rate, step % per_epoch, parts, &mut rng);
         sum = Some(match sum.take() {
             Some(acc) => acc + terms,
             None => terms,
         });
-        let grads = GradientsParams::from_grads(out.loss.backward(), &model);
         step += 1;
-        optim.step(tc.learning_rate, model, grads)
+        model
     };
     for _ in 0..plan.warmup {
         model = one_step(model);

@@ -207,7 +207,7 @@ pub struct M2<B: Backend> {
     /// Logits of q(y|x).
     q_y: Linear<B>,
     /// q(z|x,y): outputs `[mu | logvar]`.
-    encoder: ClassMlp<B>,
+    pub(crate) encoder: ClassMlp<B>,
     /// p(x|y,z): outputs the mean (Gaussian) or logits (Bernoulli), then for GaussianPixel the
     /// log-variance.
     decoder: ClassMlp<B>,
@@ -533,23 +533,44 @@ pub fn objective<B: Backend>(
     unlabelled: UnlabelledBatch<B>,
     beta: f32,
 ) -> Objective<B> {
-    let w = labelled.weight;
-    let n = w * labelled.x.dims()[0] as f32 + unlabelled.x.dims()[0] as f32;
-    let log_q = model
-        .classify(labelled.x.clone())
-        .gather(1, labelled.y.clone().unsqueeze_dim(1));
-    let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
+    let n = labelled.weight * labelled.x.dims()[0] as f32 + unlabelled.x.dims()[0] as f32;
+    objective_share(model, Some(labelled), unlabelled, beta, n)
+}
+
+/// The share of a minibatch's objective that some of its rows contribute: their sums divided by
+/// `n`, the whole minibatch's `w n_l + n_u`. The shares of rows that make up a minibatch add up
+/// to its `objective`.
+pub fn objective_share<B: Backend>(
+    model: &M2<B>,
+    labelled: Option<LabelledBatch<B>>,
+    unlabelled: UnlabelledBatch<B>,
+    beta: f32,
+    n: f32,
+) -> Objective<B> {
     let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
-    let weighted = |t: Tensor<B, 2>| t.sum().mul_scalar(w);
-    let bound = weighted(l.bound()) + u.bound().sum();
-    let loss = (bound.clone() + weighted(log_q).mul_scalar(beta))
-        .neg()
-        .div_scalar(n);
+    let (mut bound, mut reconstruction, mut kl) = (u.bound().sum(), u.reconstruction().sum(), u.kl().sum());
+    let mut classification = None;
+    if let Some(labelled) = labelled {
+        let w = labelled.weight;
+        let log_q = model
+            .classify(labelled.x.clone())
+            .gather(1, labelled.y.clone().unsqueeze_dim(1));
+        let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
+        let weighted = |t: Tensor<B, 2>| t.sum().mul_scalar(w);
+        bound = weighted(l.bound()) + bound;
+        reconstruction = weighted(l.reconstruction) + reconstruction;
+        kl = weighted(l.kl) + kl;
+        classification = Some(weighted(log_q).mul_scalar(beta));
+    }
+    let objective = match classification {
+        Some(c) => bound.clone() + c,
+        None => bound.clone(),
+    };
     Objective {
-        loss,
+        loss: objective.neg().div_scalar(n),
         bound: bound.div_scalar(n),
-        reconstruction: (weighted(l.reconstruction) + u.reconstruction().sum()).div_scalar(n),
-        kl: (weighted(l.kl) + u.kl().sum()).div_scalar(n),
+        reconstruction: reconstruction.div_scalar(n),
+        kl: kl.div_scalar(n),
     }
 }
 

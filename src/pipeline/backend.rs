@@ -67,9 +67,20 @@ impl Device {
         self == Device::Cuda
     }
 
+    /// Parts a training step is split into (see `TrainConfig::step_parts`): two on the CPU,
+    /// whose matrix products on two threads alone scale poorly at these sizes; one on the GPU,
+    /// which is already kept busy by one.
+    pub fn step_parts(self) -> usize {
+        match self {
+            Device::Cpu => 2,
+            Device::Cuda => 1,
+        }
+    }
+
     /// Sets the parts of an experiment's configuration that follow from the device.
     pub fn configure(self, cfg: &mut ExperimentConfig) {
         cfg.train.noise = self.noise();
+        cfg.train.step_parts = self.step_parts();
         cfg.min_labelled_batch = self.min_labelled_batch();
         cfg.row_chunks = self.row_chunks();
     }
@@ -122,8 +133,8 @@ mod tests {
     fn the_cpu_keeps_the_reference_settings_and_the_gpu_its_own() {
         let mut cfg = ExperimentConfig::default();
         Device::Cpu.configure(&mut cfg);
-        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks), (Noise::Host, 1, false));
+        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks, cfg.train.step_parts), (Noise::Host, 1, false, 2));
         Device::Cuda.configure(&mut cfg);
-        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks), (Noise::Device, 10, true));
+        assert_eq!((cfg.train.noise, cfg.min_labelled_batch, cfg.row_chunks, cfg.train.step_parts), (Noise::Device, 10, true, 1));
     }
 }

@@ -26,6 +26,11 @@ pub struct TrainConfig {
     pub max_divergences: usize,
     /// Where the reparameterisation noise is drawn (host: the same numbers on every backend).
     pub noise: Noise,
+    /// Parts a step's minibatch is split into, run forward and backward side by side on the
+    /// CPU's threads; their gradients are summed, so the objective is the same and only float
+    /// rounding depends on it. Fixed per run (not taken from the machine's core count) so that
+    /// a run gives the same numbers wherever it is repeated or resumed.
+    pub step_parts: usize,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +47,7 @@ impl Default for TrainConfig {
             seed: 0,
             max_divergences: 3,
             noise: Noise::Host,
+            step_parts: 1,
         }
     }
 }

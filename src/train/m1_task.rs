@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::noise::Noise;
-use super::trainer::{StepOutput, TrainTask, Validation};
+use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::M1;
 
@@ -71,8 +71,17 @@ impl<B: AutodiffBackend> M1Task<B> {
     }
 }
 
+/// Rows of one part of an M1 step and their noise.
+pub struct M1Part<B: AutodiffBackend> {
+    x: Tensor<B, 2>,
+    eps: Tensor<B, 2>,
+    /// Rows in the whole step: each part's loss is its sum over this many.
+    step_rows: usize,
+}
+
 impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
     type Model = M1<B>;
+    type Part = M1Part<B>;
 
     fn steps_per_epoch(&self) -> usize {
         self.n().div_ceil(self.batch_size)
@@ -89,14 +98,26 @@ impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
         self.noise.start_epoch::<B>(rng, &self.device);
     }
 
-    fn step(&self, model: &M1<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
+    fn draw(&self, model: &M1<B>, step: usize, parts: usize, rng: &mut ChaCha8Rng) -> Vec<M1Part<B>> {
         let start = step * self.batch_size;
         let idx = &self.order[start..(start + self.batch_size).min(self.n())];
-        let xb = matrix::<B>(gather_rows(&self.x, self.dim, idx), idx.len(), self.dim, &self.device);
-        let eps = self.noise.normal::<B>(rng, idx.len(), model.latent_dim(), &self.device);
-        let bound = model.bound(xb, eps);
-        let elbo = bound.elbo().mean();
-        let (recon, kl) = (bound.reconstruction.mean(), bound.kl.mean());
+        part_rows(idx.len(), parts)
+            .into_iter()
+            .map(|rows| {
+                let idx = &idx[rows];
+                M1Part {
+                    x: matrix::<B>(gather_rows(&self.x, self.dim, idx), idx.len(), self.dim, &self.device),
+                    eps: self.noise.normal::<B>(rng, idx.len(), model.latent_dim(), &self.device),
+                    step_rows: (start + self.batch_size).min(self.n()) - start,
+                }
+            })
+            .collect()
+    }
+
+    fn loss(&self, model: &M1<B>, part: M1Part<B>) -> StepOutput<B> {
+        let bound = model.bound(part.x, part.eps);
+        let share = |t: Tensor<B, 2>| t.sum().div_scalar(part.step_rows as f32);
+        let (elbo, recon, kl) = (share(bound.elbo()), share(bound.reconstruction), share(bound.kl));
         // The logged bound is always the true one; only the loss weights the KL during warm-up.
         let loss = (recon.clone() - kl.clone().mul_scalar(self.kl_weight)).neg();
         let terms = Tensor::cat(vec![elbo, recon, kl], 0).detach();
@@ -129,12 +150,39 @@ mod tests {
         for (epoch, weight) in [(0usize, 0.25f32), (1, 0.5), (3, 1.0), (9, 1.0)] {
             let mut rng = ChaCha8Rng::seed_from_u64(5);
             task.start_epoch(epoch, &mut rng);
-            let out = task.step(&model, 0, &mut rng);
+            let part = task.draw(&model, 0, 1, &mut rng).pop().unwrap();
+            let out = task.loss(&model, part);
             let t = to_vec(out.terms);
             let (bound, recon, kl) = (t[0], t[1], t[2]);
             assert!((bound - (recon - kl)).abs() < 1e-3, "the logged bound is the true bound");
             let loss = to_vec(out.loss)[0];
             assert!((loss + recon - weight * kl).abs() < 1e-3, "epoch {epoch}: loss {loss}, recon {recon}, kl {kl}");
+        }
+    }
+
+    #[test]
+    fn the_parts_of_a_step_add_up_to_the_whole_step() {
+        let dim = 4;
+        let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 / 7.0).collect();
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, 10, 1, Default::default());
+        let cfg = M1Config { hidden: vec![6], latent: 2, ..Default::default() };
+        let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
+        let mut sums = |parts: usize| {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            task.start_epoch(0, &mut rng);
+            let drawn = task.draw(&model, 0, parts, &mut rng);
+            assert_eq!(drawn.len(), parts);
+            let mut total = vec![0.0f32; 4];
+            for part in drawn {
+                let out = task.loss(&model, part);
+                let t = [to_vec(out.loss), to_vec(out.terms)].concat();
+                total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+            }
+            total
+        };
+        let (one, three) = (sums(1), sums(3));
+        for (a, b) in one.iter().zip(&three) {
+            assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{one:?} vs {three:?}");
         }
     }
 }

@@ -23,10 +23,10 @@ use rand_distr::StandardNormal;
 
 use super::m1_task::{gather_rows, normal_noise};
 use super::noise::Noise;
-use super::trainer::{StepOutput, TrainTask, Validation};
+use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
 use crate::models::m2::{
-    class_indices, classification_weight, objective, LabelledBatch, UnlabelledBatch,
+    class_indices, classification_weight, objective_share, LabelledBatch, UnlabelledBatch,
 };
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::M2;
@@ -328,8 +328,17 @@ impl<B: AutodiffBackend> M2Task<B> {
     }
 }
 
+/// One part of an M2 step: the labelled rows (first part only) and a share of the unlabelled.
+pub struct M2Part<B: AutodiffBackend> {
+    labelled: Option<LabelledBatch<B>>,
+    unlabelled: UnlabelledBatch<B>,
+    /// The whole step's examples, labelled ones counted with their weight.
+    step_weight: f32,
+}
+
 impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     type Model = M2<B>;
+    type Part = M2Part<B>;
 
     fn steps_per_epoch(&self) -> usize {
         self.n_unlabelled().div_ceil(self.batch_size)
@@ -352,7 +361,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         self.noise.start_epoch::<B>(rng, &self.device);
     }
 
-    fn step(&self, model: &M2<B>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B> {
+    fn draw(&self, model: &M2<B>, step: usize, parts: usize, rng: &mut ChaCha8Rng) -> Vec<M2Part<B>> {
         let (n_u, steps, m) = (
             self.n_unlabelled(),
             self.steps_per_epoch(),
@@ -362,17 +371,32 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         let idx_l = &self.drawn[step * m..(step + 1) * m];
         let (dim, latent, dev) = (self.dim, model.latent_dim(), &self.device);
         let labels: Vec<usize> = idx_l.iter().map(|&i| self.labels[i]).collect();
+        let weight = self.labelled_weight();
         let labelled = LabelledBatch {
             x: matrix(self.labelled.draw(dim, idx_l, rng), m, dim, dev),
             y: class_indices(&labels, dev),
             eps: self.noise.normal::<B>(rng, m, latent, dev),
-            weight: self.labelled_weight(),
+            weight,
         };
-        let unlabelled = UnlabelledBatch {
-            x: matrix(self.unlabelled.draw(dim, idx_u, rng), idx_u.len(), dim, dev),
-            eps: self.noise.normal::<B>(rng, idx_u.len() * self.n_classes, latent, dev),
-        };
-        let o = objective(model, labelled, unlabelled, self.beta);
+        let x_u = self.unlabelled.draw(dim, idx_u, rng);
+        let step_weight = weight * m as f32 + idx_u.len() as f32;
+        // The labelled rows go with the first part; the unlabelled rows are shared out.
+        let mut labelled = Some(labelled);
+        part_rows(idx_u.len(), parts)
+            .into_iter()
+            .map(|rows| M2Part {
+                labelled: labelled.take(),
+                unlabelled: UnlabelledBatch {
+                    x: matrix(x_u[rows.start * dim..rows.end * dim].to_vec(), rows.len(), dim, dev),
+                    eps: self.noise.normal::<B>(rng, rows.len() * self.n_classes, latent, dev),
+                },
+                step_weight,
+            })
+            .collect()
+    }
+
+    fn loss(&self, model: &M2<B>, part: M2Part<B>) -> StepOutput<B> {
+        let o = objective_share(model, part.labelled, part.unlabelled, self.beta, part.step_weight);
         let terms = Tensor::cat(vec![o.bound, o.reconstruction, o.kl], 0).detach();
         StepOutput {
             loss: o.loss,
@@ -583,6 +607,36 @@ mod tests {
         for c in 0..k {
             assert_eq!(task.drawn.iter().filter(|&&i| task.labels[i] == c).count(), 24);
         }
+    }
+
+    #[test]
+    fn the_parts_of_a_step_add_up_to_the_whole_step_and_its_gradient() {
+        let data = blob_data(0);
+        let (dim, k) = (data.dim, data.n_classes);
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
+        let run = |task: &mut M2Task<AB>, parts: usize| {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            task.start_epoch(0, &mut rng);
+            let drawn = task.draw(&model, 1, parts, &mut rng);
+            assert_eq!(drawn.len(), parts);
+            assert_eq!(drawn.iter().filter(|p| p.labelled.is_some()).count(), 1);
+            let (mut sums, mut grad) = (vec![0.0f32; 4], vec![0.0f32; dim * 8]);
+            for part in drawn {
+                let out = task.loss(&model, part);
+                let t = [to_vec(out.loss.clone()), to_vec(out.terms)].concat();
+                sums.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+                let grads = out.loss.backward();
+                let g = to_vec(model.encoder.first.input.weight.grad(&grads).unwrap());
+                grad.iter_mut().zip(g).for_each(|(a, b)| *a += b);
+            }
+            (sums, grad)
+        };
+        let (one, three) = (run(&mut task, 1), run(&mut task, 3));
+        for (a, b) in one.0.iter().zip(&three.0).chain(one.1.iter().zip(&three.1)) {
+            assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        assert!(one.1.iter().any(|g| g.abs() > 1e-3), "the gradient is not trivially zero");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use burn::module::AutodiffModule;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, Optimizer};
 use crate::models::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use rand::SeedableRng;
@@ -38,16 +38,79 @@ pub struct Validation {
 }
 
 /// A model with its data: what the loop needs to know about it.
-pub trait TrainTask<B: AutodiffBackend> {
-    type Model: AutodiffModule<B> + Clone;
+///
+/// A step's minibatch is drawn in parts of consecutive rows whose losses add up to the step's
+/// loss; the loop runs the parts' forward and backward passes side by side and sums their
+/// gradients (see `TrainConfig::step_parts`).
+pub trait TrainTask<B: AutodiffBackend>: Sync {
+    type Model: AutodiffModule<B> + Clone + Sync;
+    /// The inputs of one part of a step: its rows and their noise.
+    type Part: Send;
 
     fn steps_per_epoch(&self) -> usize;
     /// Number of training examples one epoch visits (for throughput).
     fn examples_per_epoch(&self) -> usize;
     /// Reshuffles for a new epoch (`epoch` counts from 0, across resumed sessions).
     fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng);
-    fn step(&self, model: &Self::Model, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<B>;
+    /// Draws step `step`'s minibatch as at most `parts` parts (at least one). The random
+    /// numbers are drawn in the same order whatever the number of parts.
+    fn draw(&self, model: &Self::Model, step: usize, parts: usize, rng: &mut ChaCha8Rng) -> Vec<Self::Part>;
+    /// One part's share of the step's loss and logged terms.
+    fn loss(&self, model: &Self::Model, part: Self::Part) -> StepOutput<B>;
     fn validate(&self, model: &<Self::Model as AutodiffModule<B>>::InnerModule) -> Validation;
+}
+
+/// Row ranges of `parts` nearly equal parts of `rows` consecutive rows (fewer parts when there
+/// are fewer rows; one empty part when there are none).
+pub fn part_rows(rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let p = parts.min(rows).max(1);
+    (0..p).map(|i| i * rows / p..(i + 1) * rows / p).collect()
+}
+
+/// One optimiser step: draws the minibatch, runs each part forward and backward (on the rayon
+/// pool's threads when there are several), sums their gradients and Adam-steps the model.
+/// Returns the model and the step's logged terms.
+pub fn optimiser_step<B, T, O>(
+    task: &T,
+    model: T::Model,
+    optim: &mut O,
+    learning_rate: f64,
+    step: usize,
+    parts: usize,
+    rng: &mut ChaCha8Rng,
+) -> (T::Model, Tensor<B::InnerBackend, 1>)
+where
+    B: AutodiffBackend,
+    T: TrainTask<B>,
+    O: Optimizer<T::Model, B>,
+{
+    let run = |part: T::Part| {
+        let out = task.loss(&model, part);
+        (GradientsParams::from_grads(out.loss.backward(), &model), out.terms.inner())
+    };
+    let mut drawn = task.draw(&model, step, parts.max(1), rng);
+    let (grads, terms) = if drawn.len() == 1 {
+        run(drawn.pop().expect("one part"))
+    } else {
+        // Each part on its own copy of the parameters (the same values and ids, fresh graph
+        // nodes): burn's autodiff deadlocks when graphs that share parameter nodes are built and
+        // run backward on several threads at once.
+        let run_alone = |part: T::Part| {
+            let copy = T::Model::from_inner(model.valid());
+            let out = task.loss(&copy, part);
+            (GradientsParams::from_grads(out.loss.backward(), &copy), out.terms.inner())
+        };
+        use rayon::prelude::*;
+        let done: Vec<_> = drawn.into_par_iter().map(run_alone).collect();
+        let mut sum = GradientsAccumulator::<T::Model>::new();
+        let mut terms: Option<Tensor<B::InnerBackend, 1>> = None;
+        for (g, t) in done {
+            sum.accumulate(&model, g);
+            terms = Some(terms.map_or(t.clone(), |acc| acc + t));
+        }
+        (sum.grads(), terms.expect("at least one part"))
+    };
+    (optim.step(learning_rate, model, grads), terms)
 }
 
 /// Progress reported after every evaluation.
@@ -151,14 +214,12 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
         let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let steps = task.steps_per_epoch();
         for s in 0..steps {
-            let out = task.step(&model, s, &mut rng);
-            let terms = out.terms.inner();
+            let terms;
+            (model, terms) = optimiser_step(task, model, &mut optim, state.learning_rate, s, config.step_parts, &mut rng);
             sum = Some(match sum {
                 Some(acc) => acc + terms,
                 None => terms,
             });
-            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-            model = optim.step(state.learning_rate, model, grads);
             state.step += 1;
         }
         state.epochs_done += 1;
@@ -265,7 +326,7 @@ mod tests {
     use crate::models::{Activation, Likelihood, M1Config, M1};
     use crate::train::m1_task::M1Task;
     use burn::backend::{Autodiff, Flex};
-    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     type AB = Autodiff<Flex>;
 
@@ -345,12 +406,13 @@ mod tests {
     /// Wraps M1 training and poisons the loss with NaN on chosen epochs.
     struct Poisoned {
         inner: M1Task<AB>,
-        epoch: Cell<usize>,
+        epoch: AtomicUsize,
         poison: fn(usize) -> bool,
     }
 
     impl TrainTask<AB> for Poisoned {
         type Model = M1<AB>;
+        type Part = <M1Task<AB> as TrainTask<AB>>::Part;
         fn steps_per_epoch(&self) -> usize {
             self.inner.steps_per_epoch()
         }
@@ -358,12 +420,15 @@ mod tests {
             self.inner.examples_per_epoch()
         }
         fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng) {
-            self.epoch.set(self.epoch.get() + 1);
+            self.epoch.fetch_add(1, Ordering::Relaxed);
             self.inner.start_epoch(epoch, rng)
         }
-        fn step(&self, model: &M1<AB>, step: usize, rng: &mut ChaCha8Rng) -> StepOutput<AB> {
-            let out = self.inner.step(model, step, rng);
-            if (self.poison)(self.epoch.get()) {
+        fn draw(&self, model: &M1<AB>, step: usize, parts: usize, rng: &mut ChaCha8Rng) -> Vec<Self::Part> {
+            self.inner.draw(model, step, parts, rng)
+        }
+        fn loss(&self, model: &M1<AB>, part: Self::Part) -> StepOutput<AB> {
+            let out = self.inner.loss(model, part);
+            if (self.poison)(self.epoch.load(Ordering::Relaxed)) {
                 StepOutput { loss: out.loss.mul_scalar(f32::NAN), terms: out.terms.mul_scalar(f32::NAN) }
             } else {
                 out
@@ -377,7 +442,7 @@ mod tests {
     #[test]
     fn non_finite_loss_restores_parameters_and_halves_the_rate() {
         let (inner, model, cfg) = setup(5);
-        let mut task = Poisoned { inner, epoch: Cell::new(0), poison: |e| e == 3 };
+        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e == 3 };
         let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
         assert_eq!(out.state.divergences, 1);
         assert_eq!(out.state.learning_rate, cfg.learning_rate / 2.0);
@@ -388,7 +453,7 @@ mod tests {
     #[test]
     fn repeated_divergence_is_an_error() {
         let (inner, model, cfg) = setup(10);
-        let mut task = Poisoned { inner, epoch: Cell::new(0), poison: |e| e >= 2 };
+        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e >= 2 };
         let err = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).err().expect("must fail");
         assert!(err.to_string().contains("non-finite loss"), "{err}");
     }

@@ -129,7 +129,7 @@ pub fn softplus(x: &[f32]) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
     let slots = &mut out.spare_capacity_mut()[..x.len()];
     let kernel = softplus_kernel();
-    in_parts(x, slots, |x, out| kernel(x, out));
+    in_parts(x, slots, kernel);
     // SAFETY: the kernel wrote each of the first x.len() elements.
     unsafe { out.set_len(x.len()) };
     out
@@ -139,7 +139,7 @@ pub fn softplus(x: &[f32]) -> Vec<f32> {
 pub fn softplus_grad(x: &[f32], grad: &mut [f32]) {
     assert_eq!(x.len(), grad.len(), "softplus_grad: input and gradient lengths differ");
     let kernel = softplus_grad_kernel();
-    in_parts(x, grad, |x, grad| kernel(x, grad));
+    in_parts(x, grad, kernel);
 }
 
 type Kernel<T> = fn(&[f32], &mut [T]);
