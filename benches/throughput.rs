@@ -592,7 +592,7 @@ fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
     let tc = TrainConfig::default();
     // Parts a step is split into, as `hyperssl train` would on this device.
     let parts = match std::env::var(PARTS_VAR) {
-        Ok(v) => v.parse().map_err(|_| format!("{PARTS_VAR}={v}: expected a positive count"))?,
+        Ok(v) => v.parse().ok().filter(|&p: &usize| p > 0).ok_or(format!("{PARTS_VAR}={v}: expected a positive count"))?,
         Err(_) => device_from_env()?.step_parts(),
     };
     let mut optim = AdamConfig::new()

@@ -562,10 +562,7 @@ pub fn objective_share<B: Backend>(
         kl = weighted(l.kl) + kl;
         classification = Some(weighted(log_q).mul_scalar(beta));
     }
-    let objective = match classification {
-        Some(c) => bound.clone() + c,
-        None => bound.clone(),
-    };
+    let objective = classification.map_or(bound.clone(), |c| bound.clone() + c);
     Objective {
         loss: objective.neg().div_scalar(n),
         bound: bound.div_scalar(n),

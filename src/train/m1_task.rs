@@ -104,11 +104,11 @@ impl<B: AutodiffBackend> TrainTask<B> for M1Task<B> {
         part_rows(idx.len(), parts)
             .into_iter()
             .map(|rows| {
-                let idx = &idx[rows];
+                let part = &idx[rows];
                 M1Part {
-                    x: matrix::<B>(gather_rows(&self.x, self.dim, idx), idx.len(), self.dim, &self.device),
-                    eps: self.noise.normal::<B>(rng, idx.len(), model.latent_dim(), &self.device),
-                    step_rows: (start + self.batch_size).min(self.n()) - start,
+                    x: matrix::<B>(gather_rows(&self.x, self.dim, part), part.len(), self.dim, &self.device),
+                    eps: self.noise.normal::<B>(rng, part.len(), model.latent_dim(), &self.device),
+                    step_rows: idx.len(),
                 }
             })
             .collect()

@@ -84,31 +84,23 @@ where
     T: TrainTask<B>,
     O: Optimizer<T::Model, B>,
 {
-    let run = |part: T::Part| {
-        let out = task.loss(&model, part);
-        (GradientsParams::from_grads(out.loss.backward(), &model), out.terms.inner())
+    let run = |part: T::Part, model: &T::Model| {
+        let out = task.loss(model, part);
+        (GradientsParams::from_grads(out.loss.backward(), model), out.terms.inner())
     };
     let mut drawn = task.draw(&model, step, parts.max(1), rng);
     let (grads, terms) = if drawn.len() == 1 {
-        run(drawn.pop().expect("one part"))
+        run(drawn.pop().expect("one part"), &model)
     } else {
         // Each part on its own copy of the parameters (the same values and ids, fresh graph
         // nodes): burn's autodiff deadlocks when graphs that share parameter nodes are built and
         // run backward on several threads at once.
-        let run_alone = |part: T::Part| {
-            let copy = T::Model::from_inner(model.valid());
-            let out = task.loss(&copy, part);
-            (GradientsParams::from_grads(out.loss.backward(), &copy), out.terms.inner())
-        };
         use rayon::prelude::*;
-        let done: Vec<_> = drawn.into_par_iter().map(run_alone).collect();
+        let (grads, terms): (Vec<_>, Vec<_>) =
+            drawn.into_par_iter().map(|part| run(part, &T::Model::from_inner(model.valid()))).unzip();
         let mut sum = GradientsAccumulator::<T::Model>::new();
-        let mut terms: Option<Tensor<B::InnerBackend, 1>> = None;
-        for (g, t) in done {
-            sum.accumulate(&model, g);
-            terms = Some(terms.map_or(t.clone(), |acc| acc + t));
-        }
-        (sum.grads(), terms.expect("at least one part"))
+        grads.into_iter().for_each(|g| sum.accumulate(&model, g));
+        (sum.grads(), terms.into_iter().reduce(|a, b| a + b).expect("at least one part"))
     };
     (optim.step(learning_rate, model, grads), terms)
 }

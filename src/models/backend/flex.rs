@@ -1,9 +1,9 @@
 //! The fused operations on burn's CPU backend: one pass over contiguous f32 data.
 
 use burn::backend::flex::{Flex, FlexTensor};
-use burn::tensor::{activation, DType, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
-use super::{composed_softplus, vector_math, Backend};
+use super::{composed_softplus, composed_softplus_backward, vector_math, Backend};
 
 impl Backend for Flex {
     fn softplus(x: Tensor<Self, 2>) -> Tensor<Self, 2> {
@@ -18,7 +18,7 @@ impl Backend for Flex {
 
     fn softplus_backward(x: Tensor<Self, 2>, grad: Tensor<Self, 2>) -> Tensor<Self, 2> {
         if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
-            return grad * activation::sigmoid(x);
+            return composed_softplus_backward(x, grad);
         }
         let (x, mut grad) = (contiguous(x), contiguous(grad));
         // The incoming gradient is usually not shared, so it is overwritten in place.

@@ -18,7 +18,7 @@ pub trait Backend: burn::tensor::backend::Backend {
 
     /// The gradient of softplus at `x` given the output's gradient: `grad * sigmoid(x)`.
     fn softplus_backward(x: Tensor<Self, 2>, grad: Tensor<Self, 2>) -> Tensor<Self, 2> {
-        grad * activation::sigmoid(x)
+        composed_softplus_backward(x, grad)
     }
 }
 
@@ -38,6 +38,11 @@ impl<B> AutodiffBackend for B where
 pub fn composed_softplus<B: burn::tensor::backend::Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
     let tail = x.clone().abs().neg().exp().add_scalar(1.0).log();
     activation::relu(x) + tail
+}
+
+/// The gradient of softplus from burn's operations: `grad * sigmoid(x)`.
+pub fn composed_softplus_backward<B: burn::tensor::backend::Backend>(x: Tensor<B, 2>, grad: Tensor<B, 2>) -> Tensor<B, 2> {
+    grad * activation::sigmoid(x)
 }
 
 #[cfg(feature = "cuda")]
