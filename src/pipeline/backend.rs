@@ -34,6 +34,9 @@ impl Device {
         }
         #[cfg(feature = "cuda")]
         if self == Device::Cuda {
+            if let Some(dir) = crate::pipeline::kernel_cache::enable() {
+                eprintln!("compiled GPU kernels are kept in {} (the first run compiles them)", dir.display());
+            }
             probe_gpu()?;
         }
         Ok(())
@@ -86,11 +89,11 @@ impl Device {
     }
 }
 
-/// Runs one tiny operation on the GPU. burn's CUDA backend panics (on its device thread, then on
-/// the caller's) when the driver cannot be loaded or no GPU is there; this turns that into an
-/// error that says what to do, before any work starts.
+/// Runs `f`, turning a panic into its message, without the panic being printed. burn's CUDA
+/// backend and the driver bindings panic (on the backend's device thread, then on the caller's)
+/// when the driver cannot be loaded or no GPU is there.
 #[cfg(feature = "cuda")]
-fn probe_gpu() -> crate::Result<()> {
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
     use std::sync::{Arc, Mutex};
     let first: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = first.clone();
@@ -107,22 +110,25 @@ fn probe_gpu() -> crate::Result<()> {
             *first = Some(msg);
         }
     }));
-    let result = std::panic::catch_unwind(|| {
-        burn::tensor::Tensor::<Gpu, 1>::zeros([1], &Default::default()).into_data()
-    });
+    let result = std::panic::catch_unwind(f);
     std::panic::set_hook(hook);
-    match result {
-        Ok(_) => Ok(()),
-        Err(_) => {
-            let why = first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+    result.map_err(|_| first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default())
+}
+
+/// Runs one tiny operation on the GPU, so that a missing driver or GPU is an error that says what
+/// to do, before any work starts.
+#[cfg(feature = "cuda")]
+fn probe_gpu() -> crate::Result<()> {
+    quietly(|| burn::tensor::Tensor::<Gpu, 1>::zeros([1], &Default::default()).into_data())
+        .map(|_| ())
+        .map_err(|why| {
             // cudarc's message lists every library name it tried: keep its first sentence.
             let why = why.split(" - searched").next().unwrap_or("").trim().to_string();
-            Err(crate::Error::invalid(format!(
+            crate::Error::invalid(format!(
                 "--device cuda: no usable NVIDIA GPU ({why}); the CUDA driver (libcuda.so) and the \
                  CUDA runtime libraries must be on LD_LIBRARY_PATH"
-            )))
-        }
-    }
+            ))
+        })
 }
 
 #[cfg(test)]

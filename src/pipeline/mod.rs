@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod experiment;
 pub mod config;
 pub mod features;
+pub mod kernel_cache;
 pub mod m1_run;
 pub mod m2_run;
 pub mod mnist;
