@@ -6,10 +6,10 @@
 #   bash bench/gpu.sh BIN_DIR MNIST_DIR OUT_DIR [BASE_DIR]
 #
 # BIN_DIR holds `hyperssl` and `throughput` built with --features cuda, and optionally
-# `cuda_one_row`:
+# `cuda_matches_cpu` and `cuda_one_row`:
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --features cuda
 #   CUDARC_CUDA_VERSION=13000 cargo bench --features cuda --bench throughput --no-run
-#   CUDARC_CUDA_VERSION=13000 cargo test --release --features cuda --test cuda_one_row --no-run
+#   CUDARC_CUDA_VERSION=13000 cargo test --release --features cuda --test cuda_one_row --test cuda_matches_cpu --no-run
 # (the bench and test binaries are target/release/deps/throughput-<hash>, cuda_one_row-<hash>). The CUDA libraries are taken from
 # the PyTorch install, so nothing else needs installing there. Each step has its own time limit,
 # so a slow one does not hide the rest; logs and tables go to OUT_DIR, one line per step to
@@ -50,8 +50,8 @@ bench_with() { # DIR NAME CLASSES LIMIT ARGS...
 
 # Stop here when nothing was measured at all (no GPU, no libraries): the rest would fail alike.
 bench k16 16 150 --models m1,m2 --batches 256,1000 || grep -q "ex/s" "$OUT/k16.err" || exit 1
-step mnist 260 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
-  --model m1m2 --m1-epochs 10 --epochs 30 --lr 1e-3 --patience 10 --run runs/gpu-mnist
+step mnist 200 "$BIN/hyperssl" paper-mnist --device cuda --data "$MNIST" --labels 100 \
+  --model m1m2 --batch-size 1000 --lr 3e-3 --run runs/gpu-mnist
 cp runs/gpu-mnist/*.json runs/gpu-mnist/*.csv "$OUT/" 2>/dev/null
 bench k100 100 50 --models m2 --batches 256 --no-gemm
 if [ -n "$BASE" ]; then
@@ -68,6 +68,11 @@ mkdir -p "$OUT/profile-k100.d"
 printf '[profiling.logger]\nlevel = "basic"\nfile = "%s"\n' "$OUT/profile-k100.log" > "$OUT/profile-k100.d/cubecl.toml"
 (cd "$OUT/profile-k100.d" && HYPERSSL_BENCH_M2_CLASSES=100 step profile-k100 60 "$BIN/throughput" \
   --bench --device cuda --threads 2 --models m2 --batches 256 --quick --no-gemm --no-python)
+
+# The CUDA backend against the CPU backend (tests/cuda_matches_cpu.rs built with --features cuda).
+if [ -x "$BIN/cuda_matches_cpu" ]; then
+  step matches-cpu 60 "$BIN/cuda_matches_cpu" --test-threads 1
+fi
 
 # The labelled term on one row, each piece in its own process (a fault spoils the process's
 # GPU context); BIN_DIR/cuda_one_row is tests/cuda_one_row.rs built with --features cuda.
