@@ -20,7 +20,8 @@ pub type GpuTrain = burn::backend::Autodiff<Gpu>;
 pub enum Device {
     #[default]
     Cpu,
-    /// The first NVIDIA GPU (needs a build with `--features cuda`).
+    /// The first NVIDIA GPU (needs a build with `--features cuda`); compiled kernels are kept in
+    /// ~/.cache/hyperssl/kernels (HYPERSSL_KERNEL_CACHE=DIR moves them, =off stops it).
     Cuda,
 }
 
