@@ -7,10 +7,10 @@
 #![cfg(feature = "cuda")]
 
 use burn::backend::Autodiff;
-use burn::tensor::{Int, Tensor, TensorData};
-use hyperssl::models::m2::{objective, LabelledBatch, UnlabelledBatch};
+use burn::tensor::{Int, Tensor};
+use hyperssl::models::m2::{class_indices, objective, LabelledBatch, UnlabelledBatch};
 use hyperssl::models::backend::AutodiffBackend;
-use hyperssl::models::tensors::to_vec;
+use hyperssl::models::tensors::{matrix, to_vec};
 use hyperssl::models::{Likelihood, M1Config, M2Config, M1, M2};
 use hyperssl::pipeline::backend::{Cpu, Gpu};
 use rand::{Rng, SeedableRng};
@@ -21,18 +21,16 @@ type C = Autodiff<Cpu>;
 const DIM: usize = 50;
 const CLASSES: usize = 10;
 
-fn uniform(n: usize, seed: u64) -> Vec<f32> {
+/// A `rows x cols` matrix of values drawn uniformly from [-1, 1), the same on every backend.
+fn uniform<B: AutodiffBackend>(rows: usize, cols: usize, seed: u64) -> Tensor<B, 2> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
+    let v = (0..rows * cols).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    matrix(v, rows, cols, &Default::default())
 }
 
-fn matrix<B: burn::tensor::backend::Backend>(v: &[f32], rows: usize, cols: usize) -> Tensor<B, 2> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [rows, cols]), &Default::default())
-}
-
-fn classes<B: burn::tensor::backend::Backend>(n: usize) -> Tensor<B, 1, Int> {
-    let v: Vec<i64> = (0..n as i64).map(|i| (i * 7 + 3) % CLASSES as i64).collect();
-    Tensor::from_data(TensorData::new(v, [n]), &Default::default())
+fn classes<B: AutodiffBackend>(n: usize) -> Tensor<B, 1, Int> {
+    let labels: Vec<usize> = (0..n).map(|i| (i * 7 + 3) % CLASSES).collect();
+    class_indices(&labels, &Default::default())
 }
 
 fn close(what: &str, gpu: &[f32], cpu: &[f32]) {
@@ -43,22 +41,23 @@ fn close(what: &str, gpu: &[f32], cpu: &[f32]) {
     assert!(cpu.iter().any(|v| v.abs() > 1e-6), "{what} is zero");
 }
 
-/// The M2 objective on `rows_l` labelled and `rows_u` unlabelled rows: the loss and d loss / d x
-/// of the unlabelled rows.
-fn m2_loss_and_gradient<B: AutodiffBackend>(chunks: bool, rows_l: usize, rows_u: usize) -> (Vec<f32>, Vec<f32>) {
+/// The M2 objective on 10 labelled and 256 unlabelled rows (2,560 rows in the class layers,
+/// several row chunks): the loss and d loss / d x of the unlabelled rows.
+fn m2_loss_and_gradient<B: AutodiffBackend>(chunks: bool) -> (Vec<f32>, Vec<f32>) {
+    let (rows_l, rows_u) = (10, 256);
     let config = M2Config { hidden_classifier: vec![64], hidden_encoder: vec![64], hidden_decoder: vec![64], latent: 8, ..M2Config::default() };
     let model = M2::<B>::new(&config, DIM, CLASSES, 3, &Default::default()).with_row_chunks(chunks);
     let latent = model.latent_dim();
-    let x_u = matrix::<B>(&uniform(rows_u * DIM, 1), rows_u, DIM).require_grad();
+    let x_u = uniform::<B>(rows_u, DIM, 1).require_grad();
     let o = objective(
         &model,
         LabelledBatch {
-            x: matrix(&uniform(rows_l * DIM, 2), rows_l, DIM),
+            x: uniform(rows_l, DIM, 2),
             y: classes(rows_l),
-            eps: matrix(&uniform(rows_l * latent, 3), rows_l, latent),
+            eps: uniform(rows_l, latent, 3),
             weight: 1.0,
         },
-        UnlabelledBatch { x: x_u.clone(), eps: matrix(&uniform(rows_u * CLASSES * latent, 4), rows_u * CLASSES, latent) },
+        UnlabelledBatch { x: x_u.clone(), eps: uniform(rows_u * CLASSES, latent, 4) },
         10.0,
     );
     let grads = o.loss.backward();
@@ -67,9 +66,8 @@ fn m2_loss_and_gradient<B: AutodiffBackend>(chunks: bool, rows_l: usize, rows_u:
 
 #[test]
 fn m2_objective_and_its_gradient_match_the_cpu() {
-    // 256 unlabelled rows: 2,560 rows in the class layers, several row chunks.
-    let (gpu_loss, gpu_grad) = m2_loss_and_gradient::<G>(true, 10, 256);
-    let (cpu_loss, cpu_grad) = m2_loss_and_gradient::<C>(false, 10, 256);
+    let (gpu_loss, gpu_grad) = m2_loss_and_gradient::<G>(true);
+    let (cpu_loss, cpu_grad) = m2_loss_and_gradient::<C>(false);
     close("M2 loss", &gpu_loss, &cpu_loss);
     close("M2 gradient", &gpu_grad, &cpu_grad);
 }
@@ -79,8 +77,8 @@ fn m1_bound_and_its_gradient_match_the_cpu() {
     fn run<B: AutodiffBackend>() -> (Vec<f32>, Vec<f32>) {
         let config = M1Config { hidden: vec![64, 64], latent: 8, likelihood: Likelihood::GaussianBand, ..M1Config::default() };
         let model = M1::<B>::new(&config, DIM, 5, &Default::default());
-        let x = matrix::<B>(&uniform(300 * DIM, 6), 300, DIM).require_grad();
-        let elbo = model.bound(x.clone(), matrix(&uniform(300 * 8, 7), 300, 8)).elbo().sum();
+        let x = uniform::<B>(300, DIM, 6).require_grad();
+        let elbo = model.bound(x.clone(), uniform(300, 8, 7)).elbo().sum();
         let grads = elbo.backward();
         (to_vec(elbo.inner()), to_vec(x.grad(&grads).unwrap()))
     }
