@@ -1,4 +1,5 @@
-//! Reading scenes, scaling them and drawing the pixel sets that models train and are tested on.
+//! Reading scenes, scaling them, their spatial features and drawing the pixel sets that models
+//! train and are tested on.
 //! Everything here hands out plain contiguous f32 buffers; no deep-learning types.
 
 pub mod array;
@@ -9,6 +10,7 @@ pub mod readers;
 pub mod sampling;
 pub mod scaling;
 pub mod scene;
+pub mod spatial;
 #[cfg(test)]
 pub(crate) mod testdata;
 

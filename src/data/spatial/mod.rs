@@ -1,0 +1,291 @@
+//! Spatial context as per-pixel features, computed from the image alone (never from labels).
+//!
+//! Neighbouring pixels of a field share a class, and a pixel's spectrum averaged with its
+//! neighbours' is far less noisy than its own. For every pixel the features are
+//! - its spectrum projected on the scene's leading principal components (`components`),
+//! - the mean of that projection over square windows (`box_windows`, odd sides),
+//! - its edge-aware means over windows of radius `edge_radii`: the mean over the window's
+//!   pixels whose projection lies within `edge_threshold` times the scene's median
+//!   neighbour-to-neighbour distance of the pixel's own, which stops at field edges the way a
+//!   superpixel does, while each pixel still depends on its window alone,
+//!
+//! each feature then standardised. The projection, the distance threshold and the
+//! standardisation are fitted once on a scene and stored with a run; every later scene is
+//! transformed with them unchanged. A pixel's features read only the pixels within `halo()`
+//! rows and columns of it, so a scene can be transformed in bands of rows.
+
+pub mod filters;
+pub mod pca;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+use filters::{box_means, edge_aware_means, median_neighbour_distance, Image};
+use pca::Pca;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpatialConfig {
+    /// Principal components of the spectra kept.
+    pub components: usize,
+    /// Sides of the square windows of the plain local means (odd).
+    pub box_windows: Vec<usize>,
+    /// Radii of the edge-aware means (windows of 2 r + 1 pixels a side).
+    pub edge_radii: Vec<usize>,
+    /// A neighbour counts in an edge-aware mean when its projection is within this many times
+    /// the scene's median distance between vertically adjacent pixels.
+    pub edge_threshold: f64,
+    /// The projection is fitted on at most this many pixels, evenly spaced over the scene.
+    pub max_fit_pixels: usize,
+}
+
+impl Default for SpatialConfig {
+    fn default() -> Self {
+        SpatialConfig { components: 30, box_windows: vec![5, 11], edge_radii: vec![3, 7, 14], edge_threshold: 4.0, max_fit_pixels: 50_000 }
+    }
+}
+
+impl SpatialConfig {
+    /// Refuses settings that cannot give features, naming the setting.
+    pub fn check(&self) -> Result<()> {
+        if self.components == 0 {
+            return Err(Error::invalid("spatial.components must be at least 1"));
+        }
+        if let Some(w) = self.box_windows.iter().find(|&&w| w % 2 == 0) {
+            return Err(Error::invalid(format!("spatial.box_windows must be odd window sides, not {w}")));
+        }
+        if !(self.edge_threshold.is_finite() && self.edge_threshold > 0.0) {
+            return Err(Error::invalid(format!("spatial.edge_threshold must be a positive number, not {}", self.edge_threshold)));
+        }
+        if self.max_fit_pixels == 0 {
+            return Err(Error::invalid("spatial.max_fit_pixels must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// The fitted transform from (scaled) spectra to spatial features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpatialFeatures {
+    pub config: SpatialConfig,
+    pub pca: Pca,
+    /// The edge-aware means' distance threshold in projection units.
+    pub edge_distance: f32,
+    /// Standardisation of every feature: `(f - mean) * scale`.
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+}
+
+/// Rows a band of the parallel transform computes at once.
+const ROWS_PER_TASK: usize = 8;
+
+impl SpatialFeatures {
+    /// Fits the projection, the distance threshold and the standardisation on one scene:
+    /// `pixels` row-major, `height x width` pixels of `bands` values.
+    pub fn fit(config: &SpatialConfig, pixels: &[f32], height: usize, width: usize, bands: usize) -> Result<Self> {
+        config.check()?;
+        let n = height * width;
+        if n == 0 || pixels.len() != n * bands {
+            return Err(Error::invalid(format!("spatial features: {} values are not {height} x {width} pixels of {bands} bands", pixels.len())));
+        }
+        let step = n.div_ceil(config.max_fit_pixels).max(1);
+        let sample: Vec<f32> = (0..n).step_by(step).flat_map(|i| pixels[i * bands..(i + 1) * bands].iter().copied()).collect();
+        let pca = Pca::fit(&sample, bands, config.components)?;
+        let projected = pca.project(pixels);
+        let img = Image { values: &projected, height, width, channels: pca.n_components() };
+        let edge_distance = (config.edge_threshold as f32) * median_neighbour_distance(img);
+        let mut fitted = SpatialFeatures { config: config.clone(), pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
+        let raw = fitted.raw_features(img, 0..height);
+        let dim = fitted.dim();
+        let (mut mean, mut var) = (vec![0f64; dim], vec![0f64; dim]);
+        for f in raw.chunks_exact(dim) {
+            mean.iter_mut().zip(f).for_each(|(m, &v)| *m += v as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        for f in raw.chunks_exact(dim) {
+            var.iter_mut().zip(f.iter().zip(&mean)).for_each(|(s, (&v, m))| *s += (v as f64 - m).powi(2));
+        }
+        fitted.mean = mean.iter().map(|&m| m as f32).collect();
+        fitted.scale = var.iter().map(|&s| if s / n as f64 > 1e-12 { (n as f64 / s).sqrt() as f32 } else { 0.0 }).collect();
+        Ok(fitted)
+    }
+
+    /// Bands of the spectra the transform takes.
+    pub fn bands(&self) -> usize {
+        self.pca.bands()
+    }
+
+    /// Features per pixel.
+    pub fn dim(&self) -> usize {
+        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len())
+    }
+
+    /// Rows (and columns) on each side of a pixel that its features read.
+    pub fn halo(&self) -> usize {
+        let boxes = self.config.box_windows.iter().map(|w| w / 2);
+        boxes.chain(self.config.edge_radii.iter().copied()).max().unwrap_or(0)
+    }
+
+    /// Fails, naming what differs, unless pixels of `bands` values fit this transform.
+    pub fn check_bands(&self, bands: usize) -> Result<()> {
+        if bands != self.bands() {
+            return Err(Error::invalid(format!("spatial features fitted on {} bands, data has {bands}", self.bands())));
+        }
+        Ok(())
+    }
+
+    /// The projection of every pixel, `n x components`: what [`SpatialFeatures::features`]
+    /// reads.
+    pub fn project(&self, pixels: &[f32]) -> Vec<f32> {
+        self.pca.project(pixels)
+    }
+
+    /// Standardised features of the pixels of `rows` (row-major, `rows.len() * width x dim`),
+    /// from the projection of the whole scene.
+    pub fn features(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
+        let img = Image { values: projected, height, width, channels: self.pca.n_components() };
+        let mut f = self.raw_features(img, rows);
+        let dim = self.dim();
+        for px in f.chunks_exact_mut(dim) {
+            for ((v, m), s) in px.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *v = (*v - m) * s;
+            }
+        }
+        f
+    }
+
+    /// Features of every pixel of a scene, `height * width x dim`, computed in bands of rows on
+    /// all cores.
+    pub fn transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
+        self.check_bands(pixels.len() / (height * width).max(1))?;
+        let projected = self.project(pixels);
+        let bands: Vec<Range<usize>> = (0..height).step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(height)).collect();
+        Ok(bands.into_par_iter().map(|rows| self.features(&projected, height, width, rows)).collect::<Vec<_>>().concat())
+    }
+
+    /// Unstandardised features: projection, box means, edge-aware means.
+    fn raw_features(&self, img: Image, rows: Range<usize>) -> Vec<f32> {
+        let ch = img.channels;
+        let w = img.width;
+        let own = &img.values[rows.start * w * ch..rows.end * w * ch];
+        let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
+        let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
+        let n_edge = self.config.edge_radii.len() * ch;
+        let mut out = Vec::with_capacity(rows.len() * w * self.dim());
+        for i in 0..rows.len() * w {
+            out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
+            for b in &boxes {
+                out.extend_from_slice(&b[i * ch..(i + 1) * ch]);
+            }
+            out.extend_from_slice(&edges[i * n_edge..(i + 1) * n_edge]);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A planted scene: two fields (left and right half) of different spectra plus a small
+    /// texture, `bands` wide.
+    fn planted(h: usize, w: usize, bands: usize) -> Vec<f32> {
+        let mut v = Vec::with_capacity(h * w * bands);
+        for r in 0..h {
+            for c in 0..w {
+                for b in 0..bands {
+                    let field = if c < w / 2 { (b as f32 * 0.7).sin() } else { (b as f32 * 0.3).cos() * 2.0 };
+                    v.push(10.0 + field + 0.01 * (((r * 31 + c * 17 + b * 7) % 13) as f32 - 6.0));
+                }
+            }
+        }
+        v
+    }
+
+    fn small_config() -> SpatialConfig {
+        SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 1000 }
+    }
+
+    #[test]
+    fn a_pixels_features_depend_only_on_its_window() {
+        let (h, w, bands) = (12, 14, 6);
+        let x = planted(h, w, bands);
+        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
+        assert_eq!((spatial.dim(), spatial.halo()), (3 * 4, 2));
+        let before = spatial.transform(&x, h, w).unwrap();
+        // Change every pixel more than the halo away from pixel (5, 6).
+        let (pr, pc) = (5usize, 6usize);
+        let mut y = x.clone();
+        for r in 0..h {
+            for c in 0..w {
+                if r.abs_diff(pr) > spatial.halo() || c.abs_diff(pc) > spatial.halo() {
+                    for b in 0..bands {
+                        y[(r * w + c) * bands + b] += 3.0 * ((r + 2 * c + b) % 5) as f32;
+                    }
+                }
+            }
+        }
+        let after = spatial.transform(&y, h, w).unwrap();
+        let d = spatial.dim();
+        let at = |v: &[f32], r: usize, c: usize| v[(r * w + c) * d..(r * w + c + 1) * d].to_vec();
+        assert_eq!(at(&before, pr, pc), at(&after, pr, pc));
+        // A pixel next to the changes does change (the test can fail).
+        assert_ne!(at(&before, pr, pc + 3), at(&after, pr, pc + 3));
+        // And one change inside the window is seen.
+        let mut z = x.clone();
+        z[((pr + 2) * w + pc - 2) * bands] += 5.0;
+        assert_ne!(at(&before, pr, pc), at(&spatial.transform(&z, h, w).unwrap(), pr, pc));
+    }
+
+    #[test]
+    fn bands_of_rows_give_the_whole_transform_and_features_are_standardised() {
+        let (h, w, bands) = (11, 9, 5);
+        let x = planted(h, w, bands);
+        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
+        let whole = spatial.transform(&x, h, w).unwrap();
+        let projected = spatial.project(&x);
+        let d = spatial.dim();
+        assert_eq!(spatial.features(&projected, h, w, 4..7), whole[4 * w * d..7 * w * d].to_vec());
+        for j in 0..d {
+            let col: Vec<f64> = whole.iter().skip(j).step_by(d).map(|&v| v as f64).collect();
+            let m = col.iter().sum::<f64>() / col.len() as f64;
+            let s = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!(m.abs() < 1e-4 && (s - 1.0).abs() < 1e-3, "feature {j}: mean {m}, variance {s}");
+        }
+    }
+
+    #[test]
+    fn edge_aware_means_stay_inside_their_field() {
+        // Next to the field edge, the edge-aware mean of the first component stays with its own
+        // field, while the box mean over the same window mixes both.
+        let (h, w, bands) = (9, 16, 6);
+        let x = planted(h, w, bands);
+        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
+        let p = spatial.project(&x);
+        let img = Image { values: &p, height: h, width: w, channels: 3 };
+        let r = 4;
+        let edge = edge_aware_means(img, &[2], spatial.edge_distance, r..r + 1);
+        let boxed = box_means(img, 2, r..r + 1);
+        let own_field = |c: usize| p[(r * w + c) * 3];
+        let c = w / 2 - 1; // last column of the left field
+        assert!((edge[c * 3] - own_field(c - 3)).abs() < 0.2 * (own_field(c) - own_field(c + 1)).abs());
+        assert!((boxed[c * 3] - own_field(c)).abs() > 0.2 * (own_field(c) - own_field(c + 1)).abs());
+    }
+
+    #[test]
+    fn bad_settings_and_other_sensors_are_refused() {
+        let refuse = |edit: fn(&mut SpatialConfig)| {
+            let mut c = SpatialConfig::default();
+            edit(&mut c);
+            c.check().unwrap_err().to_string()
+        };
+        assert!(refuse(|c| c.components = 0).contains("spatial.components"));
+        assert!(refuse(|c| c.box_windows = vec![4]).contains("odd"));
+        assert!(refuse(|c| c.edge_threshold = f64::NAN).contains("spatial.edge_threshold"));
+        let x = planted(6, 6, 4);
+        let spatial = SpatialFeatures::fit(&small_config(), &x, 6, 6, 4).unwrap();
+        assert!(spatial.transform(&planted(6, 6, 5), 6, 6).unwrap_err().to_string().contains("fitted on 4 bands"));
+    }
+}
