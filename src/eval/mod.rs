@@ -1,9 +1,11 @@
-//! Metrics and the classifiers fitted on features.
+//! Metrics, the classifiers fitted on features and the spatial regularisation of their maps.
 
 pub mod classifier;
 pub mod cv;
 pub mod logreg;
+pub mod maxflow;
 pub mod metrics;
+pub mod mrf;
 pub mod svm;
 
 pub use classifier::{
