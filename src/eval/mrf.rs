@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::classifier::argmax_rows;
 use super::maxflow::FlowGraph;
 use crate::error::{Error, Result};
 
@@ -78,11 +79,6 @@ fn neighbour_pairs(height: usize, width: usize) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// The class of highest probability of every pixel (`probs` is `n x k`).
-pub fn argmax(probs: &[f32], k: usize) -> Vec<usize> {
-    probs.chunks_exact(k).map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best })).collect()
-}
-
 /// The field's energy of a labelling.
 pub fn energy(probs: &[f32], k: usize, height: usize, width: usize, weight: f64, labels: &[usize]) -> f64 {
     let evidence: f64 = labels.iter().enumerate().map(|(i, &l)| -(probs[i * k + l].max(FLOOR) as f64).ln()).sum();
@@ -105,7 +101,7 @@ pub fn agreeing(labels: &[usize], height: usize, width: usize) -> Vec<bool> {
 /// The regularised class of every pixel of a `height x width` map of class probabilities
 /// (`probs` row-major, `n x k`).
 pub fn regularise(probs: &[f32], k: usize, height: usize, width: usize, config: &MrfConfig) -> Vec<usize> {
-    let mut labels = argmax(probs, k);
+    let mut labels = argmax_rows(probs, k);
     if !config.is_on() || k < 2 {
         return labels;
     }
@@ -207,7 +203,7 @@ mod tests {
             let cfg = MrfConfig { weight, sweeps: 10 };
             let got = regularise(&probs, k, h, w, &cfg);
             let e = energy(&probs, k, h, w, weight, &got);
-            let start = argmax(&probs, k);
+            let start = argmax_rows(&probs, k);
             assert!(e <= energy(&probs, k, h, w, weight, &start) + 1e-9);
             let fixed = agreeing(&start, h, w);
             for alpha in 0..k {
@@ -253,7 +249,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let (probs, h, w, truth) = planted(&mut rng);
         let k = 3;
-        let start = argmax(&probs, k);
+        let start = argmax_rows(&probs, k);
         let agree = agreeing(&start, h, w);
         assert!(agree.iter().any(|&a| a) && agree.iter().any(|&a| !a));
         for weight in [0.5, 2.0, 8.0, 100.0] {
