@@ -4,6 +4,19 @@ use serde::{Deserialize, Serialize};
 
 use super::noise::Noise;
 
+/// Which parameters a run keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    /// Those with the best validation score, stopping early when it stops improving.
+    #[default]
+    Best,
+    /// Those of the last epoch, after every epoch: a fixed schedule, for a validation score
+    /// that does not measure what the run is for (M2's bound, when it is the classifier that
+    /// matters and no labelled validation pixels are spared).
+    Last,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
@@ -31,6 +44,9 @@ pub struct TrainConfig {
     /// rounding depends on it. Fixed per run (not taken from the machine's core count) so that
     /// a run gives the same numbers wherever it is repeated or resumed.
     pub step_parts: usize,
+    /// A file without it means `Best`.
+    #[serde(default)]
+    pub keep: Keep,
 }
 
 impl Default for TrainConfig {
@@ -48,6 +64,7 @@ impl Default for TrainConfig {
             max_divergences: 3,
             noise: Noise::Host,
             step_parts: 1,
+            keep: Keep::Best,
         }
     }
 }

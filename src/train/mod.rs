@@ -11,6 +11,6 @@ pub mod m2_task;
 pub mod noise;
 pub mod trainer;
 
-pub use config::TrainConfig;
+pub use config::{Keep, TrainConfig};
 pub use noise::Noise;
 pub use trainer::{train, Progress, TrainOutcome, TrainTask};

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use super::atomic;
 use super::checkpoint::{self, CheckpointParts, LoopState};
-use super::config::TrainConfig;
+use super::config::{Keep, TrainConfig};
 use super::log::{to_csv, LogRow};
 use crate::error::{Error, Result};
 use crate::models::tensors::to_vec;
@@ -246,7 +246,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
             state.log = log;
             state.elapsed = elapsed;
             event = format!("non-finite loss at epoch {}: restored epoch {}, learning rate halved to {lr:e}", epoch + 1, state.epochs_done);
-        } else if valid.score > state.best_score {
+        } else if config.keep == Keep::Last || valid.score > state.best_score {
             state.best_score = valid.score;
             state.best_epoch = state.epochs_done;
             state.not_improving = 0;
@@ -395,11 +395,13 @@ mod tests {
         assert_eq!(params(&again.best), params(&full.best));
     }
 
-    /// Wraps M1 training and poisons the loss with NaN on chosen epochs.
+    /// Wraps M1 training and poisons the loss with NaN on chosen epochs; `score` replaces the
+    /// validation score by one of the epoch.
     struct Poisoned {
         inner: M1Task<AB>,
         epoch: AtomicUsize,
         poison: fn(usize) -> bool,
+        score: Option<fn(usize) -> f64>,
     }
 
     impl TrainTask<AB> for Poisoned {
@@ -427,14 +429,39 @@ mod tests {
             }
         }
         fn validate(&self, model: &M1<Flex>) -> Validation {
-            self.inner.validate(model)
+            let v = self.inner.validate(model);
+            match self.score {
+                Some(f) => Validation { score: f(self.epoch.load(Ordering::Relaxed)), ..v },
+                None => v,
+            }
         }
+    }
+
+    #[test]
+    fn keeping_the_last_parameters_trains_every_epoch_whatever_the_score() {
+        // A score that only gets worse: Best stops after `patience` evaluations and keeps the
+        // first epoch; Last trains all epochs and keeps the last.
+        let outcome = |keep: Keep, score: fn(usize) -> f64| {
+            let (inner, model, cfg) = setup(6);
+            let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |_| false, score: Some(score) };
+            let cfg = TrainConfig { patience: 2, keep, ..cfg };
+            train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap()
+        };
+        let worse = |e: usize| -(e as f64);
+        let (best, last) = (outcome(Keep::Best, worse), outcome(Keep::Last, worse));
+        assert_eq!((best.state.epochs_done, best.state.best_epoch), (3, 1));
+        assert_eq!((last.state.epochs_done, last.state.best_epoch), (6, 6));
+        // The same six epochs with a score that always improves keep the sixth too.
+        let improving = outcome(Keep::Best, |e| e as f64);
+        assert_eq!(improving.state.best_epoch, 6);
+        assert_eq!(params(&last.best), params(&improving.best));
+        assert_ne!(params(&best.best), params(&last.best));
     }
 
     #[test]
     fn non_finite_loss_restores_parameters_and_halves_the_rate() {
         let (inner, model, cfg) = setup(5);
-        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e == 3 };
+        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e == 3, score: None };
         let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
         assert_eq!(out.state.divergences, 1);
         assert_eq!(out.state.learning_rate, cfg.learning_rate / 2.0);
@@ -445,7 +472,7 @@ mod tests {
     #[test]
     fn repeated_divergence_is_an_error() {
         let (inner, model, cfg) = setup(10);
-        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e >= 2 };
+        let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e >= 2, score: None };
         let err = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).err().expect("must fail");
         assert!(err.to_string().contains("non-finite loss"), "{err}");
     }
