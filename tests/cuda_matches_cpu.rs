@@ -56,8 +56,9 @@ fn m2_loss_and_gradient<B: AutodiffBackend>(chunks: bool) -> (Vec<f32>, Vec<f32>
             y: classes(rows_l),
             eps: uniform(rows_l, latent, 3),
             weight: 1.0,
+            x_classify: None,
         },
-        UnlabelledBatch { x: x_u.clone(), eps: uniform(rows_u * CLASSES, latent, 4) },
+        UnlabelledBatch { x: x_u.clone(), eps: uniform(rows_u * CLASSES, latent, 4), weight: 1.0 },
         10.0,
     );
     let grads = o.loss.backward();

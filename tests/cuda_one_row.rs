@@ -104,8 +104,8 @@ fn train_steps(labelled: usize) {
     for _ in 0..3 {
         let o = objective(
             &m,
-            LabelledBatch { x: random(labelled, DIM), y: labels(labelled), eps: random(labelled, latent), weight: 1.0 },
-            UnlabelledBatch { x: random(100, DIM), eps: random(100 * CLASSES, latent) },
+            LabelledBatch { x: random(labelled, DIM), y: labels(labelled), eps: random(labelled, latent), weight: 1.0, x_classify: None },
+            UnlabelledBatch { x: random(100, DIM), eps: random(100 * CLASSES, latent), weight: 1.0 },
             10.0,
         );
         all_finite(o.bound.clone().inner());

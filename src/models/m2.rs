@@ -505,12 +505,17 @@ pub struct LabelledBatch<B: Backend> {
     /// minibatches; below 1 when a step takes more labelled examples than its share, so that the
     /// objective keeps its weights).
     pub weight: f32,
+    /// The inputs the classification term gives q(y|x), when not `x` itself (noisy copies that
+    /// regularise the classifier); the bound always sees `x`.
+    pub x_classify: Option<Tensor<B, 2>>,
 }
 
 /// Unlabelled examples of a minibatch with their noise `[n_u * K, latent]`.
 pub struct UnlabelledBatch<B: Backend> {
     pub x: Tensor<B, 2>,
     pub eps: Tensor<B, 2>,
+    /// What the unlabelled bound counts for in the objective (1 in the paper).
+    pub weight: f32,
 }
 
 /// The minibatch objective and its parts, each `[1]`, all means over the n_l + n_u examples
@@ -534,34 +539,44 @@ pub fn objective<B: Backend>(
     beta: f32,
 ) -> Objective<B> {
     let n = labelled.weight * labelled.x.dims()[0] as f32 + unlabelled.x.dims()[0] as f32;
-    objective_share(model, Some(labelled), unlabelled, beta, n)
+    objective_share(model, Some(labelled), Some(unlabelled), beta, n)
 }
 
 /// The share of a minibatch's objective that some of its rows contribute: their sums divided by
 /// `n`, the whole minibatch's `w n_l + n_u`. The shares of rows that make up a minibatch add up
-/// to its `objective`.
+/// to its `objective`. A share has labelled rows, unlabelled rows or both.
 pub fn objective_share<B: Backend>(
     model: &M2<B>,
     labelled: Option<LabelledBatch<B>>,
-    unlabelled: UnlabelledBatch<B>,
+    unlabelled: Option<UnlabelledBatch<B>>,
     beta: f32,
     n: f32,
 ) -> Objective<B> {
-    let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
-    let (mut bound, mut reconstruction, mut kl) = (u.bound().sum(), u.reconstruction().sum(), u.kl().sum());
+    let mut sums: Option<[Tensor<B, 1>; 3]> = None;
+    let mut add = |w: f32, [b, r, k]: [Tensor<B, 2>; 3]| {
+        let new = [b, r, k].map(|t| t.sum().mul_scalar(w));
+        sums = Some(match sums.take() {
+            Some([b0, r0, k0]) => {
+                let [b1, r1, k1] = new;
+                [b0 + b1, r0 + r1, k0 + k1]
+            }
+            None => new,
+        });
+    };
     let mut classification = None;
     if let Some(labelled) = labelled {
         let w = labelled.weight;
-        let log_q = model
-            .classify(labelled.x.clone())
-            .gather(1, labelled.y.clone().unsqueeze_dim(1));
+        let x_classify = labelled.x_classify.unwrap_or_else(|| labelled.x.clone());
+        let log_q = model.classify(x_classify).gather(1, labelled.y.clone().unsqueeze_dim(1));
         let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
-        let weighted = |t: Tensor<B, 2>| t.sum().mul_scalar(w);
-        bound = weighted(l.bound()) + bound;
-        reconstruction = weighted(l.reconstruction) + reconstruction;
-        kl = weighted(l.kl) + kl;
-        classification = Some(weighted(log_q).mul_scalar(beta));
+        add(w, [l.bound(), l.reconstruction, l.kl]);
+        classification = Some(log_q.sum().mul_scalar(w * beta));
     }
+    if let Some(unlabelled) = unlabelled {
+        let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
+        add(unlabelled.weight, [u.bound(), u.reconstruction(), u.kl()]);
+    }
+    let [bound, reconstruction, kl] = sums.expect("a share has labelled or unlabelled rows");
     let objective = classification.map_or(bound.clone(), |c| bound.clone() + c);
     Objective {
         loss: objective.neg().div_scalar(n),
@@ -780,8 +795,9 @@ mod tests {
                     y: class_indices(&y, &dev()),
                     eps: matrix::<B>(e, rows, 2, &dev()),
                     weight,
+                    x_classify: None,
                 },
-                UnlabelledBatch { x: matrix::<B>(xu.clone(), 3, d, &dev()), eps: matrix::<B>(eu.clone(), 3 * k, 2, &dev()) },
+                UnlabelledBatch { x: matrix::<B>(xu.clone(), 3, d, &dev()), eps: matrix::<B>(eu.clone(), 3 * k, 2, &dev()), weight: 1.0 },
                 0.6,
             );
             [scalar(o.loss), scalar(o.bound), scalar(o.reconstruction), scalar(o.kl)]
@@ -814,10 +830,12 @@ mod tests {
                 y: class_indices(&yl, &dev()),
                 eps: mk(&el, nl, 2),
                 weight: 1.0,
+                x_classify: None,
             },
             UnlabelledBatch {
                 x: mk(&xu, nu, d),
                 eps: mk(&eu, nu * k, 2),
+                weight: 1.0,
             },
             beta,
         );
@@ -845,6 +863,43 @@ mod tests {
             "{parts} vs {}",
             bound_sum / n
         );
+    }
+
+    #[test]
+    fn noisy_classifier_inputs_and_an_unlabelled_weight_enter_as_defined() {
+        // q(y|x) of the classification term reads x_classify, the bound reads x; the unlabelled
+        // bound counts with its weight, and a share without unlabelled rows leaves it out.
+        let (d, k) = (3, 4);
+        let m = M2::<B>::new(&config(vec![5], Likelihood::GaussianBand), d, k, 9, &dev());
+        let (nl, nu) = (2, 3);
+        let (xl, xc, xu) = (noise(nl * d, 30), noise(nl * d, 31), noise(nu * d, 32));
+        let (el, eu) = (noise(nl * 2, 33), noise(nu * k * 2, 34));
+        let yl = [1, 2];
+        let mk = |v: &Vec<f32>, r, c| matrix::<B>(v.clone(), r, c, &dev());
+        let labelled = || LabelledBatch {
+            x: mk(&xl, nl, d),
+            y: class_indices(&yl, &dev()),
+            eps: mk(&el, nl, 2),
+            weight: 1.0,
+            x_classify: Some(mk(&xc, nl, d)),
+        };
+        let (beta, n, w_u) = (0.7f32, 9.0f32, 0.25f32);
+        let unlabelled = UnlabelledBatch { x: mk(&xu, nu, d), eps: mk(&eu, nu * k, 2), weight: w_u };
+        let lb: f32 = to_vec(m.labelled_bound(mk(&xl, nl, d), class_indices(&yl, &dev()), mk(&el, nl, 2))).iter().sum();
+        let lq = to_vec(m.classify(mk(&xc, nl, d)));
+        let log_q: f32 = (0..nl).map(|i| lq[i * k + yl[i]]).sum();
+        let ub: f32 = to_vec(m.unlabelled_bound(mk(&xu, nu, d), mk(&eu, nu * k, 2))).iter().sum();
+        let both = objective_share(&m, Some(labelled()), Some(unlabelled), beta, n);
+        let want = -(lb + w_u * ub + beta * log_q) / n;
+        let got = scalar(both.loss);
+        assert!((got - want).abs() < 1e-4 * (1.0 + want.abs()), "{got} vs {want}");
+        let alone = objective_share(&m, Some(labelled()), None, beta, n);
+        let want = -(lb + beta * log_q) / n;
+        let got = scalar(alone.loss);
+        assert!((got - want).abs() < 1e-4 * (1.0 + want.abs()), "{got} vs {want}");
+        // The noisy inputs matter: with x itself the classification term differs.
+        let lq_x = to_vec(m.classify(mk(&xl, nl, d)));
+        assert!(((0..nl).map(|i| lq_x[i * k + yl[i]]).sum::<f32>() - log_q).abs() > 1e-4);
     }
 
     #[test]

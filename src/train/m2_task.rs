@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::models::m2::{
     class_indices, classification_weight, objective_share, LabelledBatch, UnlabelledBatch,
 };
-use crate::models::tensors::{matrix, to_vec};
+use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
 
 /// Rows of one example set, row-major `n x dim`.
@@ -145,6 +145,12 @@ pub struct M2Task<B: AutodiffBackend> {
     /// The fewest labelled rows a step takes when `labelled_batch` is not set (1: the share as
     /// it is). A smaller share is repeated to reach it (see `labelled_repeats`).
     pub min_labelled: usize,
+    /// What the unlabelled bound counts for (1: the paper's objective; 0: the unlabelled rows
+    /// are not drawn, and q(y|x) learns from the labelled rows alone).
+    pub unlabelled_weight: f32,
+    /// Standard deviation of the noise added to each input of the classification term's
+    /// labelled rows (empty: none); see [`M2Task::set_classifier_noise`].
+    classifier_noise: Vec<f32>,
     beta: f32,
     /// Labelled rows of each class.
     by_class: Vec<Vec<usize>>,
@@ -252,6 +258,8 @@ impl<B: AutodiffBackend> M2Task<B> {
             noise: Noise::Host,
             labelled_batch: None,
             min_labelled: 1,
+            unlabelled_weight: 1.0,
+            classifier_noise: Vec::new(),
             beta,
             by_class,
             order: Vec::new(),
@@ -265,6 +273,18 @@ impl<B: AutodiffBackend> M2Task<B> {
 
     fn n_unlabelled(&self) -> usize {
         self.unlabelled.rows(self.dim)
+    }
+
+    /// q(y|x)'s classification term sees its labelled rows with Gaussian noise of `scale`
+    /// standard deviations of each input over the unlabelled rows added, a fresh draw every
+    /// step (0: none). A smoother classifier than one fitted to a few exact points.
+    pub fn set_classifier_noise(&mut self, scale: f64) {
+        if scale <= 0.0 {
+            self.classifier_noise.clear();
+            return;
+        }
+        let (_, var) = column_moments(self.unlabelled.means(), self.dim);
+        self.classifier_noise = var.iter().map(|v| (scale * (*v as f64).sqrt()) as f32).collect();
     }
 
     /// Labelled rows in every minibatch: `labelled_batch` when set, else the reference code's
@@ -328,10 +348,11 @@ impl<B: AutodiffBackend> M2Task<B> {
     }
 }
 
-/// One part of an M2 step: the labelled rows (first part only) and a share of the unlabelled.
+/// One part of an M2 step: the labelled rows (first part only) and a share of the unlabelled
+/// (none when they do not count).
 pub struct M2Part<B: AutodiffBackend> {
     labelled: Option<LabelledBatch<B>>,
-    unlabelled: UnlabelledBatch<B>,
+    unlabelled: Option<UnlabelledBatch<B>>,
     /// The whole step's examples, labelled ones counted with their weight.
     step_weight: f32,
 }
@@ -372,24 +393,39 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         let (dim, latent, dev) = (self.dim, model.latent_dim(), &self.device);
         let labels: Vec<usize> = idx_l.iter().map(|&i| self.labels[i]).collect();
         let weight = self.labelled_weight();
+        let x_l = self.labelled.draw(dim, idx_l, rng);
+        let x_classify = (!self.classifier_noise.is_empty()).then(|| {
+            let noisy: Vec<f32> = x_l
+                .chunks_exact(dim)
+                .flat_map(|row| row.iter().zip(&self.classifier_noise).map(|(&v, &s)| v + s * rng.sample::<f32, _>(StandardNormal)).collect::<Vec<_>>())
+                .collect();
+            matrix(noisy, m, dim, dev)
+        });
         let labelled = LabelledBatch {
-            x: matrix(self.labelled.draw(dim, idx_l, rng), m, dim, dev),
+            x: matrix(x_l, m, dim, dev),
             y: class_indices(&labels, dev),
             eps: self.noise.normal::<B>(rng, m, latent, dev),
             weight,
+            x_classify,
         };
-        let x_u = self.unlabelled.draw(dim, idx_u, rng);
+        // The objective keeps its scale when the unlabelled rows do not count: the labelled
+        // rows' gradient is the same as in the full objective.
         let step_weight = weight * m as f32 + idx_u.len() as f32;
+        if self.unlabelled_weight == 0.0 {
+            return vec![M2Part { labelled: Some(labelled), unlabelled: None, step_weight }];
+        }
+        let x_u = self.unlabelled.draw(dim, idx_u, rng);
         // The labelled rows go with the first part; the unlabelled rows are shared out.
         let mut labelled = Some(labelled);
         part_rows(idx_u.len(), parts)
             .into_iter()
             .map(|rows| M2Part {
                 labelled: labelled.take(),
-                unlabelled: UnlabelledBatch {
+                unlabelled: Some(UnlabelledBatch {
                     x: matrix(x_u[rows.start * dim..rows.end * dim].to_vec(), rows.len(), dim, dev),
                     eps: self.noise.normal::<B>(rng, rows.len() * self.n_classes, latent, dev),
-                },
+                    weight: self.unlabelled_weight,
+                }),
                 step_weight,
             })
             .collect()
@@ -723,6 +759,49 @@ mod tests {
             valid_x: vec![0.0; 2 * dim],
             valid_labels: vec![0, 2],
         }
+    }
+
+    #[test]
+    fn without_the_unlabelled_term_a_step_is_its_labelled_rows_alone() {
+        let data = blob_data(0);
+        let (dim, k) = (data.dim, data.n_classes);
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        task.start_epoch(0, &mut rng);
+        let full = task.draw(&model, 0, 2, &mut rng);
+        assert!(full.len() == 2 && full.iter().all(|p| p.unlabelled.is_some()));
+        task.unlabelled_weight = 0.0;
+        let alone = task.draw(&model, 0, 2, &mut rng);
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].labelled.is_some() && alone[0].unlabelled.is_none());
+        // Its loss is the labelled rows' share of the full step's: same divisor.
+        assert_eq!(alone[0].step_weight, full[0].step_weight);
+    }
+
+    #[test]
+    fn classifier_noise_has_the_asked_spread_and_leaves_the_bound_its_rows() {
+        let data = blob_data(0);
+        let (dim, k) = (data.dim, data.n_classes);
+        let (_, var) = column_moments(data.unlabelled.means(), dim);
+        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        task.labelled_batch = Some(4000);
+        task.set_classifier_noise(0.5);
+        let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        task.start_epoch(0, &mut rng);
+        let part = task.draw(&model, 0, 1, &mut rng).pop().unwrap();
+        let labelled = part.labelled.unwrap();
+        let (x, noisy) = (to_vec(labelled.x.inner()), to_vec(labelled.x_classify.unwrap().inner()));
+        for j in 0..dim {
+            let d: Vec<f64> = x.iter().zip(&noisy).skip(j).step_by(dim).map(|(a, b)| (b - a) as f64).collect();
+            let sd = (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
+            let want = 0.5 * (var[j] as f64).sqrt();
+            assert!((sd - want).abs() < 0.05 * want, "input {j}: noise sd {sd}, want {want}");
+        }
+        task.set_classifier_noise(0.0);
+        let part = task.draw(&model, 0, 1, &mut rng).pop().unwrap();
+        assert!(part.labelled.unwrap().x_classify.is_none());
     }
 
     #[test]
