@@ -84,18 +84,19 @@ fn same_seed_same_metrics() {
     let mut metrics = Vec::new();
     for name in ["a", "b"] {
         let run = dir.path().join(name);
-        let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--seed", "4", "--run", run.to_str().unwrap()]);
+        // The default model: M2 on spatial features, its map regularised.
+        let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--seed", "4", "--run", run.to_str().unwrap(), "--m2-hidden", "16"]);
         assert!(o.status.success(), "{}", stderr(&o));
         // Everything but the wall-clock time must agree.
         let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
         m.as_object_mut().unwrap().remove("seconds");
         metrics.push(m.to_string());
-        let log = std::fs::read_to_string(run.join("m1_log.csv")).unwrap();
+        let log = std::fs::read_to_string(run.join("m2_log.csv")).unwrap();
         metrics.push(log.lines().map(|l| l.split(',').nth(3).unwrap_or("").to_string()).collect::<Vec<_>>().join(";"));
     }
     assert_eq!(metrics[0], metrics[2], "metrics differ between identical runs");
     assert_eq!(metrics[1], metrics[3], "validation bounds differ between identical runs");
-    let model = |name: &str| std::fs::read(dir.path().join(name).join("m1_model.mpk")).unwrap();
+    let model = |name: &str| std::fs::read(dir.path().join(name).join("m2_model.mpk")).unwrap();
     assert!(model("a") == model("b"), "identical runs wrote different model files");
 }
 
@@ -171,7 +172,7 @@ fn run_writes_pictures_and_predict_reproduces_its_map() {
     let (img, lab) = write_scene(dir.path(), false);
     let run = dir.path().join("run");
     let run_s = run.to_str().unwrap();
-    let o = train_tiny(&["--model", "m1", img.as_str(), "--labels", lab.as_str(), "--run", run_s]);
+    let o = train_tiny(&["--model", "m1", "--input", "spectra", img.as_str(), "--labels", lab.as_str(), "--run", run_s]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for f in ["class_map.png", "ground_truth.png", "errors.png", "uncertainty.png", "spectra.png", "learning_curves_m1.png", "report.md", "class_map.npy"] {
@@ -194,6 +195,27 @@ fn run_writes_pictures_and_predict_reproduces_its_map() {
     assert_eq!(a.shape, vec![24, 24]);
     assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
     assert!(pred.join("class_map.png").exists() && pred.join("uncertainty.png").exists());
+}
+
+/// The default model reads spatial features and regularises its map; `predict` must fit nothing
+/// again (it reads `spatial.json`) and repeat the run's regularised map.
+#[test]
+fn the_default_model_stores_its_spatial_features_and_predict_repeats_its_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["spatial.json", "m2_model.mpk", "metrics_pixelwise.json", "class_map.npy"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let pred = dir.path().join("pred");
+    let o = hyperssl(&["predict", "--run", run_s, img.as_str(), "--out", pred.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = read_npy(&run.join("class_map.npy")).unwrap();
+    let b = read_npy(&pred.join("class_map.npy")).unwrap();
+    assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
 }
 
 #[test]
@@ -236,7 +258,7 @@ fn resume_with_more_epochs_equals_a_longer_run() {
         let mut args = vec!["train", "--model", "m1m2", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap(), "--m2-hidden", "16"];
         // TINY without its epochs.
         args.extend(&TINY[2..]);
-        args.extend(["--epochs", epochs]);
+        args.extend(["--epochs", epochs, "--eval-every", "1"]);
         if resume {
             args.push("--resume");
         }

@@ -2,21 +2,13 @@
 
 use hyperssl::models::backend::AutodiffBackend;
 use hyperssl::data::Scene;
-use hyperssl::eval::metrics::Metrics;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
 use hyperssl::pipeline::m2_run::run_m2;
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
-use hyperssl::train::atomic::read_json;
 
 use super::train::{progress_bar, report_progress};
-
-/// Runs the model and returns its test metrics (for experiments).
-pub fn run_metrics(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<Metrics> {
-    run(scene, cfg, dir, resume, device)?;
-    Ok(read_json(&dir.metrics())?)
-}
 
 /// Trains and evaluates; returns the text to print.
 pub fn run(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {

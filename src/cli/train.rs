@@ -10,6 +10,7 @@ use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::models::{Activation, Likelihood};
 use hyperssl::pipeline::backend::Device;
 use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::config::Input;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::Progress;
 
@@ -24,9 +25,24 @@ pub struct Args {
 /// Options that override the configuration file (or the defaults).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainOptions {
-    /// Model to train.
+    /// Model to train [default: m2, on spatial features, its map regularised].
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
+    /// What the model sees of a pixel: its spectrum, or spatial features computed from the image
+    /// alone (principal components with their local and edge-aware means) [default: spatial].
+    #[arg(long, value_enum)]
+    pub input: Option<Input>,
+    /// Weight of the graph-cut regularisation of the class map (cost of two neighbours in
+    /// different classes, in nats); 0 switches it off [default: 3].
+    #[arg(long)]
+    pub mrf_weight: Option<f64>,
+    /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
+    /// [default: 1.5].
+    #[arg(long)]
+    pub classifier_noise: Option<f64>,
+    /// M2: weight of the unlabelled bound (0: q(y|x) learns from the labelled pixels alone) [default: 1].
+    #[arg(long)]
+    pub unlabelled_weight: Option<f64>,
     /// TOML file with the whole configuration (flags given here override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -107,6 +123,12 @@ impl TrainOptions {
         if let Some(m) = self.model {
             c.model = m;
         }
+        if let Some(i) = self.input {
+            c.input = i;
+        }
+        if let Some(w) = self.mrf_weight {
+            c.mrf.weight = w;
+        }
         if let Some(n) = self.per_class {
             c.split.train = TrainSize::PerClass(n);
         }
@@ -146,6 +168,8 @@ impl TrainOptions {
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
         set!(c.alpha, self.alpha);
+        set!(c.classifier_noise, self.classifier_noise);
+        set!(c.unlabelled_weight, self.unlabelled_weight);
         if self.labelled_batch.is_some() {
             c.labelled_batch = self.labelled_batch;
         }
@@ -205,15 +229,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 impl Args {
-    /// The main job: M1 + SVM on the embedded scene with 10 labels per class, in runs/demo,
-    /// resumed if present; the settings of the README's M1 results (80 epochs, Adam at 1e-3).
+    /// The main job: the default model on the embedded scene with 10 labels per class, in
+    /// runs/demo, resumed if present.
     pub fn demo() -> Self {
         let mut args = Args::default();
         args.options.run = Some(PathBuf::from("runs/demo"));
         args.options.resume = true;
-        args.options.epochs = Some(80);
-        args.options.lr = Some(1e-3);
-        args.options.eval_every = Some(4);
         args
     }
 }

@@ -9,17 +9,19 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
-use super::config::ExperimentConfig;
+use super::config::{ExperimentConfig, Input};
 use super::features::dist_qz;
 use super::outputs;
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
 use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
+use crate::data::spatial::SpatialFeatures;
 use crate::data::Scene;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{fit_classifier, Classifier, FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
+use crate::eval::mrf::{regularise, MrfConfig};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::train::atomic;
@@ -27,14 +29,19 @@ use super::outcome::RunOutcome;
 use crate::train::m1_task::{gather_rows, M1Task};
 use crate::train::trainer::{train, Progress, RunFiles, TrainOutcome};
 
-/// A scene made ready for training: the split, the scaling fitted on the training pool and the
-/// scaled pixels.
+/// A scene made ready for training: the split, the scaling fitted on the training pool and
+/// what the models see of every pixel.
 pub struct Prepared {
     pub split: Split,
     pub scaler: Scaler,
-    /// Every pixel of the scene, scaled, row-major `n_pixels x bands`.
+    /// The spatial features' transform, for spatial inputs.
+    pub spatial: Option<SpatialFeatures>,
+    /// Every pixel of the scene as the models see it (scaled spectra or spatial features),
+    /// row-major `n_pixels x dim`.
     pub x: Vec<f32>,
-    pub bands: usize,
+    pub dim: usize,
+    pub height: usize,
+    pub width: usize,
     pub n_classes: usize,
     /// Dense class of every pixel (None = unlabelled).
     pub classes: Vec<Option<u16>>,
@@ -51,6 +58,29 @@ impl Prepared {
         let test_pred: Vec<usize> = self.split.test.iter().map(|&i| predicted[i]).collect();
         evaluate(&self.classes_of(&self.split.test), &test_pred, self.n_classes)
     }
+
+    /// The class map of the run from the classifier's classes and probabilities: the graph-cut
+    /// regularisation of the probabilities when it is on, else the classes as they are.
+    pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], mrf: &MrfConfig) -> Vec<usize> {
+        if mrf.is_on() {
+            regularise(probabilities, self.n_classes, self.height, self.width, mrf)
+        } else {
+            pixelwise.to_vec()
+        }
+    }
+}
+
+/// The model inputs of a scene's scaled pixels: the pixels themselves, or their spatial
+/// features (the transform fitted on this scene when none is given).
+pub fn model_inputs(cfg: &ExperimentConfig, scaled: Vec<f32>, height: usize, width: usize, bands: usize) -> Result<(Option<SpatialFeatures>, Vec<f32>)> {
+    match cfg.input {
+        Input::Spectra => Ok((None, scaled)),
+        Input::Spatial => {
+            let spatial = SpatialFeatures::fit(&cfg.spatial, &scaled, height, width, bands)?;
+            let x = spatial.transform(&scaled, height, width)?;
+            Ok((Some(spatial), x))
+        }
+    }
 }
 
 /// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels);
@@ -66,25 +96,35 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
         Error::invalid(format!("{} has no label map: pass --labels to train and evaluate a classifier", scene.source.display()))
     })?;
     scene.check_finite()?;
+    // A split drawn here has its warnings said here; a caller's split is the caller's to report.
     let split = match split {
         Some(s) => s,
-        None => sampling::split(labels, &cfg.split)?,
+        None => {
+            let s = sampling::split(labels, &cfg.split)?;
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            s
+        }
     };
-    for w in &split.warnings {
-        eprintln!("warning: {w}");
-    }
     if split.train.is_empty() || split.test.is_empty() {
         return Err(Error::invalid("the split left no training or no test pixels"));
     }
     let scaler = Scaler::fit(&cfg.scaling, &scene.gather(split.pool()), scene.bands)?;
-    let x = scaler.transformed(&scene.pixels)?;
+    // Spatial features come from the image alone, every pixel of it: the spectra of test pixels
+    // shape their neighbours' features, their labels never enter.
+    let (spatial, x) = model_inputs(cfg, scaler.transformed(&scene.pixels)?, scene.height, scene.width, scene.bands)?;
     if let Some(d) = dir {
         atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
         scaler.save(&d.scaler())?;
+        if let Some(s) = &spatial {
+            atomic::write_json(&d.spatial(), s)?;
+        }
         atomic::write_json(&d.split(), &split)?;
         atomic::write_json(&d.classes(), &super::trained::ClassInfo::of(labels))?;
     }
-    Ok(Prepared { split, scaler, x, bands: scene.bands, n_classes: labels.n_classes(), classes: labels.classes.clone() })
+    let dim = spatial.as_ref().map_or(scene.bands, |s| s.dim());
+    Ok(Prepared { split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })
 }
 
 /// Pixels of the pool held out for the validation bound: a seeded `fraction` (at least one, at
@@ -107,7 +147,7 @@ pub fn train_m1<B: AutodiffBackend>(
     progress: &mut dyn FnMut(&Progress),
     device: &B::Device,
 ) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
-    let dim = p.bands;
+    let dim = p.dim;
     let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
     task.kl_warmup = cfg.kl_warmup;
@@ -138,26 +178,30 @@ pub fn run_m1<B: AutodiffBackend>(
     let started = Instant::now();
     let p = prepare(scene, cfg, dir)?;
     let TrainOutcome { best: model, state: train_state, .. } = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
-    let (features, _) = dist_qz(&model, &p.x, p.bands, device);
+    let (features, _) = dist_qz(&model, &p.x, p.dim, device);
     let latent = model.latent_dim();
     let y_train = p.classes_of(&p.split.train);
     let (classifier, fit) = fit_classifier(cfg.classifier, &gather_rows(&features, latent, &p.split.train), latent, &y_train, p.n_classes, cfg.train.seed)?;
     let probabilities = classifier.predict_proba(&features);
-    let predicted = classifier.predict(&features);
-    let metrics = p.score(&predicted)?;
+    let pixelwise = classifier.predict(&features);
+    let predicted = p.class_map(&pixelwise, &probabilities, &cfg.mrf);
+    let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.classifier(), &classifier)?;
         atomic::write_json(&d.metrics(), &metrics)?;
+        atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probabilities)?;
-        files.push(outputs::write_m1_spectra(d, &model, &p.x, p.bands, &p.split, scene.wavelengths.as_deref(), device)?);
+        if p.spatial.is_none() {
+            files.push(outputs::write_m1_spectra(d, &model, &p.x, p.dim, &p.split, scene.wavelengths.as_deref(), device)?);
+        }
         files.extend(outputs::write_learning_curves(d)?);
         let title = format!("M1 + {:?} on {}", cfg.classifier, scene.source.display());
         let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
         files.push(report);
     }
-    let run = RunOutcome { split: p.split, metrics, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
+    let run = RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
     Ok(M1Outcome { model, classifier, fit, run })
 }
 
@@ -183,13 +227,16 @@ mod tests {
         let p = Prepared {
             split: Split { train: vec![0, 1], test: vec![2], unlabelled: (0..n).collect(), ..Default::default() },
             scaler: Scaler::fit(&ScalingConfig::default(), &x, bands).unwrap(),
+            spatial: None,
             x: x.clone(),
-            bands,
+            dim: bands,
+            height: n,
+            width: 1,
             n_classes: 2,
             classes: vec![None; n],
         };
         let start = |noise: f64| {
-            let mut cfg = ExperimentConfig::default();
+            let mut cfg = ExperimentConfig::spectral();
             cfg.m1.hidden = vec![4];
             cfg.m1.latent = 2;
             cfg.m1.initial_noise = noise;

@@ -15,6 +15,7 @@ use super::trained::ClassInfo;
 use crate::data::sampling::Split;
 use crate::data::Scene;
 use crate::error::{Error, Result};
+use crate::eval::classifier::argmax_rows;
 use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
 use crate::train::atomic;
@@ -54,12 +55,6 @@ pub fn probabilities<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &
     x.chunks(chunk * dim).flat_map(|c| to_vec(model.probabilities(matrix::<B>(c.to_vec(), c.len() / dim, dim, device)))).collect()
 }
 
-pub fn argmax_rows(p: &[f32], k: usize) -> Vec<usize> {
-    p.chunks_exact(k)
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, &v)| if v > row[best] { i } else { best }))
-        .collect()
-}
-
 /// Trains M2 on `features` (row-major, `dim` wide; `logvar` for sampled M1 features) and scores
 /// the test pixels.
 #[allow(clippy::too_many_arguments)]
@@ -93,6 +88,8 @@ fn train_m2<B: AutodiffBackend>(
     task.noise = cfg.train.noise;
     task.labelled_batch = cfg.labelled_batch;
     task.min_labelled = cfg.min_labelled_batch;
+    task.unlabelled_weight = cfg.unlabelled_weight as f32;
+    task.set_classifier_noise(cfg.classifier_noise);
     let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device)
         .init_output(&mean, &var, cfg.m2.initial_noise)
         .with_row_chunks(cfg.row_chunks);
@@ -127,14 +124,14 @@ pub fn run_m2_split<B: AutodiffBackend>(
     // M2 resumes only from a checkpoint trained on the features it gets now: not when M1 has
     // just trained further.
     let (features, logvar, dim, resume_m2) = match cfg.model {
-        ModelKind::M2 => (p.x.clone(), None, scene.bands, resume),
+        ModelKind::M2 => (p.x.clone(), None, p.dim, resume),
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
             m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
             let m1_outcome = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
             let m1_unchanged = m1_outcome.epochs_trained == 0;
             let m1 = m1_outcome.best;
-            let (mu, lv) = dist_qz(&m1, &p.x, scene.bands, device);
+            let (mu, lv) = dist_qz(&m1, &p.x, p.dim, device);
             let pool = p.split.pool();
             let latent = m1.latent_dim();
             let sel = FeatureSelection::fit(&gather_rows(&mu, latent, pool), latent, cfg.feature_std_threshold);
@@ -148,28 +145,82 @@ pub fn run_m2_split<B: AutodiffBackend>(
     };
     let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume_m2, progress, device)?;
     let probs = probabilities(&model, &features, dim, device);
-    let predicted = argmax_rows(&probs, p.n_classes);
-    let metrics = p.score(&predicted)?;
+    let pixelwise = argmax_rows(&probs, p.n_classes);
+    let predicted = p.class_map(&pixelwise, &probs, &cfg.mrf);
+    let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.metrics(), &metrics)?;
+        atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
-        if cfg.model == ModelKind::M2 && scene.width > 1 && p.bands > 1 {
+        // Generated spectra are drawn for a model of the spectra themselves.
+        if cfg.model == ModelKind::M2 && p.spatial.is_none() && scene.width > 1 && p.dim > 1 {
             let classes_of = |idx: &[usize]| p.classes_of(idx);
-            files.push(outputs::write_m2_spectra(d, &model, &p.x, p.bands, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
+            files.push(outputs::write_m2_spectra(d, &model, &p.x, p.dim, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
         let title = format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display());
         let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
         files.push(report);
     }
-    Ok(RunOutcome { split: p.split, metrics, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
+    Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::array::{RawArray, Samples};
+    use crate::data::sampling::{self, SplitConfig, TrainSize};
+    use crate::data::LabelMap;
+    use crate::pipeline::backend::CpuTrain;
+
+    /// A 20 x 20 scene of 6 bands with three classes in vertical stripes and a labelled pixel in
+    /// every other one.
+    fn striped_scene(labels: Option<Vec<u8>>) -> Scene {
+        let (h, w, b) = (20, 20, 6);
+        let class = |c: usize| (c * 3 / w) as u8;
+        let px: Vec<f32> = (0..h * w)
+            .flat_map(|i| (0..b).map(move |k| 100.0 + 30.0 * class(i % w) as f32 * k as f32 + ((i * 7 + k * 13) % 11) as f32))
+            .collect();
+        let labels = labels.unwrap_or_else(|| (0..h * w).map(|i| if i % 2 == 0 { class(i % w) + 1 } else { 0 }).collect());
+        let path = std::path::Path::new("striped.npy");
+        let scene = Scene::from_array(&RawArray::new(vec![h, w, b], Samples::F32(px)), path).unwrap();
+        let map = LabelMap::from_values(h, w, &labels.iter().map(|&v| v as u32).collect::<Vec<_>>()).unwrap();
+        scene.with_labels(map, path).unwrap()
+    }
+
+    #[test]
+    fn the_labels_of_test_pixels_never_reach_training() {
+        // The same draw, then the test pixels' labels shuffled among them: the model, its
+        // probabilities and its class map must not change (only the scores may).
+        let scene = striped_scene(None);
+        let cfg = {
+            let mut c = ExperimentConfig::default();
+            c.m2.hidden_classifier = vec![8];
+            c.m2.hidden_encoder = vec![8];
+            c.m2.hidden_decoder = vec![8];
+            c.m2.latent = 2;
+            c.spatial.components = 3;
+            c.labelled_batch = Some(9);
+            c.train.epochs = 2;
+            c.train.batch_size = 64;
+            c.split = SplitConfig { train: TrainSize::PerClass(3), ..Default::default() };
+            c
+        };
+        let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
+        let mut labels: Vec<u8> = scene.labels.as_ref().unwrap().classes.iter().map(|c| c.map_or(0, |c| c as u8 + 1)).collect();
+        let test_labels: Vec<u8> = split.test.iter().map(|&i| labels[i]).collect();
+        for (n, &i) in split.test.iter().enumerate() {
+            labels[i] = test_labels[(n * 7 + 3) % test_labels.len()];
+        }
+        let permuted = striped_scene(Some(labels));
+        let run = |scene: &Scene| run_m2_split::<CpuTrain>(scene, &cfg, Some(split.clone()), None, false, &mut |_| {}, &Default::default()).unwrap();
+        let (a, b) = (run(&scene), run(&permuted));
+        assert_eq!(a.probabilities, b.probabilities);
+        assert_eq!(a.predicted, b.predicted);
+        assert_ne!(a.metrics.overall_accuracy, b.metrics.overall_accuracy, "the permutation changed no test label");
+    }
 
     #[test]
     fn feature_selection_keeps_varying_dimensions() {
@@ -180,10 +231,5 @@ mod tests {
         assert_eq!(sel.apply(&mu[..3]), vec![0.0, -1.0]);
         let flat = FeatureSelection::fit(&[0.0; 6], 3, 0.1);
         assert_eq!(flat.kept, vec![0, 1, 2]);
-    }
-
-    #[test]
-    fn argmax_of_rows() {
-        assert_eq!(argmax_rows(&[0.1, 0.7, 0.2, 0.5, 0.3, 0.2], 3), vec![1, 0]);
     }
 }

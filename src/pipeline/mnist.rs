@@ -64,7 +64,7 @@ pub fn paper_split(scene: &Scene, labels: usize, seed: u64) -> Result<Split> {
 /// layer (500 units, 300 for 100 labels), alpha 0.1; Gaussian likelihood on M1 features, Bernoulli
 /// on pixels.
 pub fn paper_config(model: ModelKind, labels: usize) -> ExperimentConfig {
-    let mut c = ExperimentConfig { model, ..Default::default() };
+    let mut c = ExperimentConfig { model, ..ExperimentConfig::spectral() };
     c.scaling = ScalingConfig { kind: ScalingKind::GlobalMinMax, clip_negative: false, clip_output: true };
     c.m1 = M1Config { hidden: vec![500, 500], latent: 50, likelihood: Likelihood::Bernoulli, ..Default::default() };
     let h = if labels <= 100 { 300 } else { 500 };

@@ -8,9 +8,12 @@ use crate::train::checkpoint::LoopState;
 
 pub struct RunOutcome {
     pub split: Split,
-    /// Scores on the test pixels of the split.
+    /// Scores of the class map on the test pixels of the split.
     pub metrics: Metrics,
-    /// Predicted class of every pixel of the scene.
+    /// Scores of the classifier's own classes, before the class map is regularised (the same
+    /// as `metrics` when it is not).
+    pub metrics_pixelwise: Metrics,
+    /// The class map: the class of every pixel of the scene.
     pub predicted: Vec<usize>,
     /// Class probabilities of every pixel, `n_pixels x n_classes`.
     pub probabilities: Vec<f32>,

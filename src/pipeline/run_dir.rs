@@ -50,6 +50,13 @@ impl RunDir {
     pub fn metrics(&self) -> PathBuf {
         self.root.join("metrics.json")
     }
+    /// Scores of the classifier's own classes, before the class map is regularised.
+    pub fn metrics_pixelwise(&self) -> PathBuf {
+        self.root.join("metrics_pixelwise.json")
+    }
+    pub fn spatial(&self) -> PathBuf {
+        self.root.join("spatial.json")
+    }
     pub fn scene_info(&self) -> PathBuf {
         self.root.join("scene.json")
     }

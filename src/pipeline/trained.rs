@@ -5,15 +5,17 @@ use crate::models::backend::Backend;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::config::{ExperimentConfig, ModelKind};
+use super::config::{ExperimentConfig, Input, ModelKind};
 use super::features::dist_qz;
-use super::m2_run::{argmax_rows, probabilities, FeatureSelection};
+use super::m2_run::{probabilities, FeatureSelection};
 use super::run_dir::RunDir;
 use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
+use crate::data::spatial::SpatialFeatures;
 use crate::data::{LabelMap, Scene};
 use crate::error::{Error, Result};
-use crate::eval::classifier::{Classifier, FittedClassifier};
+use crate::eval::classifier::{argmax_rows, Classifier, FittedClassifier};
+use crate::eval::mrf::regularise;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
 use crate::train::atomic::read_json;
@@ -45,6 +47,8 @@ pub enum TrainedModel<B: Backend> {
 pub struct Trained<B: Backend> {
     pub config: ExperimentConfig,
     pub scaler: Scaler,
+    /// The spatial features' transform of a run on spatial inputs.
+    pub spatial: Option<SpatialFeatures>,
     pub split: Split,
     pub classes: ClassInfo,
     pub model: TrainedModel<B>,
@@ -70,21 +74,25 @@ impl<B: Backend> Trained<B> {
     pub fn load(dir: &RunDir, device: &B::Device) -> Result<Self> {
         let config = ExperimentConfig::from_toml_file(&dir.config())?;
         let scaler = Scaler::load(&dir.scaler())?;
+        let spatial: Option<SpatialFeatures> = match config.input {
+            Input::Spectra => None,
+            Input::Spatial => Some(read_json(&dir.spatial())?),
+        };
         let split: Split = read_json(&dir.split())?;
         let classes: ClassInfo = read_json(&dir.classes())?;
-        let (bands, k) = (scaler.bands(), classes.values.len());
+        let (dim, k) = (spatial.as_ref().map_or(scaler.bands(), |s| s.dim()), classes.values.len());
         let model = match config.model {
             ModelKind::M1 => {
-                TrainedModel::M1 { model: load_m1(dir, &config, bands, device)?, classifier: read_json(&dir.classifier())? }
+                TrainedModel::M1 { model: load_m1(dir, &config, dim, device)?, classifier: read_json(&dir.classifier())? }
             }
-            ModelKind::M2 => TrainedModel::M2 { model: load_m2(dir, &config, bands, k, device)? },
+            ModelKind::M2 => TrainedModel::M2 { model: load_m2(dir, &config, dim, k, device)? },
             ModelKind::M1m2 => {
                 let selection: FeatureSelection = read_json(&dir.root.join("m1m2_features.json"))?;
                 let m2 = load_m2(dir, &config, selection.kept.len(), k, device)?;
-                TrainedModel::M1m2 { m1: load_m1(dir, &config, bands, device)?, selection, m2 }
+                TrainedModel::M1m2 { m1: load_m1(dir, &config, dim, device)?, selection, m2 }
             }
         };
-        Ok(Trained { config, scaler, split, classes, model })
+        Ok(Trained { config, scaler, spatial, split, classes, model })
     }
 
     /// Refuses a scene of another sensor (band count) or with NaN/inf values.
@@ -93,10 +101,20 @@ impl<B: Backend> Trained<B> {
         scene.check_finite()
     }
 
-    /// The scene scaled with the stored scaling, after checking its bands and values.
-    pub fn scaled(&self, scene: &Scene) -> Result<Vec<f32>> {
+    /// Values per pixel the models take (bands, or spatial features).
+    fn dim(&self) -> usize {
+        self.spatial.as_ref().map_or(self.scaler.bands(), |s| s.dim())
+    }
+
+    /// What the models see of every pixel of the scene (scaled spectra or spatial features,
+    /// with the stored transforms), after checking its bands and values.
+    pub fn inputs(&self, scene: &Scene) -> Result<Vec<f32>> {
         self.check_scene(scene)?;
-        self.scaler.transformed(&scene.pixels)
+        let scaled = self.scaler.transformed(&scene.pixels)?;
+        match &self.spatial {
+            None => Ok(scaled),
+            Some(s) => s.transform(&scaled, scene.height, scene.width),
+        }
     }
 
     /// Means and log-variances of M1's q(z|x) for every pixel (runs with an M1).
@@ -106,13 +124,15 @@ impl<B: Backend> Trained<B> {
             TrainedModel::M1m2 { m1, .. } => m1,
             TrainedModel::M2 { .. } => return Err(Error::invalid("an M2 run has no M1 features")),
         };
-        Ok(dist_qz(m1, &self.scaled(scene)?, scene.bands, device))
+        Ok(dist_qz(m1, &self.inputs(scene)?, self.dim(), device))
     }
 
-    /// Class of every pixel and the class probabilities (`n_pixels x n_classes`). The scene is
-    /// cut into tiles of [`PREDICTION_TILE`] pixels that the cores share; each tile is scaled,
-    /// encoded and classified on its own, so the memory beyond the scene is a few tiles' worth
-    /// whatever the scene's size.
+    /// The class map (the class of every pixel) and the class probabilities (`n_pixels x
+    /// n_classes`). The scene is cut into tiles of about [`PREDICTION_TILE`] pixels that the
+    /// cores share; each tile is scaled, encoded and classified on its own, so the memory
+    /// beyond the scene is a few tiles' worth whatever the scene's size. Spatial features
+    /// read a tile's neighbouring rows from the scene's projection, which every tile shares. The
+    /// class map is then regularised over the whole scene when the run's configuration says so.
     pub fn predict(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
     where
         Self: Sync,
@@ -120,38 +140,49 @@ impl<B: Backend> Trained<B> {
         self.predict_tiled(scene, PREDICTION_TILE, device)
     }
 
-    /// [`Trained::predict`] with tiles of `tile` pixels.
+    /// [`Trained::predict`] with tiles of `tile` pixels (whole rows of them for spatial
+    /// inputs).
     pub fn predict_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
     where
         Self: Sync,
     {
         self.check_scene(scene)?;
-        let parts = scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| self.predict_pixels(t, scene.bands, device)).collect::<Result<Vec<_>>>()?;
+        let parts = match &self.spatial {
+            None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| self.predict_inputs(&self.scaler.transformed(t)?, device)).collect::<Result<Vec<_>>>()?,
+            Some(spatial) => {
+                let projected = spatial.project(&self.scaler.transformed(&scene.pixels)?);
+                let rows = (tile / scene.width).max(1);
+                let bands: Vec<std::ops::Range<usize>> = (0..scene.height).step_by(rows).map(|r| r..(r + rows).min(scene.height)).collect();
+                bands.into_par_iter().map(|r| self.predict_inputs(&spatial.features(&projected, scene.height, scene.width, r), device)).collect::<Result<Vec<_>>>()?
+            }
+        };
         let mut classes = Vec::with_capacity(scene.n_pixels());
         let mut probs = Vec::with_capacity(scene.n_pixels() * self.classes.values.len());
         for (c, p) in parts {
             classes.extend(c);
             probs.extend(p);
         }
+        if self.config.mrf.is_on() {
+            classes = regularise(&probs, self.classes.values.len(), scene.height, scene.width, &self.config.mrf);
+        }
         Ok((classes, probs))
     }
 
-    /// [`Trained::predict`] for one tile of unscaled pixels, row-major `n x bands`.
-    fn predict_pixels(&self, raw: &[f32], bands: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
-        let x = self.scaler.transformed(raw)?;
-        let k = self.classes.values.len();
+    /// The classifier's classes and probabilities for one tile of model inputs.
+    fn predict_inputs(&self, x: &[f32], device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
+        let (dim, k) = (self.dim(), self.classes.values.len());
         Ok(match &self.model {
             TrainedModel::M1 { model, classifier } => {
-                let f = dist_qz(model, &x, bands, device).0;
+                let f = dist_qz(model, x, dim, device).0;
                 // The SVM's class is its vote, which its coupled probabilities need not agree with.
                 (classifier.predict(&f), classifier.predict_proba(&f))
             }
             TrainedModel::M2 { model } => {
-                let p = probabilities(model, &x, bands, device);
+                let p = probabilities(model, x, dim, device);
                 (argmax_rows(&p, k), p)
             }
             TrainedModel::M1m2 { m1, selection, m2 } => {
-                let f = selection.apply(&dist_qz(m1, &x, bands, device).0);
+                let f = selection.apply(&dist_qz(m1, x, dim, device).0);
                 let p = probabilities(m2, &f, selection.kept.len(), device);
                 (argmax_rows(&p, k), p)
             }
@@ -183,6 +214,8 @@ mod tests {
     use super::*;
     use crate::data::array::{RawArray, Samples};
     use crate::data::scaling::ScalingConfig;
+    use crate::data::spatial::SpatialConfig;
+    use crate::eval::mrf::MrfConfig;
     use crate::models::M2Config;
 
     type B = crate::pipeline::backend::Cpu;
@@ -191,8 +224,9 @@ mod tests {
     fn m2_run(pixels: &[f32], bands: usize, k: usize, hidden: usize, seed: u64) -> Trained<B> {
         let cfg = M2Config { hidden_classifier: vec![hidden], hidden_encoder: vec![hidden], hidden_decoder: vec![hidden], latent: 2, ..Default::default() };
         Trained {
-            config: ExperimentConfig { model: ModelKind::M2, ..Default::default() },
+            config: ExperimentConfig { model: ModelKind::M2, ..ExperimentConfig::spectral() },
             scaler: Scaler::fit(&ScalingConfig::default(), pixels, bands).unwrap(),
+            spatial: None,
             split: Split::default(),
             classes: ClassInfo { values: (1..=k as u32).collect(), names: (0..k).map(|c| format!("class {c}")).collect() },
             model: TrainedModel::M2 { model: M2::<B>::new(&cfg, bands, k, seed, &Default::default()) },
@@ -219,6 +253,35 @@ mod tests {
         }
         // Not a constant prediction: the model's classes differ between pixels.
         assert!(whole_p.chunks(k).any(|r| (r[0] - whole_p[0]).abs() > 1e-4));
+    }
+
+    #[test]
+    fn row_tiles_of_spatial_inputs_give_the_prediction_of_one_pass() {
+        // Spatial features read neighbouring rows, which a tile takes from the shared
+        // projection; the regularised map is the same for any tiling, and it is the graph cut of
+        // the tiles' probabilities.
+        let device = Default::default();
+        let (h, w, bands, k) = (9, 7, 5, 3);
+        let pixels: Vec<f32> = (0..h * w * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0 + 40.0 * ((i / bands) % w / 3) as f32).collect();
+        let mut trained = m2_run(&pixels, bands, k, 5, 3);
+        let config = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], ..Default::default() };
+        let scaled = trained.scaler.transformed(&pixels).unwrap();
+        let spatial = SpatialFeatures::fit(&config, &scaled, h, w, bands).unwrap();
+        let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
+        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        trained.spatial = Some(spatial);
+        trained.config.input = Input::Spatial;
+        trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
+        let scene = Scene::from_array(&RawArray::new(vec![h, w, bands], Samples::F32(pixels)), std::path::Path::new("s.npy")).unwrap();
+        let (whole_c, whole_p) = trained.predict_tiled(&scene, h * w, &device).unwrap();
+        for tile in [1, 2 * w, 4 * w + 3] {
+            let (c, p) = trained.predict_tiled(&scene, tile, &device).unwrap();
+            assert_eq!(c, whole_c, "tile {tile}");
+            for (a, b) in whole_p.iter().zip(&p) {
+                assert!((a - b).abs() < 1e-6, "tile {tile}: {a} vs {b}");
+            }
+        }
+        assert_eq!(whole_c, regularise(&whole_p, k, h, w, &trained.config.mrf));
     }
 
     #[test]
