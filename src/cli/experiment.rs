@@ -1,17 +1,24 @@
-//! `hyperssl experiment`: a model over several seeded label draws and label budgets, beside an
-//! RBF SVM on the raw spectra of the same draws; mean ± std of OA, AA and kappa.
+//! `hyperssl experiment`: a model over several seeded label draws and label budgets, beside its
+//! controls and baselines on the same draws; mean ± std of OA, AA and kappa for each.
+//!
+//! On every draw: the model (its regularised class map and, when the regulariser is on, its
+//! own pixelwise classes); the same model without the unlabelled bound (M2 and M1+M2), which
+//! shows what the unlabelled pixels add; an RBF SVM on the same inputs (spatial features, with
+//! and without the regulariser); and the RBF SVM on the raw spectra.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use super::scene_args::SceneArgs;
 use super::train::TrainOptions;
 use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
-use hyperssl::pipeline::baseline::raw_spectra_baseline;
-use hyperssl::pipeline::experiment::{summarise, SeedResult, Summary};
+use hyperssl::pipeline::baseline::{baseline, raw_spectra_baseline};
+use hyperssl::pipeline::config::Input;
+use hyperssl::pipeline::experiment::{summarise, MethodResult, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
-use hyperssl::pipeline::ModelKind;
-use hyperssl::train::atomic;
+use hyperssl::pipeline::{ExperimentConfig, ModelKind};
+use hyperssl::train::atomic::{self, read_json};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,20 +38,48 @@ pub struct Args {
 }
 
 /// The model as a table names it: M1 with the classifier fitted on its features; M2 and M1+M2
-/// classify with their own q(y|x).
-fn model_label(cfg: &hyperssl::pipeline::ExperimentConfig) -> String {
-    match cfg.model {
+/// classify with their own q(y|x); then what it sees.
+fn model_label(cfg: &ExperimentConfig) -> String {
+    let model = match cfg.model {
         ModelKind::M1 => format!("m1+{:?}", cfg.classifier).to_lowercase(),
         ModelKind::M2 => "m2".into(),
         ModelKind::M1m2 => "m1+m2".into(),
+    };
+    format!("{model} ({})", input_label(cfg.input))
+}
+
+fn input_label(input: Input) -> &'static str {
+    match input {
+        Input::Spectra => "spectra",
+        Input::Spatial => "spatial",
     }
+}
+
+/// A method's rows: the regularised map first when the regulariser is on, then the pixelwise
+/// classes.
+fn with_regulariser(label: &str, on: bool, regularised: Option<hyperssl::eval::Metrics>, pixelwise: hyperssl::eval::Metrics, seconds: f64) -> Vec<MethodResult> {
+    match (on, regularised) {
+        (true, Some(r)) => vec![
+            MethodResult { method: format!("{label} + graph cut"), metrics: r, seconds },
+            MethodResult { method: format!("{label}, pixelwise"), metrics: pixelwise, seconds: 0.0 },
+        ],
+        _ => vec![MethodResult { method: label.to_string(), metrics: pixelwise, seconds }],
+    }
+}
+
+/// Trains (or resumes) the run in `root` and reads back its scores: (class map, pixelwise).
+fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(hyperssl::eval::Metrics, hyperssl::eval::Metrics, f64)> {
+    let dir = RunDir::create(root, true)?;
+    let started = Instant::now();
+    super::run_model::run(scene, cfg, &dir, true, device)?;
+    Ok((read_json(&dir.metrics())?, read_json(&dir.metrics_pixelwise())?, started.elapsed().as_secs_f64()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scene = args.scene.load()?;
     args.options.device.check_available()?;
     std::fs::create_dir_all(&args.out)?;
-    let mut summaries: Vec<Summary> = Vec::new();
+    let mut table = format!("{}\n", Summary::markdown_header());
     for &budget in &args.budgets {
         let mut results = Vec::new();
         for seed in 0..args.seeds {
@@ -53,35 +88,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             opts.seed = Some(seed);
             let cfg = opts.config()?;
             let name = format!("{:?}", cfg.model).to_lowercase();
-            let root = args.out.join(format!("{name}-pc{budget}-seed{seed}"));
-            let dir = RunDir::create(&root, true)?;
-            let started = std::time::Instant::now();
-            eprintln!("{name}: {budget} labels per class, seed {seed} -> {}", root.display());
-            let model = super::run_model::run_metrics(&scene, &cfg, &dir, true, opts.device)?;
-            let seconds = started.elapsed().as_secs_f64();
+            let label = model_label(&cfg);
+            let mrf_on = cfg.mrf.is_on();
+            eprintln!("{label}: {budget} labels per class, seed {seed}");
+            let mut methods = Vec::new();
+            let (map, pixelwise, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
+            methods.extend(with_regulariser(&label, mrf_on, Some(map), pixelwise, seconds));
+            if cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0 {
+                let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
+                let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
+                let (map, pixelwise, seconds) = model_scores(&scene, &control, &root, opts.device)?;
+                methods.extend(with_regulariser(&format!("{label}, labels only"), mrf_on, Some(map), pixelwise, seconds));
+            }
             let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
-            let baseline = raw_spectra_baseline(&scene, &split, &cfg.scaling, ClassifierKind::Svm, seed)?;
-            eprintln!(
-                "  OA {:.1}% AA {:.1}% kappa {:.3} | raw SVM OA {:.1}% AA {:.1}% | {seconds:.0} s",
-                100.0 * model.overall_accuracy,
-                100.0 * model.average_accuracy,
-                model.kappa,
-                100.0 * baseline.overall_accuracy,
-                100.0 * baseline.average_accuracy
-            );
-            results.push(SeedResult { seed, model, baseline, seconds });
+            if cfg.input == Input::Spatial {
+                let started = Instant::now();
+                let svm = baseline(&scene, &split, &cfg, ClassifierKind::Svm)?;
+                methods.extend(with_regulariser("svm (spatial)", mrf_on, svm.regularised, svm.pixelwise, started.elapsed().as_secs_f64()));
+            }
+            let started = Instant::now();
+            let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
+            methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
+            for m in &methods {
+                eprintln!("  {:<40} OA {:.1}% AA {:.1}% kappa {:.3} {:.0} s", m.method, 100.0 * m.metrics.overall_accuracy, 100.0 * m.metrics.average_accuracy, m.metrics.kappa, m.seconds);
+            }
+            results.push(SeedResult { seed, methods });
         }
-        let cfg = args.options.config()?;
-        let model_name = model_label(&cfg);
-        let s = summarise(&model_name, "svm on raw spectra", budget, &results);
+        let s = summarise(budget, &results);
         atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
-        summaries.push(s);
-    }
-    let mut table = String::from(Summary::markdown_header());
-    table.push('\n');
-    for s in &summaries {
-        table.push_str(&s.markdown_row());
-        table.push('\n');
+        table.push_str(&s.markdown_rows());
     }
     atomic::write(&args.out.join("summary.md"), table.as_bytes())?;
     print!("{table}");
@@ -91,13 +126,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperssl::pipeline::ExperimentConfig;
 
     #[test]
-    fn tables_name_the_classifier_only_for_m1() {
-        let label = |model| model_label(&ExperimentConfig { model, classifier: ClassifierKind::Svm, ..Default::default() });
-        assert_eq!(label(ModelKind::M1), "m1+svm");
-        assert_eq!(label(ModelKind::M2), "m2");
-        assert_eq!(label(ModelKind::M1m2), "m1+m2");
+    fn tables_name_the_classifier_only_for_m1_and_the_input_always() {
+        let label = |model, input| model_label(&ExperimentConfig { model, input, classifier: ClassifierKind::Svm, ..Default::default() });
+        assert_eq!(label(ModelKind::M1, Input::Spectra), "m1+svm (spectra)");
+        assert_eq!(label(ModelKind::M2, Input::Spatial), "m2 (spatial)");
+        assert_eq!(label(ModelKind::M1m2, Input::Spatial), "m1+m2 (spatial)");
     }
 }

@@ -40,7 +40,7 @@ enum Command {
     Predict(predict::Args),
     /// Score a trained run on its test pixels.
     Eval(eval::Args),
-    /// Repeat a run over seeded label draws and budgets, beside an SVM on the raw spectra.
+    /// Repeat a run over seeded label draws and budgets, beside its labels-only control and SVMs on the same draws.
     Experiment(experiment::Args),
     /// The paper's MNIST benchmark (M2 or M1+M2 with 100/600/1000/3000 labels).
     PaperMnist(paper_mnist::Args),

@@ -1,22 +1,42 @@
-//! The reference every model is compared with: a classifier on the raw scaled spectra, fitted on
-//! the same labelled pixels and scored on the same test pixels.
+//! The references every model is compared with: a classifier fitted on the same labelled pixels
+//! and scored on the same test pixels, on the raw scaled spectra or on the same spatial features
+//! as the model, its class map regularised as the model's is.
 
 use crate::data::sampling::Split;
-use crate::data::scaling::{Scaler, ScalingConfig};
 use crate::data::Scene;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind};
-use crate::eval::metrics::{evaluate, Metrics};
+use crate::eval::metrics::Metrics;
 use crate::train::m1_task::gather_rows;
 
-pub fn raw_spectra_baseline(scene: &Scene, split: &Split, scaling: &ScalingConfig, kind: ClassifierKind, seed: u64) -> Result<Metrics> {
-    let labels = scene.labels.as_ref().ok_or_else(|| Error::invalid("the baseline needs labels"))?;
-    let scaler = Scaler::fit(scaling, &scene.gather(split.pool()), scene.bands)?;
-    let x = scaler.transformed(&scene.pixels)?;
-    let class = |i: &usize| labels.classes[*i].map(|c| c as usize).ok_or_else(|| Error::invalid("split pixel without a label"));
-    let y: Vec<usize> = split.train.iter().map(class).collect::<Result<_>>()?;
-    let (clf, _) = fit_classifier(kind, &gather_rows(&x, scene.bands, &split.train), scene.bands, &y, labels.n_classes(), seed)?;
-    let pred = clf.predict(&gather_rows(&x, scene.bands, &split.test));
-    let truth: Vec<usize> = split.test.iter().map(class).collect::<Result<_>>()?;
-    evaluate(&truth, &pred, labels.n_classes())
+use super::config::{ExperimentConfig, Input};
+use super::m1_run::prepare_split;
+
+/// Scores of a baseline classifier: its own classes, and its class map regularised with the
+/// configuration's graph cut (None when that is off).
+pub struct BaselineScores {
+    pub pixelwise: Metrics,
+    pub regularised: Option<Metrics>,
+}
+
+/// `kind` fitted on the training pixels of `split` as the configuration's input presents them
+/// (its scaling and, for spatial inputs, its spatial features), then scored on the test pixels.
+pub fn baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig, kind: ClassifierKind) -> Result<BaselineScores> {
+    let p = prepare_split(scene, cfg, Some(split.clone()), None)?;
+    let y = p.classes_of(&p.split.train);
+    let (clf, _) = fit_classifier(kind, &gather_rows(&p.x, p.dim, &p.split.train), p.dim, &y, p.n_classes, cfg.train.seed)?;
+    let pixelwise = clf.predict(&p.x);
+    let regularised = if cfg.mrf.is_on() {
+        let map = p.class_map(&pixelwise, &clf.predict_proba(&p.x), &cfg.mrf);
+        Some(p.score(&map)?)
+    } else {
+        None
+    };
+    Ok(BaselineScores { pixelwise: p.score(&pixelwise)?, regularised })
+}
+
+/// The RBF SVM on the raw scaled spectra: the reference of every table.
+pub fn raw_spectra_baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig) -> Result<Metrics> {
+    let raw = ExperimentConfig { input: Input::Spectra, mrf: crate::eval::mrf::MrfConfig::off(), ..cfg.clone() };
+    Ok(baseline(scene, split, &raw, ClassifierKind::Svm)?.pixelwise)
 }
