@@ -22,6 +22,17 @@ pub struct Args {
     pub options: TrainOptions,
 }
 
+/// The settings a run starts from when no configuration file is given.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Defaults {
+    /// M2 on spatial features with the graph cut: the recommended model.
+    #[default]
+    Spatial,
+    /// The settings from before spatial features (M1 + SVM on the scaled spectra, alpha 0.1,
+    /// the best validation epoch kept): what the older tables of the README were made with.
+    Spectral,
+}
+
 /// Options that override the configuration file (or the defaults).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainOptions {
@@ -43,6 +54,9 @@ pub struct TrainOptions {
     /// M2: weight of the unlabelled bound (0: q(y|x) learns from the labelled pixels alone) [default: 1].
     #[arg(long)]
     pub unlabelled_weight: Option<f64>,
+    /// Settings a run starts from before the flags given here (instead of --config).
+    #[arg(long, value_enum, default_value_t, conflicts_with = "config")]
+    pub defaults: Defaults,
     /// TOML file with the whole configuration (flags given here override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -118,7 +132,10 @@ impl TrainOptions {
     pub fn config(&self) -> anyhow::Result<ExperimentConfig> {
         let mut c = match &self.config {
             Some(p) => ExperimentConfig::from_toml_file(p)?,
-            None => ExperimentConfig::default(),
+            None => match self.defaults {
+                Defaults::Spatial => ExperimentConfig::default(),
+                Defaults::Spectral => ExperimentConfig::spectral(),
+            },
         };
         if let Some(m) = self.model {
             c.model = m;
@@ -236,5 +253,38 @@ impl Args {
         args.options.run = Some(PathBuf::from("runs/demo"));
         args.options.resume = true;
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: TrainOptions,
+    }
+
+    fn config(args: &[&str]) -> ExperimentConfig {
+        let all: Vec<&str> = std::iter::once("hyperssl").chain(args.iter().copied()).collect();
+        Cli::parse_from(all).options.config().unwrap()
+    }
+
+    #[test]
+    fn the_spectral_defaults_are_the_settings_from_before_spatial_features_and_flags_still_apply() {
+        // The device sets how a step is split; everything else comes from the defaults.
+        let on_this_device = |mut c: ExperimentConfig, got: &ExperimentConfig| {
+            c.train.step_parts = got.train.step_parts;
+            c
+        };
+        let got = config(&[]);
+        assert_eq!(got, on_this_device(ExperimentConfig::default(), &got));
+        let got = config(&["--defaults", "spectral"]);
+        assert_eq!(got, on_this_device(ExperimentConfig::spectral(), &got));
+        let c = config(&["--defaults", "spectral", "--model", "m2", "--alpha", "50"]);
+        assert_eq!((c.model, c.alpha, c.input), (ModelKind::M2, 50.0, Input::Spectra));
+        assert_ne!(ExperimentConfig::default().input, ExperimentConfig::spectral().input);
     }
 }
