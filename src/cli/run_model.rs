@@ -33,5 +33,16 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
     let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();
-    Ok(format!("{}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
+    let pixelwise = if cfg.mrf.is_on() {
+        let p = &out.metrics_pixelwise;
+        format!(
+            "before the graph cut (the classifier's own classes, metrics_pixelwise.json): OA {:.2}%, AA {:.2}%, kappa {:.4}\n",
+            100.0 * p.overall_accuracy,
+            100.0 * p.average_accuracy,
+            p.kappa
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!("{}{pixelwise}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
 }
