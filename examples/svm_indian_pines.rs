@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use hyperssl::data::array::fortran_to_c;
 use hyperssl::eval::{evaluate, fit_classifier, Classifier, ClassifierKind};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -151,63 +150,8 @@ fn min_max_scale(cube: &[f32], bands: usize) -> Vec<f32> {
     out
 }
 
-/// Minimal reader for the .npy files used here: version 1, little-endian uint8 or uint16, in C
-/// or Fortran order. Returns the shape and the values as f32.
+/// The shape and values (as f32, in C order) of a .npy file, through the crate's reader.
 fn read_npy(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let bad = |msg: &str| anyhow::anyhow!("{}: {msg}", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" || bytes[6] != 1 {
-        return Err(bad("not a version 1 .npy file"));
-    }
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = bytes
-        .get(10..10 + header_len)
-        .ok_or_else(|| bad("truncated header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
-    let fortran_order = header.contains("'fortran_order': True");
-    let item = if header.contains("'|u1'") || header.contains("'<u1'") {
-        1
-    } else if header.contains("'<u2'") {
-        2
-    } else {
-        return Err(bad("dtype is neither uint8 nor little-endian uint16"));
-    };
-    let shape_text = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split('(').nth(1))
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(|| bad("no shape in header"))?;
-    let shape: Vec<usize> = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad("bad shape")))
-        .collect::<anyhow::Result<_>>()?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| bad("shape overflows"))?;
-    let data = &bytes[10 + header_len..];
-    if data.len() != count * item {
-        return Err(bad(&format!(
-            "expected {} data bytes, found {}",
-            count * item,
-            data.len()
-        )));
-    }
-    let values: Vec<f32> = if item == 1 {
-        data.iter().map(|&v| v as f32).collect()
-    } else {
-        data.chunks_exact(2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as f32)
-            .collect()
-    };
-    // The shared copies are stored column-major (as saved from MATLAB arrays).
-    let values = if fortran_order {
-        fortran_to_c(&values, &shape)
-    } else {
-        values
-    };
-    Ok((shape, values))
+    let array = hyperssl::data::readers::npy::read_npy(path)?;
+    Ok((array.shape, array.samples.to_f32()))
 }
