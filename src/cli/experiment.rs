@@ -15,7 +15,7 @@ use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::pipeline::baseline::{baseline, raw_spectra_baseline};
 use hyperssl::pipeline::config::Input;
-use hyperssl::pipeline::experiment::{summarise, MethodResult, SeedResult, Summary};
+use hyperssl::pipeline::experiment::{summarise, Comparison, MethodResult, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::atomic::{self, read_json};
@@ -67,6 +67,30 @@ fn with_regulariser(label: &str, on: bool, regularised: Option<hyperssl::eval::M
     }
 }
 
+/// The name of a method's row that a comparison reads: its class map, or its own classes.
+fn row(label: &str, mrf_on: bool, regularised: bool) -> String {
+    match (mrf_on, regularised) {
+        (false, _) => label.to_string(),
+        (true, true) => format!("{label} + graph cut"),
+        (true, false) => format!("{label}, pixelwise"),
+    }
+}
+
+/// The per-draw differences every table shows: what the unlabelled bound adds (the model over
+/// its labels-only control, both class maps), and what the model adds over the SVM on the same
+/// spatial features (both pixelwise, so that the graph cut is not counted).
+fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<Comparison> {
+    let on = cfg.mrf.is_on();
+    let mut out = Vec::new();
+    if with_control {
+        out.push(Comparison { label: format!("unlabelled bound: {label} − labels only"), method: row(label, on, true), reference: row(&format!("{label}, labels only"), on, true) });
+    }
+    if cfg.input == Input::Spatial {
+        out.push(Comparison { label: format!("{label} − svm (spatial), both pixelwise"), method: row(label, on, false), reference: row("svm (spatial)", on, false) });
+    }
+    out
+}
+
 /// Trains (or resumes) the run in `root` and reads back its scores: (class map, pixelwise,
 /// seconds). The seconds are those of the session that finished the run, kept in
 /// `seconds.json`, so that an experiment repeated over finished runs (to add a baseline, say)
@@ -94,6 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut table = format!("{}\n", Summary::markdown_header());
     for &budget in &args.budgets {
         let mut results = Vec::new();
+        let mut compared = Vec::new();
         for seed in 0..args.seeds {
             let mut opts = args.options.clone();
             opts.per_class = Some(budget);
@@ -106,7 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut methods = Vec::new();
             let (map, pixelwise, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
             methods.extend(with_regulariser(&label, mrf_on, Some(map), pixelwise, seconds));
-            if cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0 {
+            let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
+            compared = comparisons(&label, &cfg, with_control);
+            if with_control {
                 let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
                 let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
                 let (map, pixelwise, seconds) = model_scores(&scene, &control, &root, opts.device)?;
@@ -131,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             results.push(SeedResult { seed, methods });
         }
-        let s = summarise(budget, &results);
+        let s = summarise(budget, &results, &compared);
         atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
         table.push_str(&s.markdown_rows());
     }
@@ -150,5 +177,27 @@ mod tests {
         assert_eq!(label(ModelKind::M1, Input::Spectra), "m1+svm (spectra)");
         assert_eq!(label(ModelKind::M2, Input::Spatial), "m2 (spatial)");
         assert_eq!(label(ModelKind::M1m2, Input::Spatial), "m1+m2 (spatial)");
+    }
+
+    #[test]
+    fn comparisons_name_rows_that_the_methods_write() {
+        let cfg = ExperimentConfig::default();
+        let label = model_label(&cfg);
+        let c = comparisons(&label, &cfg, true);
+        // The rows with_regulariser writes for the model, the control and the SVM.
+        let mut written: Vec<String> = Vec::new();
+        for name in [label.clone(), format!("{label}, labels only"), "svm (spatial)".into()] {
+            let m = hyperssl::eval::evaluate(&[0, 1], &[0, 1], 2).unwrap();
+            written.extend(with_regulariser(&name, true, Some(m.clone()), m, 0.0).into_iter().map(|r| r.method));
+        }
+        assert_eq!(c.len(), 2);
+        for comparison in &c {
+            assert!(written.contains(&comparison.method) && written.contains(&comparison.reference), "{comparison:?} not in {written:?}");
+        }
+        assert_eq!(c[0].method, "m2 (spatial) + graph cut");
+        assert_eq!(c[1].reference, "svm (spatial), pixelwise");
+        let spectral = ExperimentConfig { model: ModelKind::M2, ..ExperimentConfig::spectral() };
+        let c = comparisons(&model_label(&spectral), &spectral, true);
+        assert_eq!((c.len(), c[0].method.as_str(), c[0].reference.as_str()), (1, "m2 (spectra)", "m2 (spectra), labels only"));
     }
 }

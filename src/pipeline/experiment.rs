@@ -58,6 +58,28 @@ pub struct MethodSummary {
     pub seconds: f64,
 }
 
+/// Two methods to compare draw by draw: what `method` adds over `reference`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Comparison {
+    /// How a table names the difference.
+    pub label: String,
+    pub method: String,
+    pub reference: String,
+}
+
+/// A [`Comparison`] over the seeds: mean and standard deviation of the per-draw differences
+/// (which says more than the difference of two means when draws vary as much as methods).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairedDifference {
+    pub comparison: Comparison,
+    pub oa: MeanStd,
+    pub aa: MeanStd,
+    pub kappa: MeanStd,
+    /// Draws on which the method's OA is above / below the reference's.
+    pub ahead: usize,
+    pub behind: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub per_class: usize,
@@ -66,9 +88,31 @@ pub struct Summary {
     pub majority_baseline: MeanStd,
     /// The methods in the order the seeds give them.
     pub methods: Vec<MethodSummary>,
+    /// The asked comparisons whose two methods every seed has.
+    #[serde(default)]
+    pub differences: Vec<PairedDifference>,
 }
 
-pub fn summarise(per_class: usize, results: &[SeedResult]) -> Summary {
+/// The per-draw differences of `c.method` over `c.reference`; `None` unless every seed scored
+/// both.
+pub fn paired_difference(results: &[SeedResult], c: &Comparison) -> Option<PairedDifference> {
+    let score = |r: &SeedResult, name: &str| r.methods.iter().find(|m| m.method == name).map(|m| m.metrics.clone());
+    let pairs: Vec<(Metrics, Metrics)> = results.iter().map(|r| Some((score(r, &c.method)?, score(r, &c.reference)?))).collect::<Option<_>>()?;
+    if pairs.is_empty() {
+        return None;
+    }
+    let diff = |f: fn(&Metrics) -> f64| MeanStd::of(&pairs.iter().map(|(a, b)| f(a) - f(b)).collect::<Vec<_>>());
+    Some(PairedDifference {
+        comparison: c.clone(),
+        oa: diff(|m| m.overall_accuracy),
+        aa: diff(|m| m.average_accuracy),
+        kappa: diff(|m| m.kappa),
+        ahead: pairs.iter().filter(|(a, b)| a.overall_accuracy > b.overall_accuracy).count(),
+        behind: pairs.iter().filter(|(a, b)| a.overall_accuracy < b.overall_accuracy).count(),
+    })
+}
+
+pub fn summarise(per_class: usize, results: &[SeedResult], comparisons: &[Comparison]) -> Summary {
     let names: Vec<String> = results.first().map(|r| r.methods.iter().map(|m| m.method.clone()).collect()).unwrap_or_default();
     let of = |name: &str| results.iter().flat_map(|r| r.methods.iter().filter(move |m| m.method == name)).collect::<Vec<_>>();
     let methods = names
@@ -86,7 +130,8 @@ pub fn summarise(per_class: usize, results: &[SeedResult]) -> Summary {
         })
         .collect();
     let majority: Vec<f64> = results.iter().filter_map(|r| r.methods.first()).map(|m| m.metrics.majority_baseline).collect();
-    Summary { per_class, seeds: results.iter().map(|r| r.seed).collect(), majority_baseline: MeanStd::of(&majority), methods }
+    let differences = comparisons.iter().filter_map(|c| paired_difference(results, c)).collect();
+    Summary { per_class, seeds: results.iter().map(|r| r.seed).collect(), majority_baseline: MeanStd::of(&majority), methods, differences }
 }
 
 impl Summary {
@@ -98,6 +143,21 @@ impl Summary {
                 let time = if m.seconds > 0.0 { format!("{:.0} s", m.seconds) } else { String::new() };
                 format!("| {} | {} | {} | {} | {:.3} ± {:.3} | {time} |\n", self.per_class, m.method, m.oa, m.aa, m.kappa.mean, m.kappa.std)
             })
+            .chain(self.differences.iter().map(|d| {
+                let points = |v: MeanStd| format!("{:+.1} ± {:.1}", 100.0 * v.mean, 100.0 * v.std);
+                format!(
+                    "| {} | *{}, per draw (ahead on {}, behind on {} of {})* | {} | {} | {:+.3} ± {:.3} |  |\n",
+                    self.per_class,
+                    d.comparison.label,
+                    d.ahead,
+                    d.behind,
+                    self.seeds.len(),
+                    points(d.oa),
+                    points(d.aa),
+                    d.kappa.mean,
+                    d.kappa.std
+                )
+            }))
             .collect()
     }
 
@@ -131,12 +191,38 @@ mod tests {
                 MethodResult { method: "b".into(), metrics: scored(b), seconds: 0.0 },
             ],
         };
-        let s = summarise(5, &[seed(0, 3, 1), seed(1, 4, 2)]);
+        let s = summarise(5, &[seed(0, 3, 1), seed(1, 4, 2)], &[]);
         assert_eq!(s.methods.iter().map(|m| m.method.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!((s.methods[0].oa.mean - 0.875).abs() < 1e-12 && (s.methods[1].oa.mean - 0.375).abs() < 1e-12);
         assert_eq!(s.methods[0].seconds, 15.0);
         let rows = s.markdown_rows();
         assert!(rows.starts_with("| 5 | a | 87.5 ± 17.7 |"), "{rows}");
         assert!(rows.lines().nth(1).unwrap().ends_with("|  |"), "{rows}");
+    }
+
+    #[test]
+    fn paired_differences_are_taken_draw_by_draw() {
+        // Per draw, "a" is right on 3, 4, 2 of 4 pixels and "b" on 2, 4, 3: differences of OA
+        // +0.25, 0, -0.25 (mean 0, sample std 0.25), ahead once, behind once.
+        let truth = [0, 1, 0, 1];
+        let scored = |right: usize| evaluate(&truth, &truth.iter().enumerate().map(|(i, &t)| if i < right { t } else { 1 - t }).collect::<Vec<_>>(), 2).unwrap();
+        let seed = |s: u64, a: usize, b: usize| SeedResult {
+            seed: s,
+            methods: vec![
+                MethodResult { method: "a".into(), metrics: scored(a), seconds: 1.0 },
+                MethodResult { method: "b".into(), metrics: scored(b), seconds: 1.0 },
+            ],
+        };
+        let results = [seed(0, 3, 2), seed(1, 4, 4), seed(2, 2, 3)];
+        let c = Comparison { label: "a over b".into(), method: "a".into(), reference: "b".into() };
+        let d = paired_difference(&results, &c).unwrap();
+        assert!(d.oa.mean.abs() < 1e-12 && (d.oa.std - 0.25).abs() < 1e-12, "{:?}", d.oa);
+        assert_eq!((d.ahead, d.behind), (1, 1));
+        let missing = Comparison { reference: "c".into(), ..c.clone() };
+        assert!(paired_difference(&results, &missing).is_none());
+        let s = summarise(5, &results, &[c, missing]);
+        assert_eq!(s.differences.len(), 1);
+        let rows = s.markdown_rows();
+        assert!(rows.contains("| 5 | *a over b, per draw (ahead on 1, behind on 1 of 3)* | +0.0 ± 25.0 |"), "{rows}");
     }
 }
