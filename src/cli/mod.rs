@@ -9,6 +9,7 @@ mod predict;
 mod run_args;
 mod run_model;
 mod scene_args;
+mod stderr_log;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    stderr_log::install();
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Train(args)) => train::run(args),

@@ -36,7 +36,7 @@ impl Device {
         #[cfg(feature = "cuda")]
         if self == Device::Cuda {
             if let Some(dir) = crate::pipeline::kernel_cache::enable() {
-                eprintln!("compiled GPU kernels are kept in {} (the first run compiles them)", dir.display());
+                log::info!("compiled GPU kernels are kept in {} (the first run compiles them)", dir.display());
             }
             probe_gpu()?;
         }

@@ -102,7 +102,7 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
         None => {
             let s = sampling::split(labels, &cfg.split)?;
             for w in &s.warnings {
-                eprintln!("warning: {w}");
+                log::warn!("{w}");
             }
             s
         }
