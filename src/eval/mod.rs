@@ -6,6 +6,7 @@ pub mod logreg;
 pub mod maxflow;
 pub mod metrics;
 pub mod mrf;
+pub mod platt;
 pub mod svm;
 
 pub use classifier::{

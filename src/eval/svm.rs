@@ -15,6 +15,7 @@ use super::classifier::{
     Standardizer,
 };
 use super::cv::{best_score, class_counts, fold_count, grid_scores, stratified_k_fold, Fold};
+use super::platt::Platt;
 use crate::error::{Error, Result};
 
 /// Most training samples accepted (the distance matrix takes 4 n^2 bytes: 1.6 GB here).
@@ -56,6 +57,11 @@ pub struct PairMachine {
     /// alpha_i * y_i for each of them.
     pub coef: Vec<f64>,
     pub rho: f64,
+    /// Probability of `positive` given the decision value, fitted on cross-validated decision
+    /// values of the machine's own training pixels. A model saved without it keeps the
+    /// uncalibrated sigmoid.
+    #[serde(default)]
+    pub platt: Platt,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -108,15 +114,17 @@ impl Svm {
     ) -> Svm {
         let dim = standardizer.dim();
         let all: Vec<usize> = (0..y.len()).collect();
-        // (positive class, negative class, members, their signs, dual solution) per machine.
-        let solved: Vec<(usize, usize, Vec<usize>, Vec<f64>, Binary)> = class_pairs(y, n_classes)
+        // (positive class, negative class, members, their signs, dual solution, sigmoid) per machine.
+        type Solved = (usize, usize, Vec<usize>, Vec<f64>, Binary, Platt);
+        let solved: Vec<Solved> = class_pairs(y, n_classes)
             .into_par_iter()
             .map(|(a, b)| {
                 let (members, signs) = pair_members(&all, y, a, b);
                 let solution = solve_pair(distances, &members, &signs, gamma, &[c])
                     .pop()
                     .unwrap_or_else(|| Binary::empty(members.len()));
-                (a, b, members, signs, solution)
+                let platt = calibrate_pair(distances, &members, &signs, gamma, c);
+                (a, b, members, signs, solution, platt)
             })
             .collect();
         // Gather the support vectors of all machines into one table.
@@ -124,7 +132,7 @@ impl Svm {
         let mut support_vectors = Vec::new();
         let mut pairs = Vec::with_capacity(solved.len());
         let mut unconverged = 0;
-        for (positive, negative, members, signs, solution) in solved {
+        for (positive, negative, members, signs, solution, platt) in solved {
             unconverged += usize::from(!solution.converged);
             let mut support = Vec::new();
             let mut coef = Vec::new();
@@ -145,6 +153,7 @@ impl Svm {
                 support,
                 coef,
                 rho: solution.rho,
+                platt,
             });
         }
         Svm {
@@ -224,9 +233,9 @@ impl Svm {
 }
 
 impl Classifier for Svm {
-    /// Pairwise probabilities sigmoid(decision value) coupled into class probabilities by
-    /// Wu, Lin and Weng's second method (libsvm's). Not calibrated (no Platt fit); classes
-    /// without training samples get 0. `predict` is the vote, which may disagree with the
+    /// Pairwise probabilities (Platt sigmoids of the decision values) coupled into class
+    /// probabilities by Wu, Lin and Weng's second method (libsvm's); classes without training
+    /// samples get 0. `predict` is the vote, which may disagree with the
     /// largest probability.
     fn predict_proba(&self, x: &[f32]) -> Vec<f32> {
         let k = self.n_classes;
@@ -253,7 +262,7 @@ impl Classifier for Svm {
                 let m = present.len();
                 let mut r = vec![vec![0.0; m]; m];
                 for (pair, &d) in self.pairs.iter().zip(dec) {
-                    let p = (1.0 / (1.0 + (-d).exp())).clamp(1e-7, 1.0 - 1e-7);
+                    let p = pair.platt.probability(d).clamp(1e-7, 1.0 - 1e-7);
                     let (i, j) = (slot[pair.positive], slot[pair.negative]);
                     r[i][j] = p;
                     r[j][i] = 1.0 - p;
@@ -439,6 +448,49 @@ fn pair_members(candidates: &[usize], y: &[usize], a: usize, b: usize) -> (Vec<u
             _ => None,
         })
         .unzip()
+}
+
+/// Platt's sigmoid for one machine, fitted on decision values from a k-fold cross-validation
+/// over its members (k = 5, or the size of its smaller class): each class is dealt to the folds
+/// in turn, so every training part holds both. With fewer than 2 members of a class the
+/// uncalibrated sigmoid stays.
+fn calibrate_pair(distances: &SquaredDistances, members: &[usize], signs: &[f64], gamma: f64, c: f64) -> Platt {
+    let n_pos = signs.iter().filter(|&&s| s > 0.0).count();
+    let k = 5.min(n_pos).min(members.len() - n_pos);
+    if k < 2 {
+        return Platt::default();
+    }
+    let mut seen = [0usize; 2];
+    let fold: Vec<usize> = signs
+        .iter()
+        .map(|&s| {
+            let class = usize::from(s < 0.0);
+            seen[class] += 1;
+            (seen[class] - 1) % k
+        })
+        .collect();
+    let mut decisions = vec![0f64; members.len()];
+    for f in 0..k {
+        let (train, test): (Vec<usize>, Vec<usize>) = (0..members.len()).partition(|&i| fold[i] != f);
+        let train_members: Vec<usize> = train.iter().map(|&i| members[i]).collect();
+        let train_signs: Vec<f64> = train.iter().map(|&i| signs[i]).collect();
+        let Some(solution) = solve_pair(distances, &train_members, &train_signs, gamma, &[c]).pop() else {
+            continue;
+        };
+        for &t in &test {
+            decisions[t] = solution
+                .alpha
+                .iter()
+                .zip(&train_signs)
+                .zip(&train_members)
+                .filter(|((a, _), _)| **a != 0.0)
+                .map(|((a, s), &j)| a * s * (-gamma * distances.get(members[t], j)).exp())
+                .sum::<f64>()
+                - solution.rho;
+        }
+    }
+    let positive: Vec<bool> = signs.iter().map(|&s| s > 0.0).collect();
+    Platt::fit(&decisions, &positive)
 }
 
 /// Solves the binary machine on `members` for each C (increasing), warm-starting each from the
@@ -976,6 +1028,37 @@ mod tests {
         for (c, row) in centre_proba.chunks(4).enumerate() {
             assert_eq!(argmax(row), c, "{row:?}");
         }
+    }
+
+    #[test]
+    fn calibrated_probabilities_are_confident_where_the_classes_are_apart() {
+        // Far-apart blobs: a pair's held-out decision values separate the classes, so Platt's
+        // sigmoid is steep; the plain sigmoid of a decision value near the margin (|d| ~ 1)
+        // would give about 0.73.
+        let (x, y) = blobs(&[&[0.0, 0.0, 0.0], &[6.0, 6.0, 0.0]], 0.7, 20, 5);
+        let model = Svm::fit(&x, 3, &y, 2, 1.0, 0.5).unwrap();
+        let pair = &model.pairs()[0];
+        assert!(pair.platt.a < -1.0, "{:?}", pair.platt);
+        let proba = model.predict_proba(&[0.0, 0.0, 0.0, 6.0, 6.0, 0.0]);
+        assert!(proba[0] > 0.9 && proba[3] > 0.9, "{proba:?}");
+        // Overlapping blobs: less sure than that at a point between them.
+        let (x, y) = blobs(&[&[0.0, 0.0], &[1.0, 0.0]], 1.0, 20, 7);
+        let model = Svm::fit(&x, 2, &y, 2, 1.0, 0.5).unwrap();
+        let between = model.predict_proba(&[0.5, 0.0]);
+        assert!(between[0] > 0.2 && between[0] < 0.8, "{between:?}");
+    }
+
+    #[test]
+    fn a_model_saved_before_calibration_reads_with_the_plain_sigmoid() {
+        let (x, y) = blobs(&[&[0.0, 0.0], &[3.0, 0.0]], 1.0, 10, 9);
+        let model = Svm::fit(&x, 2, &y, 2, 1.0, 0.5).unwrap();
+        let mut json: serde_json::Value = serde_json::to_value(&model).unwrap();
+        for pair in json["pairs"].as_array_mut().unwrap() {
+            pair.as_object_mut().unwrap().remove("platt");
+        }
+        let back: Svm = serde_json::from_value(json).unwrap();
+        assert_eq!(back.pairs()[0].platt, Platt::default());
+        assert_eq!(back.predict(&x), model.predict(&x));
     }
 
     #[test]
