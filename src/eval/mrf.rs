@@ -98,6 +98,17 @@ pub fn agreeing(labels: &[usize], height: usize, width: usize) -> Vec<bool> {
     agree
 }
 
+/// The class map of a classifier whose own classes are `classes` (an SVM's votes need not be
+/// the argmax of its probabilities): those classes when the field is off, else the regularised
+/// ones.
+pub fn class_map(classes: Vec<usize>, probs: &[f32], k: usize, height: usize, width: usize, config: &MrfConfig) -> Vec<usize> {
+    if config.is_on() {
+        regularise(probs, k, height, width, config)
+    } else {
+        classes
+    }
+}
+
 /// The regularised class of every pixel of a `height x width` map of class probabilities
 /// (`probs` row-major, `n x k`).
 pub fn regularise(probs: &[f32], k: usize, height: usize, width: usize, config: &MrfConfig) -> Vec<usize> {

@@ -21,7 +21,7 @@ use crate::data::Scene;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{fit_classifier, Classifier, FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
-use crate::eval::mrf::{regularise, MrfConfig};
+use crate::eval::mrf::{class_map, MrfConfig};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::train::atomic;
@@ -62,11 +62,7 @@ impl Prepared {
     /// The class map of the run from the classifier's classes and probabilities: the graph-cut
     /// regularisation of the probabilities when it is on, else the classes as they are.
     pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], mrf: &MrfConfig) -> Vec<usize> {
-        if mrf.is_on() {
-            regularise(probabilities, self.n_classes, self.height, self.width, mrf)
-        } else {
-            pixelwise.to_vec()
-        }
+        class_map(pixelwise.to_vec(), probabilities, self.n_classes, self.height, self.width, mrf)
     }
 }
 

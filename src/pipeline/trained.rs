@@ -15,7 +15,7 @@ use crate::data::spatial::SpatialFeatures;
 use crate::data::{LabelMap, Scene};
 use crate::error::{Error, Result};
 use crate::eval::classifier::{argmax_rows, Classifier, FittedClassifier};
-use crate::eval::mrf::regularise;
+use crate::eval::mrf::class_map;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
 use crate::train::atomic::read_json;
@@ -162,9 +162,7 @@ impl<B: Backend> Trained<B> {
             classes.extend(c);
             probs.extend(p);
         }
-        if self.config.mrf.is_on() {
-            classes = regularise(&probs, self.classes.values.len(), scene.height, scene.width, &self.config.mrf);
-        }
+        let classes = class_map(classes, &probs, self.classes.values.len(), scene.height, scene.width, &self.config.mrf);
         Ok((classes, probs))
     }
 
@@ -215,7 +213,7 @@ mod tests {
     use crate::data::array::{RawArray, Samples};
     use crate::data::scaling::ScalingConfig;
     use crate::data::spatial::SpatialConfig;
-    use crate::eval::mrf::MrfConfig;
+    use crate::eval::mrf::{regularise, MrfConfig};
     use crate::models::M2Config;
 
     type B = crate::pipeline::backend::Cpu;
