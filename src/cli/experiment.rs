@@ -15,6 +15,7 @@ use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::pipeline::baseline::{baseline, raw_spectra_baseline};
 use hyperssl::pipeline::config::Input;
+use hyperssl::pipeline::m1_run::prepare_split;
 use hyperssl::pipeline::experiment::{summarise, Comparison, MethodResult, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
@@ -55,15 +56,15 @@ fn input_label(input: Input) -> &'static str {
     }
 }
 
-/// A method's rows: the regularised map first when the regulariser is on, then the pixelwise
-/// classes.
-fn with_regulariser(label: &str, on: bool, regularised: Option<hyperssl::eval::Metrics>, pixelwise: hyperssl::eval::Metrics, seconds: f64) -> Vec<MethodResult> {
-    match (on, regularised) {
-        (true, Some(r)) => vec![
-            MethodResult { method: format!("{label} + graph cut"), metrics: r, seconds },
-            MethodResult { method: format!("{label}, pixelwise"), metrics: pixelwise, seconds: 0.0 },
+/// A method's rows: the regularised map first when there is one (the regulariser is on), then
+/// the pixelwise classes; named by [`row`].
+fn with_regulariser(label: &str, regularised: Option<hyperssl::eval::Metrics>, pixelwise: hyperssl::eval::Metrics, seconds: f64) -> Vec<MethodResult> {
+    match regularised {
+        Some(r) => vec![
+            MethodResult { method: row(label, true, true), metrics: r, seconds },
+            MethodResult { method: row(label, true, false), metrics: pixelwise, seconds: 0.0 },
         ],
-        _ => vec![MethodResult { method: label.to_string(), metrics: pixelwise, seconds }],
+        None => vec![MethodResult { method: row(label, false, false), metrics: pixelwise, seconds }],
     }
 }
 
@@ -130,24 +131,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("{label}: {budget} labels per class, seed {seed}");
             let mut methods = Vec::new();
             let (map, pixelwise, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
-            methods.extend(with_regulariser(&label, mrf_on, Some(map), pixelwise, seconds));
+            methods.extend(with_regulariser(&label, mrf_on.then_some(map), pixelwise, seconds));
             let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
             compared = comparisons(&label, &cfg, with_control);
             if with_control {
                 let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
                 let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
                 let (map, pixelwise, seconds) = model_scores(&scene, &control, &root, opts.device)?;
-                methods.extend(with_regulariser(&format!("{label}, labels only"), mrf_on, Some(map), pixelwise, seconds));
+                methods.extend(with_regulariser(&format!("{label}, labels only"), mrf_on.then_some(map), pixelwise, seconds));
             }
             let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
             if cfg.input == Input::Spatial {
-                // Two classic classifiers on the same features: the SVM, usually the stronger
-                // pixelwise, and logistic regression, whose probabilities are a likelihood fit
-                // (the SVM's are uncalibrated) and so fairer evidence for the graph cut.
+                // Two classic classifiers on the same features, which they share: the SVM,
+                // usually the stronger pixelwise, and logistic regression, whose probabilities
+                // are a likelihood fit of all classes at once. Each one's time includes the
+                // features' preparation.
+                let started = Instant::now();
+                let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
+                let preparation = started.elapsed().as_secs_f64();
                 for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
                     let started = Instant::now();
-                    let scores = baseline(&scene, &split, &cfg, kind)?;
-                    methods.extend(with_regulariser(name, mrf_on, scores.regularised, scores.pixelwise, started.elapsed().as_secs_f64()));
+                    let scores = baseline(&prepared, &cfg, kind)?;
+                    methods.extend(with_regulariser(name, scores.regularised, scores.pixelwise, preparation + started.elapsed().as_secs_f64()));
                 }
             }
             let started = Instant::now();
@@ -188,7 +193,7 @@ mod tests {
         let mut written: Vec<String> = Vec::new();
         for name in [label.clone(), format!("{label}, labels only"), "svm (spatial)".into()] {
             let m = hyperssl::eval::evaluate(&[0, 1], &[0, 1], 2).unwrap();
-            written.extend(with_regulariser(&name, true, Some(m.clone()), m, 0.0).into_iter().map(|r| r.method));
+            written.extend(with_regulariser(&name, Some(m.clone()), m, 0.0).into_iter().map(|r| r.method));
         }
         assert_eq!(c.len(), 2);
         for comparison in &c {

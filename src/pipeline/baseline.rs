@@ -10,7 +10,7 @@ use crate::eval::metrics::Metrics;
 use crate::train::m1_task::gather_rows;
 
 use super::config::{ExperimentConfig, Input};
-use super::m1_run::prepare_split;
+use super::m1_run::{prepare_split, Prepared};
 
 /// Scores of a baseline classifier: its own classes, and its class map regularised with the
 /// configuration's graph cut (None when that is off).
@@ -19,10 +19,10 @@ pub struct BaselineScores {
     pub regularised: Option<Metrics>,
 }
 
-/// `kind` fitted on the training pixels of `split` as the configuration's input presents them
-/// (its scaling and, for spatial inputs, its spatial features), then scored on the test pixels.
-pub fn baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig, kind: ClassifierKind) -> Result<BaselineScores> {
-    let p = prepare_split(scene, cfg, Some(split.clone()), None)?;
+/// `kind` fitted on the training pixels of a prepared scene (its split, scaling and, for
+/// spatial inputs, spatial features: see [`prepare_split`]), then scored on the test pixels.
+/// Several baselines on one draw share one preparation.
+pub fn baseline(p: &Prepared, cfg: &ExperimentConfig, kind: ClassifierKind) -> Result<BaselineScores> {
     let y = p.classes_of(&p.split.train);
     let (clf, _) = fit_classifier(kind, &gather_rows(&p.x, p.dim, &p.split.train), p.dim, &y, p.n_classes, cfg.train.seed)?;
     let pixelwise = clf.predict(&p.x);
@@ -38,5 +38,6 @@ pub fn baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig, kind: Clas
 /// The RBF SVM on the raw scaled spectra: the reference of every table.
 pub fn raw_spectra_baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig) -> Result<Metrics> {
     let raw = ExperimentConfig { input: Input::Spectra, mrf: crate::eval::mrf::MrfConfig::off(), ..cfg.clone() };
-    Ok(baseline(scene, split, &raw, ClassifierKind::Svm)?.pixelwise)
+    let p = prepare_split(scene, &raw, Some(split.clone()), None)?;
+    Ok(baseline(&p, &raw, ClassifierKind::Svm)?.pixelwise)
 }
