@@ -179,19 +179,27 @@ mod tests {
         assert_eq!(MeanStd::of(&[0.3]).std, 0.0);
     }
 
+    /// The scores of a method right on the first `right` of 4 test pixels.
+    fn scored(right: usize) -> Metrics {
+        let truth = [0, 1, 0, 1];
+        evaluate(&truth, &truth.iter().enumerate().map(|(i, &t)| if i < right { t } else { 1 - t }).collect::<Vec<_>>(), 2).unwrap()
+    }
+
+    /// One seed's draw scored by methods "a" and "b": (pixels right, seconds) of each.
+    fn seed(s: u64, a: (usize, f64), b: (usize, f64)) -> SeedResult {
+        SeedResult {
+            seed: s,
+            methods: vec![
+                MethodResult { method: "a".into(), metrics: scored(a.0), seconds: a.1 },
+                MethodResult { method: "b".into(), metrics: scored(b.0), seconds: b.1 },
+            ],
+        }
+    }
+
     #[test]
     fn methods_are_summarised_over_the_seeds_in_their_order() {
         // Two seeds, two methods: "a" right on 3 and 4 of 4 pixels, "b" on 1 and 2.
-        let truth = [0, 1, 0, 1];
-        let scored = |right: usize| evaluate(&truth, &truth.iter().enumerate().map(|(i, &t)| if i < right { t } else { 1 - t }).collect::<Vec<_>>(), 2).unwrap();
-        let seed = |s: u64, a: usize, b: usize| SeedResult {
-            seed: s,
-            methods: vec![
-                MethodResult { method: "a".into(), metrics: scored(a), seconds: 10.0 * (s + 1) as f64 },
-                MethodResult { method: "b".into(), metrics: scored(b), seconds: 0.0 },
-            ],
-        };
-        let s = summarise(5, &[seed(0, 3, 1), seed(1, 4, 2)], &[]);
+        let s = summarise(5, &[seed(0, (3, 10.0), (1, 0.0)), seed(1, (4, 20.0), (2, 0.0))], &[]);
         assert_eq!(s.methods.iter().map(|m| m.method.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!((s.methods[0].oa.mean - 0.875).abs() < 1e-12 && (s.methods[1].oa.mean - 0.375).abs() < 1e-12);
         assert_eq!(s.methods[0].seconds, 15.0);
@@ -204,16 +212,7 @@ mod tests {
     fn paired_differences_are_taken_draw_by_draw() {
         // Per draw, "a" is right on 3, 4, 2 of 4 pixels and "b" on 2, 4, 3: differences of OA
         // +0.25, 0, -0.25 (mean 0, sample std 0.25), ahead once, behind once.
-        let truth = [0, 1, 0, 1];
-        let scored = |right: usize| evaluate(&truth, &truth.iter().enumerate().map(|(i, &t)| if i < right { t } else { 1 - t }).collect::<Vec<_>>(), 2).unwrap();
-        let seed = |s: u64, a: usize, b: usize| SeedResult {
-            seed: s,
-            methods: vec![
-                MethodResult { method: "a".into(), metrics: scored(a), seconds: 1.0 },
-                MethodResult { method: "b".into(), metrics: scored(b), seconds: 1.0 },
-            ],
-        };
-        let results = [seed(0, 3, 2), seed(1, 4, 4), seed(2, 2, 3)];
+        let results = [seed(0, (3, 1.0), (2, 1.0)), seed(1, (4, 1.0), (4, 1.0)), seed(2, (2, 1.0), (3, 1.0))];
         let c = Comparison { label: "a over b".into(), method: "a".into(), reference: "b".into() };
         let d = paired_difference(&results, &c).unwrap();
         assert!(d.oa.mean.abs() < 1e-12 && (d.oa.std - 0.25).abs() < 1e-12, "{:?}", d.oa);
