@@ -187,14 +187,21 @@ fn run_writes_pictures_and_predict_reproduces_its_map() {
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("kappa") && report.contains("class_map.png"), "{report}");
 
-    let pred = dir.path().join("pred");
-    let o = hyperssl(&["predict", "--run", run_s, img.as_str(), "--out", pred.to_str().unwrap()]);
+    let pred = predict_repeats_the_map(&run, &img, dir.path());
+    assert!(pred.join("class_map.png").exists() && pred.join("uncertainty.png").exists());
+}
+
+/// Runs `predict` of `run` on `img` into `dir/pred`, checks that it gives the run's 24 x 24 class
+/// map pixel for pixel, and returns that folder.
+fn predict_repeats_the_map(run: &Path, img: &str, dir: &Path) -> std::path::PathBuf {
+    let pred = dir.join("pred");
+    let o = hyperssl(&["predict", "--run", run.to_str().unwrap(), img, "--out", pred.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let a = read_npy(&run.join("class_map.npy")).unwrap();
     let b = read_npy(&pred.join("class_map.npy")).unwrap();
     assert_eq!(a.shape, vec![24, 24]);
     assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
-    assert!(pred.join("class_map.png").exists() && pred.join("uncertainty.png").exists());
+    pred
 }
 
 /// The default model reads spatial features and regularises its map; `predict` must fit nothing
@@ -210,12 +217,7 @@ fn the_default_model_stores_its_spatial_features_and_predict_repeats_its_map() {
     for f in ["spatial.json", "m2_model.mpk", "metrics_pixelwise.json", "class_map.npy"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
-    let pred = dir.path().join("pred");
-    let o = hyperssl(&["predict", "--run", run_s, img.as_str(), "--out", pred.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let a = read_npy(&run.join("class_map.npy")).unwrap();
-    let b = read_npy(&pred.join("class_map.npy")).unwrap();
-    assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
+    predict_repeats_the_map(&run, &img, dir.path());
 }
 
 #[test]
