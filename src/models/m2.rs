@@ -552,31 +552,26 @@ pub fn objective_share<B: Backend>(
     beta: f32,
     n: f32,
 ) -> Objective<B> {
-    let mut sums: Option<[Tensor<B, 1>; 3]> = None;
-    let mut add = |w: f32, [b, r, k]: [Tensor<B, 2>; 3]| {
-        let new = [b, r, k].map(|t| t.sum().mul_scalar(w));
-        sums = Some(match sums.take() {
-            Some([b0, r0, k0]) => {
-                let [b1, r1, k1] = new;
-                [b0 + b1, r0 + r1, k0 + k1]
-            }
-            None => new,
-        });
-    };
+    // Weighted sums of (bound, reconstruction, KL) of the labelled rows, then the unlabelled.
+    let mut sums: Vec<[Tensor<B, 1>; 3]> = Vec::with_capacity(2);
+    let weighted = |w: f32, terms: [Tensor<B, 2>; 3]| terms.map(|t| t.sum().mul_scalar(w));
     let mut classification = None;
     if let Some(labelled) = labelled {
         let w = labelled.weight;
         let x_classify = labelled.x_classify.unwrap_or_else(|| labelled.x.clone());
         let log_q = model.classify(x_classify).gather(1, labelled.y.clone().unsqueeze_dim(1));
         let l = model.labelled_terms(labelled.x, labelled.y, labelled.eps);
-        add(w, [l.bound(), l.reconstruction, l.kl]);
+        sums.push(weighted(w, [l.bound(), l.reconstruction, l.kl]));
         classification = Some(log_q.sum().mul_scalar(w * beta));
     }
     if let Some(unlabelled) = unlabelled {
         let u = model.unlabelled_terms(unlabelled.x, unlabelled.eps);
-        add(unlabelled.weight, [u.bound(), u.reconstruction(), u.kl()]);
+        sums.push(weighted(unlabelled.weight, [u.bound(), u.reconstruction(), u.kl()]));
     }
-    let [bound, reconstruction, kl] = sums.expect("a share has labelled or unlabelled rows");
+    let [bound, reconstruction, kl] = sums
+        .into_iter()
+        .reduce(|[b0, r0, k0], [b1, r1, k1]| [b0 + b1, r0 + r1, k0 + k1])
+        .expect("a share has labelled or unlabelled rows");
     let objective = classification.map_or(bound.clone(), |c| bound.clone() + c);
     Objective {
         loss: objective.neg().div_scalar(n),
