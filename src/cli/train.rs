@@ -200,7 +200,11 @@ impl TrainOptions {
         if let Some(l) = self.latent {
             c.m2.latent = l;
         }
-        c.check()?;
+        match &self.config {
+            // The bad value came from the file or from a flag over it: say both.
+            Some(p) => c.check().with_context(|| format!("{} with the flags given", p.display()))?,
+            None => c.check()?,
+        }
         Ok(c)
     }
 }

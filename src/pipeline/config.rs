@@ -199,9 +199,8 @@ impl ExperimentConfig {
                 return Err(Error::invalid(format!("{what} must be a non-negative number, not {value}")));
             }
         }
-        if self.input == Input::Spatial {
-            self.spatial.check()?;
-        }
+        // Refused even when the input is spectra: a bad setting in a file is a mistake either way.
+        self.spatial.check()?;
         self.mrf.check()?;
         for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
             if !(noise.is_finite() && noise > 0.0) {
@@ -246,6 +245,11 @@ mod tests {
         assert!(refusal(|c| c.unlabelled_weight = -0.5).contains("--unlabelled-weight"));
         assert!(refusal(|c| c.classifier_noise = f64::NAN).contains("--classifier-noise"));
         assert!(refusal(|c| c.spatial.box_windows = vec![2]).contains("odd"));
+        assert!(refusal(|c| {
+            c.input = Input::Spectra;
+            c.spatial.box_windows = vec![2];
+        })
+        .contains("odd"));
         assert!(refusal(|c| c.mrf.weight = -1.0).contains("mrf.weight"));
         assert!(refusal(|c| c.labelled_batch = Some(0)).contains("--labelled-batch"));
         assert!(refusal(|c| c.alpha = -1.0).contains("alpha (--alpha) must be a non-negative number, not -1"));
