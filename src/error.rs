@@ -28,11 +28,48 @@ impl Error {
         Error::Io { path: path.as_ref().to_path_buf(), error: source }
     }
 
+    /// `message` may quote the file; it is kept to printable text on one line.
     pub fn bad(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
-        Error::BadData { path: path.as_ref().to_path_buf(), message: message.into() }
+        Error::BadData { path: path.as_ref().to_path_buf(), message: printable(&message.into()) }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error::Invalid(message.into())
+        Error::Invalid(printable(&message.into()))
+    }
+}
+
+/// `text` as one line of printable characters, at most `MAX_MESSAGE` of them: control characters
+/// (line breaks, escapes, bells) become escapes such as `\n` and `\u{1b}`, so that bytes quoted
+/// from a damaged file cannot break or recolour a terminal.
+pub fn printable(text: &str) -> String {
+    const MAX_MESSAGE: usize = 1000;
+    let mut out = String::with_capacity(text.len().min(MAX_MESSAGE));
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_MESSAGE {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_text_escapes_control_characters_and_is_cut() {
+        assert_eq!(printable("plain text, 1.5 µm"), "plain text, 1.5 µm");
+        assert_eq!(printable("a\nb\u{7}c\u{1b}[31m"), "a\\nb\\u{7}c\\u{1b}[31m");
+        let long = "x".repeat(5000);
+        assert_eq!(printable(&long), format!("{}...", "x".repeat(1000)));
+        let e = Error::bad("f.npy", "header is not text: {'descr'\n\u{0}");
+        assert_eq!(e.to_string(), "f.npy: header is not text: {'descr'\\n\\u{0}");
+        assert_eq!(e.to_string().lines().count(), 1);
     }
 }

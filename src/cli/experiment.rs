@@ -18,6 +18,7 @@ use hyperssl::pipeline::config::Input;
 use hyperssl::pipeline::m1_run::prepare_split;
 use hyperssl::pipeline::experiment::{summarise, Comparison, MethodResult, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::run_lock::RunLock;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::atomic::{self, read_json};
 
@@ -98,6 +99,9 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
 /// reports the training time, not the time to read the runs back.
 fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(hyperssl::eval::Metrics, hyperssl::eval::Metrics, f64)> {
     let dir = RunDir::create(root, true)?;
+    if let Some(stored) = dir.stored_config()? {
+        dir.record_changes(&cfg.changes_from(&stored))?;
+    }
     let started = Instant::now();
     super::run_model::run(scene, cfg, &dir, true, device)?;
     let seconds_file = root.join("seconds.json");
@@ -115,7 +119,8 @@ fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &st
 pub fn run(args: Args) -> anyhow::Result<()> {
     let scene = args.scene.load()?;
     args.options.device.check_available()?;
-    std::fs::create_dir_all(&args.out)?;
+    // One experiment per folder: two would resume each other's runs and overwrite the table.
+    let _lock = RunLock::acquire(&args.out)?;
     let mut table = format!("{}\n", Summary::markdown_header());
     for &budget in &args.budgets {
         let mut results = Vec::new();

@@ -36,7 +36,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let latent = trained.config.m1.latent;
-    let out = args.out.unwrap_or_else(|| dir.root.join("features.npy"));
+    // Into the run folder only while no other process writes it.
+    let (out, _dir) = match args.out {
+        Some(out) => (out, dir),
+        None => (dir.root.join("features.npy"), dir.lock()?),
+    };
     let shape = vec![scene.height, scene.width, latent];
     write_npy(&out, &RawArray::new(shape.clone(), Samples::F32(mu)))?;
     let what = if args.sample.is_some() { "a sample of q(z|x)" } else { "mean of q(z|x)" };

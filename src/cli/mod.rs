@@ -63,7 +63,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hyperssl: error: {e:#}");
+            // One line of text whatever the error quotes (a path, a file's bytes).
+            eprintln!("hyperssl: error: {}", hyperssl::error::printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

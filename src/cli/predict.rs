@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::run_args::RunArgs;
 use hyperssl::data::readers::envi;
 use hyperssl::pipeline::outputs::write_prediction;
+use hyperssl::pipeline::run_lock::RunLock;
 use hyperssl::report::palette::class_colours;
 
 #[derive(clap::Args, Debug)]
@@ -22,7 +23,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = Default::default();
     let stem = scene.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scene".into());
     let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
-    std::fs::create_dir_all(&out)?;
+    // Held until the maps are written: two predictions into one folder would mix their files.
+    let _lock = RunLock::acquire(&out)?;
     let (classes, probs) = trained.predict(&scene, &device)?;
     let mut files = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
     if envi::find_pair(&scene.source).is_ok() {

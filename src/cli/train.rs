@@ -54,16 +54,17 @@ pub struct TrainOptions {
     /// M2: weight of the unlabelled bound (0: q(y|x) learns from the labelled pixels alone) [default: 1].
     #[arg(long)]
     pub unlabelled_weight: Option<f64>,
-    /// Settings a run starts from before the flags given here (instead of --config).
-    #[arg(long, value_enum, default_value_t, conflicts_with = "config")]
-    pub defaults: Defaults,
+    /// Settings a run starts from before the flags given here (instead of --config) [default: spatial].
+    #[arg(long, value_enum, conflicts_with = "config")]
+    pub defaults: Option<Defaults>,
     /// TOML file with the whole configuration (flags given here override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Run folder for the model, log, checkpoints and metrics [default: runs/<model>-<scene>-seed<seed>].
     #[arg(long)]
     pub run: Option<PathBuf>,
-    /// Continue a killed run from its last checkpoint, or extend a finished one to more --epochs.
+    /// Continue a killed run from its last checkpoint with its stored settings (flags given here
+    /// change them, and the run records each change), or extend a finished one to more --epochs.
     #[arg(long)]
     pub resume: bool,
     /// Labelled training pixels per class.
@@ -129,14 +130,32 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
+    /// The settings of a new run: the configuration file or the chosen defaults, with the flags
+    /// given over them.
     pub fn config(&self) -> anyhow::Result<ExperimentConfig> {
-        let mut c = match &self.config {
-            Some(p) => ExperimentConfig::from_toml_file(p)?,
-            None => match self.defaults {
-                Defaults::Spatial => ExperimentConfig::default(),
-                Defaults::Spectral => ExperimentConfig::spectral(),
-            },
-        };
+        let base = self.chosen_base()?.unwrap_or_default();
+        self.over(base)
+    }
+
+    /// The settings of a resumed run: those it was stored with, unless a configuration file or
+    /// defaults are named, with only the flags given over them.
+    pub fn resumed_config(&self, stored: ExperimentConfig) -> anyhow::Result<ExperimentConfig> {
+        let base = self.chosen_base()?.unwrap_or(stored);
+        self.over(base)
+    }
+
+    /// The settings named by --config or --defaults, if either is given.
+    fn chosen_base(&self) -> anyhow::Result<Option<ExperimentConfig>> {
+        Ok(match (&self.config, self.defaults) {
+            (Some(p), _) => Some(ExperimentConfig::from_toml_file(p)?),
+            (None, Some(Defaults::Spatial)) => Some(ExperimentConfig::default()),
+            (None, Some(Defaults::Spectral)) => Some(ExperimentConfig::spectral()),
+            (None, None) => None,
+        })
+    }
+
+    /// `c` with every flag given set in it, checked.
+    fn over(&self, mut c: ExperimentConfig) -> anyhow::Result<ExperimentConfig> {
         if let Some(m) = self.model {
             c.model = m;
         }
@@ -242,6 +261,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let model_name = format!("{:?}", cfg.model).to_lowercase();
     let root = args.options.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{model_name}-{stem}-seed{}", cfg.train.seed)));
     let dir = RunDir::create(&root, args.options.resume)?;
+    // A resumed run keeps its stored settings; what the flags change is recorded in the folder.
+    let cfg = match dir.stored_config()? {
+        Some(stored) if args.options.resume => {
+            let cfg = args.options.resumed_config(stored.clone())?;
+            let changes = cfg.changes_from(&stored);
+            for c in &changes {
+                eprintln!("resuming with {} changed from {} to {}", c.setting, c.old, c.new);
+            }
+            dir.record_changes(&changes)?;
+            cfg
+        }
+        _ => cfg,
+    };
+    let model_name = format!("{:?}", cfg.model).to_lowercase();
     eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, root.display());
     let summary = super::run_model::run(&scene, &cfg, &dir, args.options.resume, args.options.device)
         .with_context(|| format!("run in {}", root.display()))?;

@@ -167,6 +167,20 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
 
+    /// The settings that differ from `old`, by their dotted names in config.toml, sorted by name.
+    pub fn changes_from(&self, old: &ExperimentConfig) -> Vec<SettingChange> {
+        let (old, new) = (flat_settings(old), flat_settings(self));
+        let mut names: Vec<&String> = new.keys().chain(old.keys()).collect();
+        names.sort();
+        names.dedup();
+        let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
+        names
+            .into_iter()
+            .filter(|n| old.get(*n) != new.get(*n))
+            .map(|n| SettingChange { setting: n.clone(), old: shown(old.get(n)), new: shown(new.get(n)) })
+            .collect()
+    }
+
     /// Refuses values that would only fail (or silently mislead) deep into training: checked
     /// once the flags and the file are merged, before any data is read.
     pub fn check(&self) -> Result<()> {
@@ -213,9 +227,56 @@ impl ExperimentConfig {
     }
 }
 
+/// One setting of a run that a later command changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingChange {
+    pub setting: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// Every leaf of the configuration as `table.key` -> its TOML text.
+fn flat_settings(cfg: &ExperimentConfig) -> std::collections::BTreeMap<String, String> {
+    fn walk(prefix: &str, table: &toml::Table, out: &mut std::collections::BTreeMap<String, String>) {
+        for (k, v) in table {
+            let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                toml::Value::Table(t) => walk(&name, t, out),
+                v => {
+                    out.insert(name, v.to_string());
+                }
+            }
+        }
+    }
+    let table: toml::Table = toml::Table::try_from(cfg).expect("configuration serialises");
+    let mut out = std::collections::BTreeMap::new();
+    walk("", &table, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_name_each_differing_setting_with_its_old_and_new_value() {
+        let old = ExperimentConfig::default();
+        assert!(old.changes_from(&old).is_empty());
+        let mut new = old.clone();
+        new.train.epochs = old.train.epochs + 5;
+        new.labelled_batch = None;
+        new.m2.hidden_encoder = vec![7, 8];
+        let changes = new.changes_from(&old);
+        let change = |setting: &str, old: String, new: &str| SettingChange { setting: setting.into(), old, new: new.into() };
+        assert_eq!(
+            changes,
+            vec![
+                change("labelled_batch", old.labelled_batch.unwrap().to_string(), "(unset)"),
+                change("m2.hidden_encoder", format!("{:?}", old.m2.hidden_encoder).replace(",", ", "), "[7, 8]"),
+                change("train.epochs", old.train.epochs.to_string(), &(old.train.epochs + 5).to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn a_file_without_the_newer_settings_reads_them_as_they_behaved_before() {

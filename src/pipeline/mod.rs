@@ -13,6 +13,7 @@ pub mod mnist;
 pub mod outcome;
 pub mod outputs;
 pub mod run_dir;
+pub mod run_lock;
 pub mod trained;
 
 pub use config::{ExperimentConfig, ModelKind};

@@ -144,7 +144,8 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
         config: config.to_string(),
         seconds,
         images: images.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
-        notes: split.warnings.clone(),
+        // A run's settings changed after it began (on --resume) are part of what made its result.
+        notes: split.warnings.iter().cloned().chain(dir.recorded_changes()?.iter().map(|c| c.to_string())).collect(),
     };
     let path = dir.root.join(report::REPORT);
     report::write_markdown(&path, &run)?;

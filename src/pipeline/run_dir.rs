@@ -1,35 +1,49 @@
 //! The files of a run folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::config::{ExperimentConfig, SettingChange};
+use super::run_lock::RunLock;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub root: PathBuf,
+    /// Held by a folder opened for writing, as long as any copy of it lives.
+    lock: Option<Arc<RunLock>>,
 }
 
 impl RunDir {
-    /// Creates the folder. An existing folder with a run in it is only reused when resuming, so
-    /// that a finished run is never overwritten by accident.
+    /// Creates the folder and locks it for this process. An existing folder with a run in it is
+    /// only reused when resuming, so that a finished run is never overwritten by accident.
     pub fn create(root: &Path, resume: bool) -> Result<Self> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let lock = RunLock::acquire(root)?;
+        let dir = RunDir { root: root.to_path_buf(), lock: Some(Arc::new(lock)) };
         if dir.config().exists() && !resume {
             return Err(Error::invalid(format!(
                 "{} already holds a run; pass --resume to continue it or choose another --run folder",
                 root.display()
             )));
         }
-        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         Ok(dir)
     }
 
+    /// Opens a finished run for reading.
     pub fn open(root: &Path) -> Result<Self> {
-        let dir = RunDir { root: root.to_path_buf() };
+        let dir = RunDir { root: root.to_path_buf(), lock: None };
         if !dir.config().exists() {
             return Err(Error::bad(root, "not a hyperssl run folder (no config.toml)"));
         }
         Ok(dir)
+    }
+
+    /// Locks a folder opened for reading, before writing into it.
+    pub fn lock(mut self) -> Result<Self> {
+        if self.lock.is_none() {
+            self.lock = Some(Arc::new(RunLock::acquire(&self.root)?));
+        }
+        Ok(self)
     }
 
     pub fn config(&self) -> PathBuf {
@@ -59,5 +73,95 @@ impl RunDir {
     }
     pub fn scene_info(&self) -> PathBuf {
         self.root.join("scene.json")
+    }
+    /// Settings changed by later commands (time, setting, old, new), oldest first.
+    pub fn config_changes(&self) -> PathBuf {
+        self.root.join("config_changes.csv")
+    }
+
+    /// The settings the run was last started with; none before its first start.
+    pub fn stored_config(&self) -> Result<Option<ExperimentConfig>> {
+        let path = self.config();
+        if path.exists() {
+            ExperimentConfig::from_toml_file(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Adds `changes`, stamped with the current time (UTC), to the run's record of them.
+    pub fn record_changes(&self, changes: &[SettingChange]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let when = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let mut rows = self.recorded_changes()?;
+        rows.extend(changes.iter().map(|c| RecordedChange { time: when.clone(), change: c.clone() }));
+        let path = self.config_changes();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(["time", "setting", "old", "new"]).map_err(|e| Error::bad(&path, e.to_string()))?;
+        for r in &rows {
+            let c = &r.change;
+            out.write_record([&r.time, &c.setting, &c.old, &c.new]).map_err(|e| Error::bad(&path, e.to_string()))?;
+        }
+        let bytes = out.into_inner().map_err(|e| Error::bad(&path, e.to_string()))?;
+        crate::train::atomic::write(&path, &bytes)
+    }
+
+    /// The changes recorded so far; none for a run never changed.
+    pub fn recorded_changes(&self) -> Result<Vec<RecordedChange>> {
+        let path = self.config_changes();
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let mut reader = csv::Reader::from_path(&path).map_err(|e| Error::bad(&path, e.to_string()))?;
+        reader
+            .records()
+            .map(|r| {
+                let r = r.map_err(|e| Error::bad(&path, e.to_string()))?;
+                match (r.get(0), r.get(1), r.get(2), r.get(3)) {
+                    (Some(t), Some(s), Some(o), Some(n)) => Ok(RecordedChange {
+                        time: t.into(),
+                        change: SettingChange { setting: s.into(), old: o.into(), new: n.into() },
+                    }),
+                    _ => Err(Error::bad(&path, "a row without its four fields (time, setting, old, new)")),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A setting change with the time it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedChange {
+    pub time: String,
+    pub change: SettingChange,
+}
+
+impl std::fmt::Display for RecordedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.change;
+        write!(f, "{}: {} changed from {} to {}", self.time, c.setting, c.old, c.new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_changes_accumulate_and_read_back_with_commas_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), false).unwrap();
+        assert!(run.recorded_changes().unwrap().is_empty());
+        let change = |s: &str, o: &str, n: &str| SettingChange { setting: s.into(), old: o.into(), new: n.into() };
+        run.record_changes(&[change("train.epochs", "12", "20")]).unwrap();
+        run.record_changes(&[]).unwrap();
+        run.record_changes(&[change("m2.hidden_encoder", "[100]", "[100, 50]")]).unwrap();
+        let got = run.recorded_changes().unwrap();
+        assert_eq!(got.iter().map(|r| r.change.clone()).collect::<Vec<_>>(), vec![change("train.epochs", "12", "20"), change("m2.hidden_encoder", "[100]", "[100, 50]")]);
+        // RFC 3339 in UTC, to the second.
+        assert!(got.iter().all(|r| r.time.len() == 20 && r.time.ends_with('Z')), "{:?}", got);
+        assert!(got[0].to_string().ends_with("train.epochs changed from 12 to 20"));
     }
 }

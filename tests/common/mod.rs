@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use hyperssl::data::readers::npy::write_npy;
+use hyperssl::data::{RawArray, Samples};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A file under the shared data folder (`../shared/data` beside the repository). `None`, with a
@@ -34,4 +36,29 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A 24 x 24 scene of 8 bands with three classes whose spectra differ in slope.
+pub fn write_scene(dir: &Path, poison: bool) -> (String, String) {
+    let (h, w, b) = (24, 24, 8);
+    let mut px = Vec::with_capacity(h * w * b);
+    let mut labels = Vec::with_capacity(h * w);
+    for r in 0..h {
+        for c in 0..w {
+            let class = (c / 8) as u8; // three vertical stripes
+            for k in 0..b {
+                let noise = (((r * 31 + c * 17 + k * 7) % 13) as f32 - 6.0) * 0.01;
+                px.push(1000.0 + 100.0 * class as f32 * k as f32 + 50.0 * noise);
+            }
+            labels.push(if (r + c) % 3 == 0 { class + 1 } else { 0 });
+        }
+    }
+    if poison {
+        px[5] = f32::NAN;
+    }
+    let img = dir.join("scene.npy");
+    let lab = dir.join("gt.npy");
+    write_npy(&img, &RawArray::new(vec![h, w, b], Samples::F32(px))).unwrap();
+    write_npy(&lab, &RawArray::new(vec![h, w], Samples::U8(labels))).unwrap();
+    (img.to_str().unwrap().to_string(), lab.to_str().unwrap().to_string())
 }

@@ -613,7 +613,8 @@ fn describe_start(bytes: &[u8]) -> String {
 
 fn shorten(bytes: &[u8]) -> String {
     const LIMIT: usize = 200;
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)]);
+    // Bytes as ASCII with everything else escaped (\n, \xff): the header may be anything.
+    let text = bytes[..bytes.len().min(LIMIT)].escape_ascii().to_string();
     let text = text.trim_end();
     if bytes.len() > LIMIT {
         format!("{text}...")

@@ -1,0 +1,120 @@
+//! Run folders under misuse: two writers at once, resuming without flags, damaged input files.
+
+mod common;
+use common::{hyperssl, stderr, stdout, write_scene};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small, fast model; the epochs are given by each test.
+const SMALL: [&str; 10] = ["--hidden", "16", "--m2-hidden", "16", "--latent", "4", "--batch-size", "32", "--per-class", "5"];
+
+fn train_args<'a>(img: &'a str, lab: &'a str, run: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", img, "--labels", lab, "--run", run];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Waits until `file` holds text containing `needle`.
+fn wait_for(file: &Path, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{} never held {needle:?}", file.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_trains_and_takes_over_once_it_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let mut long = SMALL.to_vec();
+    long.extend(["--epochs", "1000000", "--patience", "1000000", "--eval-every", "1"]);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_hyperssl"))
+        .args(train_args(&img, &lab, run_s, &long))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder = wait_for(&run.join("run.lock"), &format!("process {}", first.id()));
+    // Training has begun once the log has a row (written with each checkpoint).
+    wait_for(&run.join("m2_log.csv"), ",\n");
+
+    let second = hyperssl(&train_args(&img, &lab, run_s, &["--resume"]));
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&holder) && err.contains(run_s), "{err}");
+    // A fresh run into the same folder is refused the same way, before it looks at the folder.
+    let third = hyperssl(&train_args(&img, &lab, run_s, &SMALL));
+    assert_eq!(third.status.code(), Some(2));
+    assert!(stderr(&third).contains(&holder), "{}", stderr(&third));
+
+    // Killed, the first leaves its lock file behind; the next writer takes the folder over.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let resumed = hyperssl(&train_args(&img, &lab, run_s, &["--resume", "--epochs", "2"]));
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(run.join("class_map.npy").exists());
+}
+
+#[test]
+fn resuming_without_flags_keeps_the_stored_settings_and_flags_given_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let mut short = SMALL.to_vec();
+    short.extend(["--epochs", "3", "--alpha", "7"]);
+    let trained = hyperssl(&train_args(&img, &lab, run_s, &short));
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let config = std::fs::read(run.join("config.toml")).unwrap();
+    let log = std::fs::read(run.join("m2_log.csv")).unwrap();
+
+    // No flags: nothing retrains, nothing changes, the same result is reported.
+    let again = hyperssl(&train_args(&img, &lab, run_s, &["--resume"]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), config, "the stored settings must stay as they were");
+    assert_eq!(std::fs::read(run.join("m2_log.csv")).unwrap(), log, "a finished run must not train again");
+    let oa = |text: &str| text.lines().find(|l| l.starts_with("OA ")).map(str::to_string);
+    assert!(oa(&stdout(&trained)).is_some(), "{}", stdout(&trained));
+    assert_eq!(oa(&stdout(&again)), oa(&stdout(&trained)));
+    assert!(!run.join("config_changes.csv").exists());
+
+    // A flag given changes only its setting, and the run says so.
+    let longer = hyperssl(&train_args(&img, &lab, run_s, &["--resume", "--epochs", "5"]));
+    assert!(longer.status.success(), "{}", stderr(&longer));
+    let now = String::from_utf8(std::fs::read(run.join("config.toml")).unwrap()).unwrap();
+    let before = String::from_utf8(config).unwrap();
+    assert_eq!(now, before.replace("epochs = 3", "epochs = 5"));
+    let changes = std::fs::read_to_string(run.join("config_changes.csv")).unwrap();
+    assert!(changes.lines().nth(1).is_some_and(|l| l.ends_with(",train.epochs,3,5")), "{changes}");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("train.epochs changed from 3 to 5"), "{report}");
+    assert!(stderr(&longer).contains("train.epochs changed from 3 to 5"), "{}", stderr(&longer));
+}
+
+#[test]
+fn a_damaged_header_is_reported_as_one_line_of_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, _) = write_scene(dir.path(), false);
+    let mut bytes = std::fs::read(&img).unwrap();
+    // Inside the header's text: a line break, a terminal escape, a bell and a byte that is not UTF-8.
+    bytes[12..16].copy_from_slice(&[b'\n', 0x1b, 0x07, 0xff]);
+    let bad = dir.path().join("bad.npy");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = hyperssl(&["inspect", bad.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.starts_with("hyperssl: error: ") && err.contains(bad.to_str().unwrap()), "{err}");
+    let body = err.trim_end_matches('\n');
+    assert!(body.chars().all(|c| !c.is_control()), "{err:?}");
+    assert!(body.contains("\\n\\x1b\\x07\\xff"), "{err}");
+}
