@@ -58,6 +58,32 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// Runs `f`, turning a panic into its message without the panic being printed: for code outside
+/// this crate that panics on bad input (burn's CUDA backend when no driver or GPU is there, the
+/// HDF5 parser on some malformed files, burn's record loading on parameters of other shapes).
+/// The panic hook is the process's, so it is swapped only for the duration of `f`.
+pub fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::result::Result<T, String> {
+    use std::sync::{Arc, Mutex};
+    let first: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = first.clone();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let mut first = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            *first = Some(msg);
+        }
+    }));
+    let result = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    result.map_err(|_| first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

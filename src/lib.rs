@@ -4,8 +4,10 @@
 //! The layers, each importing only those before it:
 //! `data` (readers, scene, scaling, sampling) -> `models` (distributions, M1, M2, stacked)
 //! -> `train` (loop, checkpoints, log) -> `eval` (metrics, classifiers) -> `report` (maps, plots).
+//! Beneath them all: `error` and `atomic` (writes that never leave a half-written file).
 //! The `hyperssl` binary is a thin command-line layer over them.
 
+pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod eval;

@@ -118,3 +118,66 @@ fn a_damaged_header_is_reported_as_one_line_of_text() {
     assert!(body.chars().all(|c| !c.is_control()), "{err:?}");
     assert!(body.contains("\\n\\x1b\\x07\\xff"), "{err}");
 }
+
+#[test]
+fn a_file_size_limit_mid_run_is_one_line_and_leaves_a_run_that_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let mut short = SMALL.to_vec();
+    short.extend(["--epochs", "3", "--eval-every", "1"]);
+    let first = hyperssl(&train_args(&img, &lab, run_s, &short));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let checkpoint = std::fs::metadata(run.join("m2_checkpoint.bin")).unwrap().len();
+
+    // bash counts the limit in KiB: half a checkpoint lets the small files through, not it.
+    let limit_kib = (checkpoint / 2 / 1024).max(1);
+    let limited = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -f {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_hyperssl"))
+        .args(train_args(&img, &lab, run_s, &["--resume", "--epochs", "6"]))
+        .output()
+        .unwrap();
+    let err = stderr(&limited);
+    assert_eq!(limited.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("hyperssl: error")).count(), 1, "{err}");
+    assert!(err.contains("File too large") && err.contains(".tmp"), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(&run).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // What is on disk still serves: the model predicts, and the run resumes to its end.
+    let predicted = hyperssl(&["predict", "--run", run_s, &img, "--out", dir.path().join("p").to_str().unwrap()]);
+    assert!(predicted.status.success(), "{}", stderr(&predicted));
+    let resumed = hyperssl(&train_args(&img, &lab, run_s, &["--resume", "--epochs", "6"]));
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(stdout(&resumed).contains("trained 6 epochs"), "{}", stdout(&resumed));
+}
+
+#[test]
+fn each_damaged_file_of_a_run_is_named_by_predict_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let mut short = SMALL.to_vec();
+    short.extend(["--epochs", "2"]);
+    let first = hyperssl(&train_args(&img, &lab, run.to_str().unwrap(), &short));
+    assert!(first.status.success(), "{}", stderr(&first));
+    for name in ["m2_model.mpk", "scaler.json", "spatial.json", "config.toml", "classes.json"] {
+        for cut in [0.5, 0.0] {
+            let copy = dir.path().join(format!("copy-{name}-{cut}"));
+            std::fs::create_dir(&copy).unwrap();
+            for f in std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()) {
+                std::fs::copy(&f, copy.join(f.file_name().unwrap())).unwrap();
+            }
+            let bytes = std::fs::read(run.join(name)).unwrap();
+            std::fs::write(copy.join(name), &bytes[..(bytes.len() as f64 * cut) as usize]).unwrap();
+            let o = hyperssl(&["predict", "--run", copy.to_str().unwrap(), &img]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{name} cut to {cut}: {err}");
+            assert_eq!(err.lines().count(), 1, "{name} cut to {cut}: {err}");
+            assert!(err.contains(&copy.join(name).display().to_string()), "{name} cut to {cut}: {err}");
+        }
+    }
+}

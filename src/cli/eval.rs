@@ -1,7 +1,7 @@
 //! `hyperssl eval`: scores a trained run on the test pixels it held out.
 
 use super::run_args::RunArgs;
-use hyperssl::train::atomic::write_json;
+use hyperssl::atomic::write_json;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -20,7 +20,7 @@ use hyperssl::pipeline::experiment::{summarise, Comparison, MethodResult, SeedRe
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::run_lock::RunLock;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
-use hyperssl::train::atomic::{self, read_json};
+use hyperssl::atomic::{self, read_json};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -8,7 +8,7 @@ use hyperssl::pipeline::m2_run::run_m2_split;
 use hyperssl::pipeline::mnist::{mnist_scene, paper_config, paper_split};
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::ModelKind;
-use hyperssl::train::atomic;
+use hyperssl::atomic;
 
 use super::train::{progress_bar, report_progress};
 

@@ -90,37 +90,11 @@ impl Device {
     }
 }
 
-/// Runs `f`, turning a panic into its message, without the panic being printed. burn's CUDA
-/// backend and the driver bindings panic (on the backend's device thread, then on the caller's)
-/// when the driver cannot be loaded or no GPU is there.
-#[cfg(feature = "cuda")]
-pub(crate) fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
-    use std::sync::{Arc, Mutex};
-    let first: Arc<Mutex<Option<String>>> = Arc::default();
-    let seen = first.clone();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let mut first = seen.lock().unwrap_or_else(|e| e.into_inner());
-        if first.is_none() {
-            let msg = info
-                .payload()
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            *first = Some(msg);
-        }
-    }));
-    let result = std::panic::catch_unwind(f);
-    std::panic::set_hook(hook);
-    result.map_err(|_| first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default())
-}
-
 /// Runs one tiny operation on the GPU, so that a missing driver or GPU is an error that says what
 /// to do, before any work starts.
 #[cfg(feature = "cuda")]
 fn probe_gpu() -> crate::Result<()> {
-    quietly(|| burn::tensor::Tensor::<Gpu, 1>::zeros([1], &Default::default()).into_data())
+    crate::error::quietly(|| burn::tensor::Tensor::<Gpu, 1>::zeros([1], &Default::default()).into_data())
         .map(|_| ())
         .map_err(|why| {
             // cudarc's message lists every library name it tried: keep its first sentence.

@@ -160,6 +160,11 @@ impl ExperimentConfig {
 
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // Every setting has a default, so an empty file would read as the defaults: in a run
+        // folder that is a damaged file, never what the model was trained with.
+        if text.trim().is_empty() {
+            return Err(Error::bad(path, "empty configuration file"));
+        }
         toml::from_str(&text).map_err(|e| Error::bad(path, format!("invalid configuration: {e}")))
     }
 

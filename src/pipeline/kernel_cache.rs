@@ -66,7 +66,7 @@ pub fn enable() -> Option<PathBuf> {
 #[cfg(feature = "cuda")]
 fn compute_capability() -> Option<u32> {
     use cudarc::driver::{result, sys::CUdevice_attribute as Attribute};
-    super::backend::quietly(|| {
+    crate::error::quietly(|| {
         result::init().ok()?;
         let device = result::device::get(0).ok()?;
         // SAFETY: `device` is a valid handle from `device::get`; the attributes are plain integers.

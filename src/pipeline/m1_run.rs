@@ -24,7 +24,7 @@ use crate::eval::metrics::{evaluate, Metrics};
 use crate::eval::mrf::{class_map, MrfConfig};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
-use crate::train::atomic;
+use crate::atomic;
 use super::outcome::RunOutcome;
 use crate::train::m1_task::{gather_rows, M1Task};
 use crate::train::trainer::{train, Progress, RunFiles, TrainOutcome};

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::eval::classifier::argmax_rows;
 use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
-use crate::train::atomic;
+use crate::atomic;
 use crate::train::checkpoint::LoopState;
 use super::outcome::RunOutcome;
 use crate::train::m1_task::gather_rows;

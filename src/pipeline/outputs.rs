@@ -161,7 +161,7 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
         obj.insert("images".into(), run.images.clone().into());
         obj.insert("notes".into(), run.notes.clone().into());
     }
-    crate::train::atomic::write_json(&dir.metrics(), &json)?;
+    crate::atomic::write_json(&dir.metrics(), &json)?;
     Ok(path)
 }
 

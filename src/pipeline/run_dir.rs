@@ -105,7 +105,7 @@ impl RunDir {
             out.write_record([&r.time, &c.setting, &c.old, &c.new]).map_err(|e| Error::bad(&path, e.to_string()))?;
         }
         let bytes = out.into_inner().map_err(|e| Error::bad(&path, e.to_string()))?;
-        crate::train::atomic::write(&path, &bytes)
+        crate::atomic::write(&path, &bytes)
     }
 
     /// The changes recorded so far; none for a run never changed.

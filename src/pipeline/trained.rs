@@ -18,7 +18,7 @@ use crate::eval::classifier::{argmax_rows, Classifier, FittedClassifier};
 use crate::eval::mrf::class_map;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
-use crate::train::atomic::read_json;
+use crate::atomic::read_json;
 use crate::train::checkpoint::load_model;
 use crate::train::trainer::RunFiles;
 

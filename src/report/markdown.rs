@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::eval::metrics::Metrics;
-use crate::train::atomic;
+use crate::atomic;
 use std::path::Path;
 
 /// Everything report.md says about one run.

@@ -2,7 +2,7 @@
 //! killed run never leaves a half-written PNG behind.
 
 use crate::error::{Error, Result};
-use crate::train::atomic;
+use crate::atomic;
 use image::codecs::png::PngEncoder;
 use image::{ImageEncoder, RgbImage};
 use std::path::Path;

@@ -6,9 +6,9 @@ use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::atomic;
+use crate::atomic;
 use super::log::LogRow;
 use crate::error::{Error, Result};
 
@@ -44,7 +44,34 @@ pub fn model_bytes<B: Backend, M: Module<B>>(model: &M) -> Result<Vec<u8>> {
 pub fn model_from_bytes<B: Backend, M: Module<B>>(template: M, bytes: Vec<u8>, device: &B::Device, path: &Path) -> Result<M> {
     let record = Recorder::<B>::load(&recorder(), bytes, device)
         .map_err(|e| Error::bad(path, format!("cannot read model parameters: {e}")))?;
-    Ok(template.load_record(record))
+    let wanted = parameter_shapes(&template);
+    // burn takes a stored tensor's shape as it is (or panics on a rank it does not expect), so
+    // parameters stored for other layer sizes are caught here rather than deep in training.
+    let model = crate::error::quietly(std::panic::AssertUnwindSafe(|| template.load_record(record)))
+        .map_err(|why| Error::bad(path, format!("the stored parameters do not fit this model's layer sizes ({why})")))?;
+    let stored = parameter_shapes(&model);
+    if stored != wanted {
+        let first = wanted.iter().zip(&stored).find(|(w, s)| w != s);
+        let detail = match first {
+            Some((w, s)) => format!("a {s:?} parameter where the model has {w:?}"),
+            None => format!("{} parameters where the model has {}", stored.len(), wanted.len()),
+        };
+        return Err(Error::bad(path, format!("the stored parameters do not fit this model's layer sizes ({detail})")));
+    }
+    Ok(model)
+}
+
+/// The shape of every float parameter, in the module's order.
+fn parameter_shapes<B: Backend, M: Module<B>>(model: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> burn::module::ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut shapes = Shapes(Vec::new());
+    model.visit(&mut shapes);
+    shapes.0
 }
 
 pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>> {
@@ -73,6 +100,14 @@ pub struct CheckpointParts {
     pub best: Vec<u8>,
 }
 
+/// Where the checkpoint before the last is kept: `m2_checkpoint.bin` -> `m2_checkpoint.prev.bin`.
+pub fn previous(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}.prev.bin"))
+}
+
+/// Writes a checkpoint, keeping the one it replaces as [`previous`]: a resume falls back to it
+/// when the newest cannot be read (a damaged disk, a file edited by hand).
 pub fn write_checkpoint(path: &Path, parts: &CheckpointParts) -> Result<()> {
     let state = serde_json::to_vec(&parts.state).map_err(|e| Error::invalid(e.to_string()))?;
     let sections: [&[u8]; 4] = [&state, &parts.last, &parts.optimizer, &parts.best];
@@ -82,6 +117,10 @@ pub fn write_checkpoint(path: &Path, parts: &CheckpointParts) -> Result<()> {
     for s in sections {
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
         out.extend_from_slice(s);
+    }
+    if path.exists() {
+        let prev = previous(path);
+        std::fs::rename(path, &prev).map_err(|e| Error::io(&prev, e))?;
     }
     atomic::write(path, &out)
 }

@@ -1,7 +1,6 @@
 //! Training: the optimiser loop with early stopping and divergence recovery, checkpoints that let
 //! a killed run resume to the same result, and the CSV log.
 
-pub mod atomic;
 pub mod checkpoint;
 pub mod config;
 pub mod heap;

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::atomic;
+use crate::atomic;
 use super::checkpoint::{self, CheckpointParts, LoopState};
 use super::config::{Keep, TrainConfig};
 use super::log::{to_csv, LogRow};
@@ -184,12 +184,8 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     };
 
     if let (true, Some(f)) = (resume, files) {
-        if f.checkpoint.exists() {
-            let parts = checkpoint::read_checkpoint(&f.checkpoint)?;
-            model = checkpoint::model_from_bytes(model, parts.last, device, &f.checkpoint)?;
-            best = checkpoint::model_from_bytes(best, parts.best, device, &f.checkpoint)?;
-            optim = optim.load_record(checkpoint::record_from_bytes(parts.optimizer, device, &f.checkpoint)?);
-            state = parts.state;
+        if let Some(restored) = restore::<B, T::Model, _>(&f.checkpoint, &model, &optim, device)? {
+            (model, best, optim, state) = restored;
             state.finished = reached_the_end(&state, config);
         }
     }
@@ -280,6 +276,45 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     }
     let epochs_trained = state.epochs_done.saturating_sub(epochs_before);
     Ok(TrainOutcome { best, state, epochs_trained })
+}
+
+type Restored<M, O> = (M, M, O, LoopState);
+
+/// The state saved in the checkpoint at `path`, or in the one before it when the newest cannot
+/// be read; `None` when there is neither. An unreadable checkpoint with no readable one before
+/// it is an error naming it: starting again silently would throw away the run.
+fn restore<B: AutodiffBackend, M: AutodiffModule<B>, O: Optimizer<M, B>>(
+    path: &Path,
+    template: &M,
+    optim: &O,
+    device: &B::Device,
+) -> Result<Option<Restored<M, O>>> {
+    let read = |path: &Path| -> Result<Restored<M, O>> {
+        let parts = checkpoint::read_checkpoint(path)?;
+        let model = checkpoint::model_from_bytes(template.clone(), parts.last, device, path)?;
+        let best = checkpoint::model_from_bytes(template.clone(), parts.best, device, path)?;
+        let record = checkpoint::record_from_bytes(parts.optimizer, device, path)?;
+        let optim = crate::error::quietly(std::panic::AssertUnwindSafe(|| optim.clone().load_record(record)))
+            .map_err(|why| Error::bad(path, format!("the stored optimiser state does not fit this model ({why})")))?;
+        Ok((model, best, optim, parts.state))
+    };
+    let prev = checkpoint::previous(path);
+    match (path.exists(), prev.exists()) {
+        (false, false) => Ok(None),
+        // Killed between setting the last checkpoint aside and writing the new one.
+        (false, true) => read(&prev).map(Some),
+        (true, _) => match read(path) {
+            Ok(r) => Ok(Some(r)),
+            Err(newest) if prev.exists() => match read(&prev) {
+                Ok(r) => {
+                    log::warn!("{newest}; resuming from the checkpoint before it, {}", prev.display());
+                    Ok(Some(r))
+                }
+                Err(_) => Err(newest),
+            },
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// Whether a run with this state has nothing left to do under `config`: out of epochs or out of
@@ -373,6 +408,65 @@ mod tests {
         assert_eq!(params(&resumed.best), params(&full.best));
         assert_eq!(valid_bounds(&resumed.state), valid_bounds(&full.state));
         assert_eq!(crate::train::log::read_csv(&files.log).unwrap().len(), 5);
+    }
+
+    /// Trains 3 of 5 epochs into `dir`, as a run killed after its third checkpoint.
+    fn three_epochs_in(dir: &Path) -> RunFiles {
+        let files = RunFiles::in_dir(dir, "");
+        run(3, Some(&files), false);
+        assert!(files.checkpoint.exists() && checkpoint::previous(&files.checkpoint).exists());
+        files
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_gives_way_to_the_one_before_and_the_run_ends_the_same() {
+        let full = run(5, None, false);
+        // Cut in half; a byte of the loop's state (JSON, after the 20 bytes of magic and lengths) garbled.
+        let damages: [fn(&mut Vec<u8>); 2] = [|b| b.truncate(b.len() / 2), |b| b[24] = b'#'];
+        for damage in damages {
+            let dir = tempfile::tempdir().unwrap();
+            let files = three_epochs_in(dir.path());
+            let mut bytes = std::fs::read(&files.checkpoint).unwrap();
+            damage(&mut bytes);
+            std::fs::write(&files.checkpoint, bytes).unwrap();
+            let resumed = run(5, Some(&files), true);
+            // From the checkpoint of epoch 2: three more epochs to the same end.
+            assert_eq!(resumed.epochs_trained, 3);
+            assert_eq!(params(&resumed.best), params(&full.best));
+            assert_eq!(valid_bounds(&resumed.state), valid_bounds(&full.state));
+        }
+    }
+
+    #[test]
+    fn a_run_killed_between_setting_its_checkpoint_aside_and_writing_the_next_resumes() {
+        let full = run(5, None, false);
+        let dir = tempfile::tempdir().unwrap();
+        let files = three_epochs_in(dir.path());
+        std::fs::remove_file(&files.checkpoint).unwrap();
+        let resumed = run(5, Some(&files), true);
+        assert_eq!(params(&resumed.best), params(&full.best));
+    }
+
+    #[test]
+    fn unreadable_checkpoints_with_nothing_to_fall_back_on_are_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = three_epochs_in(dir.path());
+        std::fs::write(&files.checkpoint, b"HSSLCKP1 cut short").unwrap();
+        std::fs::write(checkpoint::previous(&files.checkpoint), b"").unwrap();
+        let (mut task, model, cfg) = setup(5);
+        let err = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).err().unwrap().to_string();
+        assert!(err.contains(&files.checkpoint.display().to_string()) && err.contains("corrupt checkpoint"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_of_other_layer_sizes_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = three_epochs_in(dir.path());
+        let (mut task, _, cfg) = setup(5);
+        let wider = M1Config { hidden: vec![13], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
+        let model = M1::new(&wider, 6, 3, &Default::default());
+        let err = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).err().unwrap().to_string();
+        assert!(err.contains("do not fit"), "{err}");
     }
 
     #[test]

@@ -113,9 +113,7 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<RawArray> {
 /// Writes `array` as a version 1.0, C-order, little-endian `.npy` file, through `<name>.tmp` so
 /// that an interrupted write leaves no half-written file under the final name.
 pub fn write_npy(path: &Path, array: &RawArray) -> Result<()> {
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, npy_bytes(array)).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::atomic::write(path, &npy_bytes(array))
 }
 
 /// The bytes of a version 1.0 (2.0 when the header is too long), C-order, little-endian `.npy`
@@ -200,16 +198,6 @@ pub(crate) fn gunzip_if_compressed<'a>(bytes: &'a [u8], path: &Path) -> Result<C
         .read_to_end(&mut out)
         .map_err(|e| Error::bad(path, format!("gzip data is corrupt or truncated: {e}")))?;
     Ok(Cow::Owned(out))
-}
-
-/// `<name>.tmp` next to `path`.
-pub(crate) fn tmp_path(path: &Path) -> std::path::PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
 }
 
 /// What the header dict says about the array.

@@ -2,7 +2,7 @@
 //! so that nothing half-written is left behind.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::header::{check_writable, header_text, parse_header, EnviHeader};
@@ -145,31 +145,11 @@ pub fn write_envi(data_path: &Path, header: &EnviHeader, array: &RawArray) -> Re
         .get_or_insert_with(|| "ENVI Standard".to_string());
 
     let image = encode_image(&header, array);
-    write_atomically(data_path, |w| {
+    crate::atomic::write_with(data_path, |w| {
         io::copy(&mut io::repeat(0).take(header.header_offset as u64), w)?;
         w.write_all(&image)
     })?;
     let hdr_path = data_path.with_extension("hdr");
-    write_atomically(&hdr_path, |w| w.write_all(header_text(&header).as_bytes()))
+    crate::atomic::write_with(&hdr_path, |w| w.write_all(header_text(&header).as_bytes()))
 }
 
-/// Writes through `<path>.tmp` and renames it into place, removing the temporary file on error.
-pub(super) fn write_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-) -> Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    let result = File::create(&tmp).and_then(|file| {
-        let mut w = BufWriter::new(file);
-        fill(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}

@@ -26,25 +26,15 @@ pub use self::write::{write_core, write_core_fixture};
 use crate::data::array::Samples;
 use crate::error::{Error, Result};
 use hdf5_pure::{DType as H5Type, Dataset, File};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 /// Runs `f`, turning a panic inside the HDF5 parser into an error that names the file.
 fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => {
-            let detail = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no details".to_string());
-            Err(Error::bad(
-                path,
-                format!("malformed HDF5 content; the reader gave up ({detail})"),
-            ))
-        }
-    }
+    crate::error::quietly(AssertUnwindSafe(f)).unwrap_or_else(|detail| {
+        let detail = if detail.is_empty() { "no details".to_string() } else { detail };
+        Err(Error::bad(path, format!("malformed HDF5 content; the reader gave up ({detail})")))
+    })
 }
 
 /// Converts an `hdf5-pure` error into ours, with what we were doing when it happened.

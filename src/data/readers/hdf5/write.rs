@@ -2,11 +2,9 @@
 //! benchmarks and converted data.
 
 use super::core_file::{DATA, LABELS};
-use super::h5_error;
 use crate::data::array::{RawArray, Samples};
 use crate::error::{Error, Result};
 use hdf5_pure::FileBuilder;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Target size of one stored chunk. Chunks span whole rows, so a block of rows is read
@@ -42,15 +40,7 @@ pub fn write_core(path: &Path, data: &RawArray, labels: &[u32]) -> Result<()> {
         .with_chunks(&[chunk_rows, cols]);
     builder.add_group(group.finish());
 
-    let tmp = tmp_path(path);
-    let written = builder
-        .write(&tmp)
-        .map_err(|e| h5_error(&tmp, "cannot write HDF5 file", e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::atomic::write_with(path, |w| builder.finish_to(w).map_err(|e| std::io::Error::other(format!("cannot write HDF5 file: {e}"))))
 }
 
 /// Splits a scene (H x W x B uint16, labels H * W) by rows into `files` drill-core files
@@ -118,12 +108,6 @@ fn core_array(data: &RawArray) -> Result<(usize, usize, usize, &[u16])> {
     Ok((rows, cols, bands, values))
 }
 
-/// `a/b/name.hdf5` -> `a/b/name.hdf5.tmp`.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(".tmp");
-    PathBuf::from(name)
-}
 
 /// Last component of a dataset path.
 fn leaf(name: &str) -> &str {
