@@ -11,6 +11,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (dir, trained, scene) = args.source.load()?;
+    // It rewrites the run's metrics.json: not while another process writes the run.
+    let dir = dir.lock()?;
     let device = Default::default();
     let metrics = trained.evaluate(&scene, &device)?;
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
