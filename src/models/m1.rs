@@ -176,6 +176,7 @@ mod tests {
     use super::*;
     use crate::models::tensors::{matrix, to_vec};
     use burn::backend::{Autodiff, Flex};
+    use nalgebra::{DMatrix, DVector};
 
     type B = Flex;
     type AB = Autodiff<Flex>;
@@ -246,6 +247,178 @@ mod tests {
             let fd = (f(xp) - f(xm)) / (2.0 * h as f64);
             let tol = 2e-2 * (1.0 + fd.abs());
             assert!((g[i] as f64 - fd).abs() < tol, "d/dx{i}: autodiff {} vs finite difference {fd}", g[i]);
+        }
+    }
+
+    /// A linear-Gaussian M1 (no hidden layers): q(z|x) = N(A x + a, diag exp(V x + v)) and
+    /// p(x|z) = N(W z + b, diag exp(s)), with the given parameters.
+    struct LinearGaussian {
+        d: usize,
+        l: usize,
+        /// `d x l` row-major, as the layers store them (x times the weight).
+        a: Vec<f32>,
+        a_bias: Vec<f32>,
+        v: Vec<f32>,
+        v_bias: Vec<f32>,
+        /// `l x d` row-major.
+        w: Vec<f32>,
+        b: Vec<f32>,
+        s: Vec<f32>,
+    }
+
+    impl LinearGaussian {
+        fn model(&self) -> M1<B> {
+            let dev = Default::default();
+            let cfg = M1Config { hidden: vec![], latent: self.l, likelihood: Likelihood::GaussianBand, ..Default::default() };
+            let layer = |w: &[f32], b: &[f32], rows, cols| Linear {
+                weight: Param::from_tensor(matrix(w.to_vec(), rows, cols, &dev)),
+                bias: Some(Param::from_tensor(crate::models::tensors::vector(b.to_vec(), &dev))),
+            };
+            let m = M1::<B>::new(&cfg, self.d, 0, &dev);
+            M1 {
+                q_mu: layer(&self.a, &self.a_bias, self.d, self.l),
+                q_logvar: layer(&self.v, &self.v_bias, self.d, self.l),
+                p_out: layer(&self.w, &self.b, self.l, self.d),
+                p_logvar_band: Some(Param::from_tensor(crate::models::tensors::vector(self.s.clone(), &dev))),
+                ..m
+            }
+        }
+
+        /// The bound averaged exactly over eps ~ N(0, I): log p(x|z) is quadratic in eps, so its
+        /// mean over the 2l points +-sqrt(l) e_k (mean 0, covariance I) is its expectation.
+        fn expected_elbo(&self, x: &[f32]) -> f64 {
+            let (d, l) = (self.d, self.l);
+            let dev = Default::default();
+            let xs: Vec<f32> = (0..2 * l).flat_map(|_| x.iter().copied()).collect();
+            let mut eps = vec![0f32; 2 * l * l];
+            for k in 0..l {
+                eps[2 * k * l + k] = (l as f32).sqrt();
+                eps[(2 * k + 1) * l + k] = -(l as f32).sqrt();
+            }
+            let bound = self.model().bound(matrix::<B>(xs, 2 * l, d, &dev), matrix::<B>(eps, 2 * l, l, &dev));
+            to_vec(bound.elbo()).iter().map(|&v| v as f64).sum::<f64>() / (2 * l) as f64
+        }
+
+        /// W as the `d x l` matrix of the generative model x = W z + b + noise.
+        fn w(&self) -> DMatrix<f64> {
+            DMatrix::from_fn(self.d, self.l, |i, k| self.w[k * self.d + i] as f64)
+        }
+
+        fn noise_variances(&self) -> DVector<f64> {
+            DVector::from_iterator(self.d, self.s.iter().map(|&s| (s as f64).exp()))
+        }
+
+        /// log p(x) = log N(x; b, W W^T + diag exp(s)), in f64.
+        fn log_likelihood(&self, x: &[f32]) -> f64 {
+            let w = self.w();
+            let cov = &w * w.transpose() + DMatrix::from_diagonal(&self.noise_variances());
+            let chol = cov.cholesky().expect("positive definite");
+            let r = DVector::from_iterator(self.d, x.iter().zip(&self.b).map(|(&x, &b)| (x - b) as f64));
+            let log_det: f64 = 2.0 * chol.l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+            let quad = r.dot(&chol.solve(&r));
+            -0.5 * (self.d as f64 * (2.0 * std::f64::consts::PI).ln() + log_det + quad)
+        }
+
+        /// The exact posterior p(z|x) = N(m, P^-1) with precision P = I + W^T D^-1 W.
+        fn posterior(&self, x: &[f32]) -> (DVector<f64>, DMatrix<f64>) {
+            let w = self.w();
+            let d_inv = DMatrix::from_diagonal(&self.noise_variances().map(|v| 1.0 / v));
+            let precision = DMatrix::identity(self.l, self.l) + w.transpose() * &d_inv * &w;
+            let r = DVector::from_iterator(self.d, x.iter().zip(&self.b).map(|(&x, &b)| (x - b) as f64));
+            let mean = precision.clone().cholesky().unwrap().solve(&(w.transpose() * d_inv * r));
+            (mean, precision)
+        }
+
+        /// q(z|x)'s mean and log-variances, in f64.
+        fn q(&self, x: &[f32]) -> (DVector<f64>, DVector<f64>) {
+            let affine = |w: &[f32], b: &[f32]| {
+                DVector::from_fn(self.l, |k, _| b[k] as f64 + (0..self.d).map(|i| x[i] as f64 * w[i * self.l + k] as f64).sum::<f64>())
+            };
+            (affine(&self.a, &self.a_bias), affine(&self.v, &self.v_bias))
+        }
+
+        /// KL(q(z|x) || p(z|x)) between the diagonal q and the exact posterior, in f64.
+        fn kl_to_posterior(&self, x: &[f32]) -> f64 {
+            let (m, precision) = self.posterior(x);
+            let (mu, lv) = self.q(x);
+            let diff = &m - &mu;
+            let trace: f64 = (0..self.l).map(|k| precision[(k, k)] * lv[k].exp()).sum();
+            let log_det_p = 2.0 * precision.clone().cholesky().unwrap().l().diagonal().iter().map(|v| v.ln()).sum::<f64>();
+            0.5 * (trace + diff.dot(&(&precision * &diff)) - self.l as f64 - lv.sum() - log_det_p)
+        }
+    }
+
+    fn uniform(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        use rand::Rng;
+        (0..n).map(|_| rng.random_range(lo..hi)).collect()
+    }
+
+    fn random_linear_gaussian(rng: &mut ChaCha8Rng, d: usize, l: usize) -> LinearGaussian {
+        LinearGaussian {
+            d,
+            l,
+            a: uniform(rng, d * l, -1.0, 1.0),
+            a_bias: uniform(rng, l, -0.5, 0.5),
+            v: uniform(rng, d * l, -0.4, 0.4),
+            v_bias: uniform(rng, l, -1.0, 0.5),
+            w: uniform(rng, l * d, -1.5, 1.5),
+            b: uniform(rng, d, -1.0, 1.0),
+            s: uniform(rng, d, -1.5, 0.5),
+        }
+    }
+
+    // The model computes in f32 on values of order 10: 1e-4 relative is about 100 times its
+    // rounding, and far below any wrong term (a missing 0.5 ln 2 pi per band is 0.9 nats).
+    fn bound_tolerance(log_px: f64) -> f64 {
+        1e-4 * (1.0 + log_px.abs())
+    }
+
+    #[test]
+    fn linear_gaussian_bound_is_the_likelihood_less_the_posterior_divergence() {
+        // ELBO = log p(x) - KL(q(z|x) || p(z|x)), both computed here in closed form; so the bound
+        // is never above log p(x), whatever the encoder.
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        for _ in 0..4 {
+            let model = random_linear_gaussian(&mut rng, 4, 2);
+            for _ in 0..3 {
+                let x = uniform(&mut rng, 4, -2.0, 2.0);
+                let elbo = model.expected_elbo(&x);
+                let log_px = model.log_likelihood(&x);
+                let gap = model.kl_to_posterior(&x);
+                let tol = bound_tolerance(log_px);
+                assert!(elbo <= log_px + tol, "bound {elbo} above log p(x) = {log_px}");
+                assert!((elbo - (log_px - gap)).abs() < tol, "bound {elbo} vs log p(x) {log_px} - KL {gap}");
+            }
+        }
+    }
+
+    #[test]
+    fn linear_gaussian_bound_is_tight_at_the_exact_posterior() {
+        // With W^T D^-1 W diagonal the posterior covariance (I + W^T D^-1 W)^-1 is diagonal, so a
+        // linear encoder can be the posterior: mean Sigma W^T D^-1 (x - b), constant variances.
+        let (d, l) = (4, 2);
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let mut model = random_linear_gaussian(&mut rng, d, l);
+        let noise_sd = model.noise_variances().map(f64::sqrt);
+        // Orthonormal columns (QR of a random matrix) scaled per column.
+        let q = DMatrix::from_iterator(d, l, uniform(&mut rng, d * l, -1.0, 1.0).into_iter().map(f64::from)).qr().q();
+        let scales = [1.7, 0.6];
+        let w = DMatrix::from_fn(d, l, |i, k| noise_sd[i] * q[(i, k)] * scales[k]);
+        model.w = (0..l).flat_map(|k| (0..d).map(move |i| (k, i))).map(|(k, i)| w[(i, k)] as f32).collect();
+        let w = model.w(); // as the model will hold it, in f32
+        let variances = model.noise_variances();
+        let precision_diag: Vec<f64> = (0..l).map(|k| 1.0 + (0..d).map(|i| w[(i, k)].powi(2) / variances[i]).sum::<f64>()).collect();
+        // mean_k = sum_i (W_ik / D_i / P_kk) (x_i - b_i)
+        let gain = |i: usize, k: usize| w[(i, k)] / variances[i] / precision_diag[k];
+        model.a = (0..d).flat_map(|i| (0..l).map(move |k| (i, k))).map(|(i, k)| gain(i, k) as f32).collect();
+        model.a_bias = (0..l).map(|k| -(0..d).map(|i| gain(i, k) * model.b[i] as f64).sum::<f64>() as f32).collect();
+        model.v = vec![0.0; d * l];
+        model.v_bias = precision_diag.iter().map(|p| (-p.ln()) as f32).collect();
+        for _ in 0..3 {
+            let x = uniform(&mut rng, d, -2.0, 2.0);
+            let (elbo, log_px) = (model.expected_elbo(&x), model.log_likelihood(&x));
+            assert!(model.kl_to_posterior(&x) < 1e-9, "the encoder is the posterior");
+            assert!((elbo - log_px).abs() < bound_tolerance(log_px), "bound {elbo} vs log p(x) {log_px}");
         }
     }
 

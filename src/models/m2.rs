@@ -912,6 +912,253 @@ mod tests {
         assert_eq!((a.input_dim(), a.n_classes(), a.latent_dim()), (3, 5, 2));
     }
 
+    /// The model with its decoder reduced to `C[y]`: no hidden layer, `W_z` and the bias zero,
+    /// so that p(x|y,z) has the planted parameters `rows[y]` whatever z is.
+    fn planted_decoder(likelihood: Likelihood, d: usize, rows: &[Vec<f32>]) -> M2<B> {
+        let mut m = M2::<B>::new(&config(vec![], likelihood), d, rows.len(), 5, &dev());
+        let width = rows[0].len();
+        let l = m.latent_dim();
+        m.decoder.first.input.weight = Param::from_tensor(matrix(vec![0.0; l * width], l, width, &dev()));
+        m.decoder.first.input.bias = Some(Param::from_tensor(vector(vec![0.0; width], &dev())));
+        m.decoder.first.class = Param::from_tensor(matrix(rows.concat(), rows.len(), width, &dev()));
+        m
+    }
+
+    /// log N(x; mean, exp(logvar)) summed over the dimensions, in f64.
+    fn gaussian_by_hand(x: &[f32], mean: &[f32], logvar: &[f32]) -> f64 {
+        let ln_2pi = (2.0 * std::f64::consts::PI).ln();
+        x.iter()
+            .zip(mean)
+            .zip(logvar)
+            .map(|((&x, &m), &lv)| {
+                let (x, m, lv) = (x as f64, m as f64, lv as f64);
+                -0.5 * (ln_2pi + lv + (x - m).powi(2) / lv.exp())
+            })
+            .sum()
+    }
+
+    /// log Bernoulli(x; sigmoid(logits)) summed over the dimensions, in f64, for x in [0, 1].
+    fn bernoulli_by_hand(x: &[f32], logits: &[f32]) -> f64 {
+        x.iter()
+            .zip(logits)
+            .map(|(&x, &l)| {
+                let p = 1.0 / (1.0 + (-(l as f64)).exp());
+                x as f64 * p.ln() + (1.0 - x as f64) * (1.0 - p).ln()
+            })
+            .sum()
+    }
+
+    // Every planted value enters the closed form: reading the decoder output's halves the wrong
+    // way round, a class's row for another's, or logits as probabilities changes the result.
+    #[test]
+    fn likelihoods_match_their_closed_forms_on_planted_decoder_outputs() {
+        let (d, k) = (3, 2);
+        // Rows of x: in [0, 1] for the Bernoulli likelihood, the Gaussian ones take them too.
+        let x = [0.9f32, 0.1, 0.35, 0.0, 1.0, 0.6];
+        let means = [vec![0.4f32, -1.1, 2.3], vec![1.5, 0.2, -0.6]];
+        let logvars = [vec![-0.7f32, 0.9, 0.2], vec![0.5, -1.3, 1.1]];
+        let band = vec![-0.4f32, 0.8, 0.3];
+        for likelihood in [Likelihood::GaussianPixel, Likelihood::GaussianBand, Likelihood::Bernoulli] {
+            // The decoder output per class: [mean | logvar] (GaussianPixel), else the mean or logits.
+            let rows: Vec<Vec<f32>> = match likelihood {
+                Likelihood::GaussianPixel => (0..k).map(|c| [means[c].clone(), logvars[c].clone()].concat()).collect(),
+                _ => means.to_vec(),
+            };
+            let mut m = planted_decoder(likelihood, d, &rows);
+            if likelihood == Likelihood::GaussianBand {
+                m.p_logvar_band = Some(Param::from_tensor(vector(band.clone(), &dev())));
+            }
+            let by_hand = |row: &[f32], c: usize| match likelihood {
+                Likelihood::GaussianPixel => gaussian_by_hand(row, &means[c], &logvars[c]),
+                Likelihood::GaussianBand => gaussian_by_hand(row, &means[c], &band),
+                Likelihood::Bernoulli => bernoulli_by_hand(row, &means[c]),
+            };
+            let close = |got: f32, want: f64, what: &str| {
+                assert!(
+                    (got as f64 - want).abs() < 1e-5 * (1.0 + want.abs()),
+                    "{likelihood:?} {what}: {got} vs {want} by hand"
+                );
+            };
+            let xs = || matrix::<B>(x.to_vec(), 2, d, &dev());
+            // One class per example (the labelled bound's `select` of the class row).
+            let y = [1, 0];
+            let labelled = m.labelled_terms(xs(), class_indices(&y, &dev()), matrix(noise(2 * 2, 40), 2, 2, &dev()));
+            for (i, got) in to_vec(labelled.reconstruction).into_iter().enumerate() {
+                close(got, by_hand(&x[i * d..(i + 1) * d], y[i]), &format!("labelled example {i}"));
+            }
+            // Every class of every example (the unlabelled bound's broadcast add).
+            let each = m.class_terms(xs(), matrix(noise(2 * k * 2, 41), 2 * k, 2, &dev()));
+            for (j, got) in to_vec(each.reconstruction).into_iter().enumerate() {
+                let (i, c) = (j / k, j % k);
+                close(got, by_hand(&x[i * d..(i + 1) * d], c), &format!("example {i} class {c}"));
+            }
+            // The generated spectrum is the mean: sigmoid(logits) for Bernoulli.
+            let generated = to_vec(m.generate(class_indices(&y, &dev()), matrix(noise(2 * 2, 42), 2, 2, &dev())));
+            for (j, got) in generated.into_iter().enumerate() {
+                let planted = means[y[j / d]][j % d] as f64;
+                let want = if likelihood == Likelihood::Bernoulli { 1.0 / (1.0 + (-planted).exp()) } else { planted };
+                close(got, want, &format!("generated value {j}"));
+            }
+        }
+    }
+
+    /// Central finite differences of the objective in f64 against autodiff, for every entry of
+    /// every parameter: the per-class rows (reached through `select` in the labelled bound and
+    /// the broadcast add in the unlabelled one), the input layers, the hidden layers, the
+    /// classifier and the log-variance heads (the last columns of q(z|x,y)'s and, per pixel,
+    /// p(x|y,z)'s output layer; the per-band vector). In f64 softplus takes its composed form;
+    /// the fused f32 kernel's gradient is checked against the sigmoid in `activation`.
+    mod parameter_gradients {
+        use super::*;
+        use burn::backend::Autodiff;
+        use burn::module::{ModuleMapper, ModuleVisitor, ParamId};
+        use burn::tensor::backend::AutodiffBackend;
+        use burn::tensor::DType;
+
+        type AB = Autodiff<Flex>;
+
+        fn f64_tensor<const D: usize>(values: Vec<f64>, dims: [usize; D]) -> Tensor<AB, D> {
+            Tensor::from_data(TensorData::new(values, dims), (&Default::default(), DType::F64))
+        }
+
+        fn values<BB: burn::tensor::backend::Backend, const D: usize>(t: Tensor<BB, D>) -> Vec<f64> {
+            t.into_data().convert::<f64>().into_vec::<f64>().expect("float data")
+        }
+
+        /// Every parameter in f64 and drawn afresh from U(-0.8, 0.8), so that no layer sits at
+        /// its special initial point (zero log-variance heads, zero biases).
+        struct RandomF64(ChaCha8Rng);
+
+        impl ModuleMapper<AB> for RandomF64 {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
+                let (id, tensor, mapper) = param.consume();
+                let dims = tensor.dims();
+                let v = (0..dims.iter().product()).map(|_| self.0.random_range(-0.8..0.8)).collect();
+                Param::from_mapped_value(id, f64_tensor(v, dims).require_grad(), mapper)
+            }
+        }
+
+        /// Adds `delta` to entry `index` of parameter `id`.
+        struct Nudge {
+            id: ParamId,
+            index: usize,
+            delta: f64,
+        }
+
+        impl ModuleMapper<AB> for Nudge {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
+                let (id, tensor, mapper) = param.consume();
+                if id != self.id {
+                    return Param::from_mapped_value(id, tensor, mapper);
+                }
+                let dims = tensor.dims();
+                let mut v = values(tensor);
+                v[self.index] += self.delta;
+                Param::from_mapped_value(id, f64_tensor(v, dims).require_grad(), mapper)
+            }
+        }
+
+        /// Each parameter's path, id and autodiff gradient.
+        struct Collect<'a> {
+            grads: &'a <AB as AutodiffBackend>::Gradients,
+            path: Vec<String>,
+            found: Vec<(String, ParamId, Vec<f64>)>,
+        }
+
+        impl ModuleVisitor<AB> for Collect<'_> {
+            fn enter_module(&mut self, name: &str, _: &str) {
+                self.path.push(name.to_string());
+            }
+
+            fn exit_module(&mut self, _: &str, _: &str) {
+                self.path.pop();
+            }
+
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<AB, D>>) {
+                let n = param.val().dims().iter().product();
+                let g = param.val().grad(self.grads).map_or(vec![0.0; n], values);
+                self.found.push((self.path.join("."), param.id, g));
+            }
+        }
+
+        /// The objective of one minibatch of labelled and unlabelled examples.
+        fn loss(m: &M2<AB>, data: &[Vec<f64>; 4], yl: &[usize]) -> Tensor<AB, 1> {
+            let (d, k, l) = (m.input_dim(), m.n_classes(), m.latent_dim());
+            let [xl, el, xu, eu] = data.clone();
+            let (nl, nu) = (yl.len(), xu.len() / d);
+            objective(
+                m,
+                LabelledBatch {
+                    x: f64_tensor(xl, [nl, d]),
+                    y: class_indices(yl, &Default::default()),
+                    eps: f64_tensor(el, [nl, l]),
+                    weight: 1.0,
+                    x_classify: None,
+                },
+                UnlabelledBatch { x: f64_tensor(xu, [nu, d]), eps: f64_tensor(eu, [nu * k, l]), weight: 1.0 },
+                0.6,
+            )
+            .loss
+        }
+
+        fn check(hidden: Vec<usize>, likelihood: Likelihood, expected_params: usize) {
+            let (d, k, l, nl, nu) = (3, 3, 2, 2, 2);
+            let m = M2::<AB>::new(&config(hidden.clone(), likelihood), d, k, 1, &Default::default())
+                .map(&mut RandomF64(ChaCha8Rng::seed_from_u64(2)));
+            let f64s = |n: usize, seed: u64| noise(n, seed).into_iter().map(f64::from).collect::<Vec<f64>>();
+            // Inputs in [0, 1] (Bernoulli needs them there).
+            let unit = |n: usize, seed: u64| f64s(n, seed).into_iter().map(|v| (v + 1.5) / 3.0).collect();
+            let data = [unit(nl * d, 3), f64s(nl * l, 4), unit(nu * d, 5), f64s(nu * k * l, 6)];
+            let yl = [2, 0];
+            let f = |m: &M2<AB>| values(loss(m, &data, &yl))[0];
+            let grads = loss(&m, &data, &yl).backward();
+            let mut collect = Collect { grads: &grads, path: Vec::new(), found: Vec::new() };
+            m.visit(&mut collect);
+            assert_eq!(collect.found.len(), expected_params, "{hidden:?} {likelihood:?}: parameters");
+            // f64 with h = 1e-5: the central difference's truncation error (h^2 / 6 f''') and
+            // rounding (1e-16 |f| / h) are both around 1e-10 here, so 1e-6 relative is far
+            // above numerical error and far below a missing term or a wrong sign, which is off
+            // by the size of the derivative itself.
+            let h = 1e-5;
+            for (name, id, g) in &collect.found {
+                let mut largest = 0f64;
+                for (index, &autodiff) in g.iter().enumerate() {
+                    let at = |delta| f(&m.clone().map(&mut Nudge { id: *id, index, delta }));
+                    let fd = (at(h) - at(-h)) / (2.0 * h);
+                    assert!(
+                        (autodiff - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+                        "{hidden:?} {likelihood:?} {name}[{index}]: autodiff {autodiff} vs finite difference {fd}"
+                    );
+                    largest = largest.max(fd.abs());
+                }
+                // Not a vacuous check: every parameter moves the objective.
+                assert!(largest > 1e-3, "{hidden:?} {likelihood:?} {name}: largest derivative {largest}");
+            }
+        }
+
+        #[test]
+        fn two_hidden_layers_with_per_pixel_variance() {
+            // Classifier: 2 hidden layers and q_y; encoder and decoder: the class layer (weight,
+            // bias, class rows) and 2 linear layers each.
+            check(vec![4, 3], Likelihood::GaussianPixel, 2 * 3 + 2 * (3 + 4));
+        }
+
+        #[test]
+        fn no_hidden_layer_so_the_class_layers_are_the_output_heads() {
+            check(vec![], Likelihood::GaussianPixel, 2 + 2 * 3);
+        }
+
+        #[test]
+        fn per_band_variance() {
+            check(vec![3], Likelihood::GaussianBand, 2 * 2 + 2 * (3 + 2) + 1);
+        }
+
+        #[test]
+        fn bernoulli() {
+            check(vec![3], Likelihood::Bernoulli, 2 * 2 + 2 * (3 + 2));
+        }
+    }
+
     #[test]
     fn save_and_load_give_identical_outputs() {
         let cfg = config(vec![5], Likelihood::GaussianBand);
