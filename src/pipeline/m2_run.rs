@@ -25,27 +25,52 @@ use crate::train::m1_task::gather_rows;
 use crate::train::m2_task::{Inputs, M2Data, M2Task};
 use crate::train::trainer::{train, Progress, RunFiles};
 
-/// Which M1 latent dimensions feed M2, stored with an M1+M2 run.
+/// Which M1 latent dimensions feed M2, and the range each is held to, stored with an M1+M2 run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FeatureSelection {
     pub kept: Vec<usize>,
     pub latent: usize,
+    /// Per kept dimension, the interval its values are clipped to: the mean plus or minus
+    /// [`FeatureSelection::CLIP_SD`] standard deviations over the rows it was fitted on. Empty in
+    /// runs from before clipping, which are applied as they were trained.
+    #[serde(default)]
+    pub range: Vec<(f32, f32)>,
 }
 
 impl FeatureSelection {
+    /// M1 maps a few unusual pixels (of spatial features especially) far out; held to this many
+    /// standard deviations, ordinary codes are untouched.
+    pub const CLIP_SD: f32 = 5.0;
+
     /// Dimensions whose mean varies across the given rows with a standard deviation above
     /// `threshold`; all of them if none does.
     pub fn fit(mu: &[f32], latent: usize, threshold: f64) -> Self {
-        let (_, var) = column_moments(mu, latent);
+        let (mean, var) = column_moments(mu, latent);
         let mut kept: Vec<usize> = (0..latent).filter(|&j| (var[j] as f64).sqrt() > threshold).collect();
         if kept.is_empty() {
             kept = (0..latent).collect();
         }
-        FeatureSelection { kept, latent }
+        let range = kept
+            .iter()
+            .map(|&j| {
+                let half = Self::CLIP_SD * var[j].sqrt();
+                (mean[j] - half, mean[j] + half)
+            })
+            .collect();
+        FeatureSelection { kept, latent, range }
     }
 
+    /// The kept dimensions of each row, clipped to their ranges.
     pub fn apply(&self, x: &[f32]) -> Vec<f32> {
-        x.chunks_exact(self.latent).flat_map(|row| self.kept.iter().map(move |&j| row[j])).collect()
+        let clip = |i: usize, v: f32| self.range.get(i).map_or(v, |&(lo, hi)| v.clamp(lo, hi));
+        x.chunks_exact(self.latent).flat_map(|row| self.kept.iter().enumerate().map(move |(i, &j)| clip(i, row[j]))).collect()
+    }
+
+    /// The kept dimensions of log-variances of q(z|x), at most 0: no wider than the prior
+    /// N(0, 1). On an unusual pixel M1's encoder can put out a log-variance of 50, and a code
+    /// sampled with that spread is not a number M2 can take.
+    pub fn logvar(&self, lv: &[f32]) -> Vec<f32> {
+        lv.chunks_exact(self.latent).flat_map(|row| self.kept.iter().map(move |&j| row[j].min(0.0))).collect()
     }
 }
 
@@ -139,7 +164,7 @@ pub fn run_m2_split<B: AutodiffBackend>(
                 atomic::write_json(&d.root.join("m1m2_features.json"), &sel)?;
             }
             let dim = sel.kept.len();
-            (sel.apply(&mu), Some(sel.apply(&lv)), dim, resume && m1_unchanged)
+            (sel.apply(&mu), Some(sel.logvar(&lv)), dim, resume && m1_unchanged)
         }
         ModelKind::M1 => return Err(Error::invalid("run_m2 trains M2 or M1+M2")),
     };
@@ -229,7 +254,21 @@ mod tests {
         let sel = FeatureSelection::fit(&mu, 3, 0.1);
         assert_eq!(sel.kept, vec![0, 2]);
         assert_eq!(sel.apply(&mu[..3]), vec![0.0, -1.0]);
+        assert_eq!(sel.logvar(&[-7.0, 8.0, 53.0]), vec![-7.0, 0.0]);
         let flat = FeatureSelection::fit(&[0.0; 6], 3, 0.1);
         assert_eq!(flat.kept, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn kept_features_are_held_to_five_standard_deviations_of_the_rows_fitted_on() {
+        // One dimension: 100 values alternating -1 and 1 (mean 0, sd 1), plus one far out.
+        let mut mu: Vec<f32> = (0..100).map(|i| if i % 2 == 0 { -1.0 } else { 1.0 }).collect();
+        let sel = FeatureSelection::fit(&mu, 1, 0.1);
+        assert_eq!(sel.range, vec![(-5.0, 5.0)]);
+        mu.extend([60.0, -4.5, -61.0]);
+        assert_eq!(sel.apply(&mu[100..]), vec![5.0, -4.5, -5.0]);
+        // A selection stored before clipping applies no range.
+        let old: FeatureSelection = serde_json::from_str(r#"{"kept":[0],"latent":1}"#).unwrap();
+        assert_eq!(old.apply(&[60.0]), vec![60.0]);
     }
 }
