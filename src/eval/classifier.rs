@@ -32,11 +32,12 @@ pub trait Classifier: Send + Sync {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ClassifierKind {
     /// Multinomial logistic regression with an L2 penalty.
-    #[value(name = "logreg")]
+    #[cfg_attr(feature = "cli", value(name = "logreg"))]
     LogReg,
     /// RBF-kernel support vector machine, one-vs-one.
     Svm,
@@ -419,6 +420,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cli")]
     fn kinds_parse_from_the_command_line_and_serde() {
         use clap::ValueEnum;
         assert_eq!(

@@ -17,7 +17,8 @@ use super::tensors::vector;
 use super::backend::Backend;
 
 /// The observation model p(x|z).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Likelihood {
     /// Gaussian with one learned variance per band: the default for reflectance spectra.

@@ -12,7 +12,8 @@ use crate::eval::mrf::MrfConfig;
 use crate::models::{Activation, Likelihood, M1Config, M2Config};
 use crate::train::{Keep, TrainConfig};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Variational autoencoder features + a classifier.
@@ -24,7 +25,8 @@ pub enum ModelKind {
 }
 
 /// What the models see of a pixel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Input {
     /// Its scaled spectrum alone.

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::tensors::matrix;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Noise {
     /// From the host's seeded stream, copied to the device (reproducible across backends).
