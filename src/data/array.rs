@@ -129,6 +129,15 @@ impl RawArray {
     }
 }
 
+/// Copies the rows `indices` of a row-major `n x dim` matrix.
+pub fn gather_rows<T: Copy>(x: &[T], dim: usize, indices: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(indices.len() * dim);
+    for &i in indices {
+        out.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+    }
+    out
+}
+
 /// Reverses the axis order of a column-major (Fortran) buffer so that the result is row-major
 /// with the same logical shape. MATLAB, Fortran-ordered .npy and HDF5 written by MATLAB need it.
 pub fn fortran_to_c<T: Copy>(data: &[T], shape: &[usize]) -> Vec<T> {
@@ -162,6 +171,12 @@ pub fn fortran_to_c<T: Copy>(data: &[T], shape: &[usize]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gather_rows_copies_rows() {
+        let x = [0.0f32, 1.0, 10.0, 11.0, 20.0, 21.0];
+        assert_eq!(gather_rows(&x, 2, &[2, 0]), vec![20.0, 21.0, 0.0, 1.0]);
+    }
 
     #[test]
     fn fortran_order_becomes_row_major() {

@@ -114,15 +114,6 @@ pub fn stratified_k_fold(y: &[usize], n_classes: usize, k: usize, seed: u64) -> 
         .collect()
 }
 
-/// Copies the rows `indices` of a row-major `n x dim` matrix.
-pub fn gather_rows<T: Copy>(x: &[T], dim: usize, indices: &[usize]) -> Vec<T> {
-    let mut out = Vec::with_capacity(indices.len() * dim);
-    for &i in indices {
-        out.extend_from_slice(&x[i * dim..(i + 1) * dim]);
-    }
-    out
-}
-
 /// Index of the best score; ties go to the earliest grid point, so grids should be ordered from
 /// the most to the least regularized.
 pub fn best_score(scores: &[CvScore]) -> Option<usize> {
@@ -254,11 +245,5 @@ mod tests {
             // Population std of {0, 0.1, 0.2}: sqrt(0.02 / 3).
             assert!((s.std_accuracy - (0.02f64 / 3.0).sqrt()).abs() < 1e-12);
         }
-    }
-
-    #[test]
-    fn gather_rows_copies_rows() {
-        let x = [0.0f32, 1.0, 10.0, 11.0, 20.0, 21.0];
-        assert_eq!(gather_rows(&x, 2, &[2, 0]), vec![20.0, 21.0, 0.0, 1.0]);
     }
 }

@@ -11,7 +11,8 @@ use super::classifier::{
     argmax, check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
-use super::cv::{best_score, fold_count, gather_rows, grid_scores, stratified_k_fold};
+use super::cv::{best_score, fold_count, grid_scores, stratified_k_fold};
+use crate::data::array::gather_rows;
 use crate::error::{Error, Result};
 
 /// Lambda used when CV is impossible (a class with a single training sample).

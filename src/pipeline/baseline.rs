@@ -7,7 +7,7 @@ use crate::data::Scene;
 use crate::error::Result;
 use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind};
 use crate::eval::metrics::Metrics;
-use crate::train::m1_task::gather_rows;
+use crate::data::array::gather_rows;
 
 use super::config::{ExperimentConfig, Input};
 use super::m1_run::{prepare_split, Prepared};

@@ -26,7 +26,8 @@ use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::atomic;
 use super::outcome::RunOutcome;
-use crate::train::m1_task::{gather_rows, M1Task};
+use crate::data::array::gather_rows;
+use crate::train::m1_task::M1Task;
 use crate::train::trainer::{train, Progress, RunFiles, TrainOutcome};
 
 /// A scene made ready for training: the split, the scaling fitted on the training pool and

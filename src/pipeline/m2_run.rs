@@ -21,7 +21,7 @@ use crate::models::M2;
 use crate::atomic;
 use crate::train::checkpoint::LoopState;
 use super::outcome::RunOutcome;
-use crate::train::m1_task::gather_rows;
+use crate::data::array::gather_rows;
 use crate::train::m2_task::{Inputs, M2Data, M2Task};
 use crate::train::trainer::{train, Progress, RunFiles};
 

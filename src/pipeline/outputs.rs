@@ -16,7 +16,8 @@ use crate::models::m2::class_indices;
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::{M1, M2};
 use crate::report::{self, ClassSpectra, ReconstructionSpectra, RunReport};
-use crate::train::m1_task::{gather_rows, normal_noise};
+use crate::data::array::gather_rows;
+use crate::train::m1_task::normal_noise;
 
 fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> Result<()> {
     report::save_png(&path, image)?;

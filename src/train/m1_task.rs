@@ -15,14 +15,7 @@ use crate::models::M1;
 
 pub use super::noise::host_normal as normal_noise;
 
-/// Rows `idx` of a row-major `n x dim` buffer.
-pub fn gather_rows(x: &[f32], dim: usize, idx: &[usize]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(idx.len() * dim);
-    for &i in idx {
-        out.extend_from_slice(&x[i * dim..(i + 1) * dim]);
-    }
-    out
-}
+use crate::data::array::gather_rows;
 
 /// Mean bound of `x` under `model` with noise from a fixed seed, in chunks.
 pub fn mean_bound<B: Backend>(model: &M1<B>, x: &[f32], dim: usize, seed: u64, device: &B::Device) -> f64 {

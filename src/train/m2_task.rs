@@ -21,7 +21,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::m1_task::{gather_rows, normal_noise};
+use super::m1_task::normal_noise;
+use crate::data::array::gather_rows;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
