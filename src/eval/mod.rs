@@ -1,9 +1,9 @@
 //! Metrics, the classifiers fitted on features and the spatial regularisation of their maps.
 
 pub mod classifier;
-pub mod cv;
+pub(crate) mod cv;
 pub mod logreg;
-pub mod maxflow;
+pub(crate) mod maxflow;
 pub mod metrics;
 pub mod mrf;
 pub mod platt;

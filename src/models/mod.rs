@@ -5,12 +5,12 @@
 pub mod activation;
 pub mod backend;
 pub mod distributions;
-pub mod init;
+pub(crate) mod init;
 pub mod m1;
 pub mod m2;
 pub mod mlp;
-pub mod param_ids;
-pub mod row_chunks;
+pub(crate) mod param_ids;
+pub(crate) mod row_chunks;
 pub mod tensors;
 
 pub use activation::Activation;
