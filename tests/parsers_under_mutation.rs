@@ -1,7 +1,7 @@
 //! Every file parser on thousands of damaged copies of a real file of its format: truncations,
 //! bit flips, bytes set to edge values and edits of the header's fields. Each must give an array
 //! that keeps its own invariants or an error; none may panic. The same deterministic inputs run
-//! in every `cargo test`, so the property holds between fuzzing campaigns (`fuzz/README.md`);
+//! in every `cargo test`, so the property holds between fuzzing campaigns (`fuzz/run.sh`);
 //! `write_fuzz_seed_corpus` writes the undamaged files as the fuzzers' seed corpus.
 
 use std::io::Read;
@@ -23,10 +23,7 @@ fn manifest(rel: &str) -> PathBuf {
 
 /// Indian Pines' ground truth as numpy wrote it (Fortran order, uint8).
 fn npy_real() -> Vec<u8> {
-    let gz = std::fs::read(manifest("data/indian_pines_gt.npy.gz")).unwrap();
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut out).unwrap();
-    out
+    gunzip("data/indian_pines_gt.npy.gz")
 }
 
 /// A small C-order float cube as this crate writes it.
@@ -40,12 +37,19 @@ fn mat_real() -> Vec<u8> {
     std::fs::read(manifest("tests/fixtures/indian_pines_gt.mat")).unwrap()
 }
 
-/// Three 4 x 4 images and their labels in MNIST's IDX layout.
-fn idx_files() -> [Vec<u8>; 2] {
+/// Three 4 x 4 images and their labels in MNIST's IDX layout, and MNIST's own test labels.
+fn idx_files() -> [Vec<u8>; 3] {
     let mut images = vec![0, 0, 0x08, 0x03, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 4];
     images.extend((0..48u8).map(|i| i.wrapping_mul(37)));
     let labels = vec![0, 0, 0x08, 0x01, 0, 0, 0, 3, 7, 2, 1];
-    [images, labels]
+    [images, labels, gunzip("tests/fixtures/t10k-labels.idx1-ubyte.gz")]
+}
+
+fn gunzip(rel: &str) -> Vec<u8> {
+    let gz = std::fs::read(manifest(rel)).unwrap();
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut out).unwrap();
+    out
 }
 
 /// An ENVI header as ENVI and Spectral Python write one, then a NUL, then its data (the layout
@@ -70,7 +74,13 @@ fn envi_files() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A drill-core file in the first users' layout, written by this crate through hdf5-pure.
+/// A drill-core file in the first users' layout written by the HDF5 library (h5py; chunked, the
+/// data gzip-compressed; `tests/fixtures/make_core_h5py.py`).
+fn hdf5_real() -> Vec<u8> {
+    std::fs::read(manifest("tests/fixtures/core_h5py.hdf5")).unwrap()
+}
+
+/// The same layout written by this crate through hdf5-pure.
 fn hdf5_core(dir: &Path) -> Vec<u8> {
     let path = dir.join("core.hdf5");
     let values: Vec<u16> = (0..4 * 3 * 6).map(|i| (i * 97 % 4096) as u16).collect();
@@ -239,42 +249,44 @@ fn envi_never_panics_and_decodes_to_the_headers_shape() {
 #[test]
 fn hdf5_readers_never_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = hdf5_core(dir.path());
     let path = dir.path().join("damaged.hdf5");
-    std::fs::write(&path, &fixture).unwrap();
-    assert_eq!(open_core(&path).unwrap().read_rows(0, 4).unwrap().shape, [4, 3, 6]);
-    // Each input goes through a file, as the readers take paths; fewer inputs than the others.
-    let inputs = mutations(&fixture, Vec::new(), 8, 400);
-    let failed = panics("hdf5", &inputs, |b| {
-        std::fs::write(&path, b).unwrap();
-        if let Ok(core) = open_core(&path) {
-            if let Ok(rows) = core.read_rows(0, core.rows.min(2)) {
-                assert_consistent(&rows);
+    let mut failed = Vec::new();
+    for (seed, fixture) in [(8, hdf5_real()), (9, hdf5_core(dir.path()))] {
+        std::fs::write(&path, &fixture).unwrap();
+        assert_eq!(open_core(&path).unwrap().read_rows(0, 4).unwrap().shape, [4, 3, 6]);
+        // Each input goes through a file, as the readers take paths; fewer inputs than the others.
+        let inputs = mutations(&fixture, Vec::new(), seed, 400);
+        failed.extend(panics("hdf5", &inputs, |b| {
+            std::fs::write(&path, b).unwrap();
+            if let Ok(core) = open_core(&path) {
+                if let Ok(rows) = core.read_rows(0, core.rows.min(2)) {
+                    assert_consistent(&rows);
+                }
+                let _ = core.read_labels(LabelKind::Mineralogy);
             }
-            let _ = core.read_labels(LabelKind::Mineralogy);
-        }
-        if let Ok(array) = read_dataset(&path, "/hsimage/data") {
-            assert_consistent(&array);
-        }
-        let _ = read_mat73(&path, None);
-    });
+            if let Ok(array) = read_dataset(&path, "/hsimage/data") {
+                assert_consistent(&array);
+            }
+            let _ = read_mat73(&path, None);
+        }));
+    }
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
 /// `HYPERSSL_FUZZ_CORPUS=fuzz/corpus cargo test --release --test parsers_under_mutation -- --ignored`
 /// writes the undamaged fixtures as the seed corpus of each fuzz target.
 #[test]
-#[ignore = "writes the fuzzers' seed corpus; run by fuzz/README.md's commands"]
+#[ignore = "writes the fuzzers' seed corpus; fuzz/run.sh runs it"]
 fn write_fuzz_seed_corpus() {
     let root = PathBuf::from(std::env::var("HYPERSSL_FUZZ_CORPUS").expect("HYPERSSL_FUZZ_CORPUS names the corpus folder"));
     let dir = tempfile::tempdir().unwrap();
-    let [images, labels] = idx_files();
+    let [images, labels, mnist_labels] = idx_files();
     let seeds: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("npy", vec![npy_real(), npy_small()]),
         ("mat", vec![mat_real()]),
-        ("mnist", vec![images, labels]),
+        ("mnist", vec![images, labels, mnist_labels]),
         ("envi", envi_files()),
-        ("hdf5", vec![hdf5_core(dir.path())]),
+        ("hdf5", vec![hdf5_real(), hdf5_core(dir.path())]),
     ];
     for (target, files) in seeds {
         let folder = root.join(target);
