@@ -132,10 +132,15 @@ impl<B: Backend> M1<B> {
         self.q_mu.weight.dims()[1]
     }
 
+    /// The largest log-variance of q(z|x): a variance of e^10, far wider than the prior's 1. An
+    /// unusual input can drive the encoder's head past 88, where exp overflows f32 and the bound
+    /// is no longer a number; below the cap nothing changes.
+    pub const MAX_LOGVAR: f32 = 10.0;
+
     /// Mean and log-variance of q(z|x), each `[batch, latent]`.
     pub fn dist_qz(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let h = self.encoder.forward(x);
-        (self.q_mu.forward(h.clone()), self.q_logvar.forward(h))
+        (self.q_mu.forward(h.clone()), self.q_logvar.forward(h).clamp_max(Self::MAX_LOGVAR))
     }
 
     /// log p(x|z) per example, `[batch, 1]`.
@@ -185,6 +190,25 @@ mod tests {
     fn tiny(likelihood: Likelihood, hidden: Vec<usize>) -> M1<B> {
         let cfg = M1Config { hidden, latent: 2, activation: Activation::Softplus, likelihood, ..Default::default() };
         M1::new(&cfg, 3, 7, &Default::default())
+    }
+
+    #[test]
+    fn the_posterior_log_variance_is_capped_and_the_bound_stays_finite() {
+        let dev = Default::default();
+        let m = tiny(Likelihood::GaussianBand, vec![]);
+        // A head whose log-variance is 100 + x_0: past exp's range in f32 for every input here.
+        let (w, mut b) = wb(&m.q_logvar);
+        let w: Vec<f32> = w.iter().enumerate().map(|(i, _)| if i % 2 == 0 && i < 2 { 1.0 } else { 0.0 }).collect();
+        b.iter_mut().for_each(|v| *v = 100.0);
+        let m = M1 {
+            q_logvar: Linear { weight: Param::from_tensor(matrix(w, 3, 2, &dev)), bias: Some(Param::from_tensor(crate::models::tensors::vector(b, &dev))) },
+            ..m
+        };
+        let x = matrix::<B>(vec![0.5, 1.0, -1.0, -3.0, 0.0, 2.0], 2, 3, &dev);
+        let (_, lv) = m.dist_qz(x.clone());
+        assert!(to_vec(lv).iter().all(|&v| v == M1::<B>::MAX_LOGVAR));
+        let bound = m.bound(x, matrix::<B>(vec![0.3, -0.2, 1.1, 0.4], 2, 2, &dev));
+        assert!(to_vec(bound.kl).iter().chain(&to_vec(bound.reconstruction)).all(|v| v.is_finite()));
     }
 
     /// Row-major values of a linear layer's weight (d_in x d_out) and bias.
