@@ -296,3 +296,12 @@ fn write_fuzz_seed_corpus() {
         }
     }
 }
+
+/// Found by fuzzing: a chunked dataset whose header declares terabytes of values. The HDF5
+/// reader allocated them at once, and the failed allocation ended the process.
+#[test]
+fn an_hdf5_dataset_declaring_more_than_its_file_can_hold_is_an_error() {
+    let path = manifest("tests/fixtures/hdf5_declares_terabytes.hdf5");
+    let err = read_dataset(&path, "/hsimage/data").unwrap_err().to_string();
+    assert!(err.contains("declares") && err.contains("hdf5_declares_terabytes.hdf5"), "{err}");
+}

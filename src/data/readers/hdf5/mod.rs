@@ -145,6 +145,35 @@ fn numeric_type(ds: &Dataset, path: &Path, name: &str) -> Result<Option<H5Type>>
     })
 }
 
+/// How many times its file's size a dataset's values may take: gzip compresses hyperspectral
+/// integers a few times, never a thousand.
+const MAX_EXPANSION: u64 = 1000;
+
+/// Refuses to read `elements` values of `dtype` that the file cannot plausibly hold. A damaged
+/// header can declare terabytes; the HDF5 reader would ask for them at once, and a failed
+/// allocation ends the process rather than returning an error.
+fn check_declared_size(path: &Path, name: &str, elements: usize, dtype: &H5Type) -> Result<()> {
+    let size = match dtype {
+        H5Type::U8 | H5Type::I8 => 1,
+        H5Type::U16 | H5Type::I16 => 2,
+        H5Type::U32 | H5Type::I32 | H5Type::F32 => 4,
+        _ => 8,
+    };
+    let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let declared = (elements as u64).saturating_mul(size);
+    // A small floor, so that a tiny file with a fill-valued dataset still reads.
+    if declared > file_len.saturating_mul(MAX_EXPANSION).max(1 << 26) {
+        return Err(Error::bad(
+            path,
+            format!(
+                "dataset '{name}' declares {declared} bytes of values, over {MAX_EXPANSION} times the file's \
+                 {file_len} bytes: the file is damaged (or its dataset is sparse, which is not read)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a numeric dataset in its stored type: all of it, or the leading-dimension rows
 /// `start..start + count` when `rows` is given. `expected` is the number of elements the
 /// read must return.
@@ -165,6 +194,7 @@ fn read_samples(
             format!("dataset '{name}' holds {found}, not numbers"),
         ));
     };
+    check_declared_size(path, name, expected, &dtype)?;
     macro_rules! read {
         ($variant:ident, $whole:ident, $window:ident) => {
             match rows {
