@@ -305,3 +305,12 @@ fn an_hdf5_dataset_declaring_more_than_its_file_can_hold_is_an_error() {
     let err = read_dataset(&path, "/hsimage/data").unwrap_err().to_string();
     assert!(err.contains("declares") && err.contains("hdf5_declares_terabytes.hdf5"), "{err}");
 }
+
+/// Found by fuzzing: a 3 KB file whose chunk index says a chunk holds 4 GB; the HDF5 reader
+/// allocated that much before reading past the end of the file.
+#[test]
+fn an_hdf5_chunk_declaring_more_than_its_file_can_hold_is_an_error() {
+    let path = manifest("tests/fixtures/hdf5_chunk_declares_gigabytes.hdf5");
+    let err = read_dataset(&path, "/hsimage/data").unwrap_err().to_string();
+    assert!(err.contains("past the end of the file") && err.contains("hdf5_chunk_declares_gigabytes.hdf5"), "{err}");
+}

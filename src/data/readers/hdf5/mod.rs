@@ -149,27 +149,52 @@ fn numeric_type(ds: &Dataset, path: &Path, name: &str) -> Result<Option<H5Type>>
 /// integers a few times, never a thousand.
 const MAX_EXPANSION: u64 = 1000;
 
-/// Refuses to read `elements` values of `dtype` that the file cannot plausibly hold. A damaged
-/// header can declare terabytes; the HDF5 reader would ask for them at once, and a failed
-/// allocation ends the process rather than returning an error.
-fn check_declared_size(path: &Path, name: &str, elements: usize, dtype: &H5Type) -> Result<()> {
-    let size = match dtype {
+/// Refuses to read `elements` values of `dtype`, or chunks of them, that the file cannot
+/// plausibly hold. A damaged header can declare terabytes; the HDF5 reader would ask for them at
+/// once (the values, or one chunk), and a failed allocation ends the process rather than
+/// returning an error.
+fn check_declared_size(ds: &Dataset, path: &Path, name: &str, elements: usize, dtype: &H5Type) -> Result<()> {
+    let size: u64 = match dtype {
         H5Type::U8 | H5Type::I8 => 1,
         H5Type::U16 | H5Type::I16 => 2,
         H5Type::U32 | H5Type::I32 | H5Type::F32 => 4,
         _ => 8,
     };
     let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    let declared = (elements as u64).saturating_mul(size);
     // A small floor, so that a tiny file with a fill-valued dataset still reads.
-    if declared > file_len.saturating_mul(MAX_EXPANSION).max(1 << 26) {
-        return Err(Error::bad(
-            path,
-            format!(
-                "dataset '{name}' declares {declared} bytes of values, over {MAX_EXPANSION} times the file's \
-                 {file_len} bytes: the file is damaged (or its dataset is sparse, which is not read)"
-            ),
-        ));
+    let limit = file_len.saturating_mul(MAX_EXPANSION).max(1 << 26);
+    let chunk = ds
+        .chunk_shape()
+        .map_err(|e| h5_error(path, &format!("cannot read the layout of dataset '{name}'"), e))?
+        .map(|dims| dims.iter().fold(size, |acc, &d| acc.saturating_mul(d)));
+    // A chunk's stored bytes must lie inside the file: the reader sizes its buffer by them
+    // before it finds out. (An index it cannot list is left to the reader.)
+    if ds.is_chunked() {
+        if let Ok(chunks) = ds.chunks() {
+            if let Some(c) = chunks.iter().find(|c| c.address.saturating_add(c.storage_size) > file_len) {
+                return Err(Error::bad(
+                    path,
+                    format!(
+                        "dataset '{name}' has a chunk of {} bytes at byte {}, past the end of the file ({file_len} bytes): the file is damaged",
+                        c.storage_size, c.address
+                    ),
+                ));
+            }
+        }
+    }
+    for (what, bytes) in [("values", Some((elements as u64).saturating_mul(size))), ("values in one chunk", chunk)] {
+        match bytes {
+            Some(bytes) if bytes > limit => {
+                return Err(Error::bad(
+                    path,
+                    format!(
+                        "dataset '{name}' declares {bytes} bytes of {what}, over {MAX_EXPANSION} times the file's \
+                         {file_len} bytes: the file is damaged (or its dataset is sparse, which is not read)"
+                    ),
+                ))
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -194,7 +219,7 @@ fn read_samples(
             format!("dataset '{name}' holds {found}, not numbers"),
         ));
     };
-    check_declared_size(path, name, expected, &dtype)?;
+    check_declared_size(ds, path, name, expected, &dtype)?;
     macro_rules! read {
         ($variant:ident, $whole:ident, $window:ident) => {
             match rows {
