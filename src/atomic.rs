@@ -36,6 +36,15 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::i
     renamed
 }
 
+/// Writes `bytes` to `path`, all or nothing.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("scores.json");
+/// hyperssl::atomic::write_json(&path, &[0.5, 0.25]).unwrap();
+/// let back: Vec<f64> = hyperssl::atomic::read_json(&path).unwrap();
+/// assert_eq!(back, [0.5, 0.25]);
+/// ```
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, |w| w.write_all(bytes))
 }

@@ -41,6 +41,10 @@ impl Error {
 /// `text` as one line of printable characters, at most `MAX_MESSAGE` of them: control characters
 /// (line breaks, escapes, bells) become escapes such as `\n` and `\u{1b}`, so that bytes quoted
 /// from a damaged file cannot break or recolour a terminal.
+///
+/// ```
+/// assert_eq!(hyperssl::error::printable("bad header: \u{1b}[31m\n"), "bad header: \\u{1b}[31m\\n");
+/// ```
 pub fn printable(text: &str) -> String {
     const MAX_MESSAGE: usize = 1000;
     let mut out = String::with_capacity(text.len().min(MAX_MESSAGE));

@@ -130,6 +130,12 @@ impl RawArray {
 }
 
 /// Copies the rows `indices` of a row-major `n x dim` matrix.
+///
+/// ```
+/// use hyperssl::data::array::gather_rows;
+/// let x = [0, 1, 10, 11, 20, 21]; // three rows of two
+/// assert_eq!(gather_rows(&x, 2, &[2, 0]), [20, 21, 0, 1]);
+/// ```
 pub fn gather_rows<T: Copy>(x: &[T], dim: usize, indices: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(indices.len() * dim);
     for &i in indices {
@@ -140,6 +146,12 @@ pub fn gather_rows<T: Copy>(x: &[T], dim: usize, indices: &[usize]) -> Vec<T> {
 
 /// Reverses the axis order of a column-major (Fortran) buffer so that the result is row-major
 /// with the same logical shape. MATLAB, Fortran-ordered .npy and HDF5 written by MATLAB need it.
+///
+/// ```
+/// use hyperssl::data::array::fortran_to_c;
+/// // A 2 x 3 matrix [[1, 2, 3], [4, 5, 6]] stored column by column.
+/// assert_eq!(fortran_to_c(&[1, 4, 2, 5, 3, 6], &[2, 3]), [1, 2, 3, 4, 5, 6]);
+/// ```
 pub fn fortran_to_c<T: Copy>(data: &[T], shape: &[usize]) -> Vec<T> {
     let n: usize = shape.iter().product();
     debug_assert_eq!(n, data.len());

@@ -22,6 +22,16 @@ impl RunLock {
     pub const FILE_NAME: &'static str = "run.lock";
 
     /// Creates `folder` if needed and locks it, or says which process holds it.
+    ///
+    /// ```
+    /// use hyperssl::pipeline::run_lock::RunLock;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let held = RunLock::acquire(dir.path()).unwrap();
+    /// let refused = RunLock::acquire(dir.path()).unwrap_err().to_string();
+    /// assert!(refused.contains("is being written by hyperssl process"));
+    /// drop(held);
+    /// RunLock::acquire(dir.path()).unwrap();
+    /// ```
     pub fn acquire(folder: &Path) -> Result<Self> {
         std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
         let path = folder.join(Self::FILE_NAME);
