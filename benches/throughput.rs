@@ -537,15 +537,8 @@ fn run_training<B: AutodiffBackend>(
     match model {
         Model::M1 => {
             let n = batch * EPOCH_BATCHES;
-            let mut task = M1Task::<B>::new(
-                synthetic_spectra(n, INPUT_DIM, 1),
-                Vec::new(),
-                INPUT_DIM,
-                batch,
-                0,
-                device.clone(),
-            );
-            task.noise = noise;
+            let schedule = TrainConfig { batch_size: batch, seed: 0, noise, ..Default::default() };
+            let task = M1Task::<B>::new(synthetic_spectra(n, INPUT_DIM, 1), Vec::new(), INPUT_DIM, &schedule, device.clone());
             let net = M1::new(&m1_config(), INPUT_DIM, 0, &device);
             time_steps(task, net, examples, plan, &device)
         }
@@ -561,8 +554,8 @@ fn run_training<B: AutodiffBackend>(
                 valid_x: synthetic_spectra(m2_classes(), INPUT_DIM, 3),
                 valid_labels: (0..m2_classes()).collect(),
             };
-            let mut task =
-                M2Task::<B>::new(data, M2_ALPHA, batch, 0, device.clone()).map_err(|e| e.to_string())?;
+            let schedule = TrainConfig { batch_size: batch, seed: 0, noise, ..Default::default() };
+            let task = M2Task::<B>::new(data, M2_ALPHA, &schedule, device.clone()).map_err(|e| e.to_string())?;
             if task.labelled_per_step() != m2_labelled_per_step(batch) {
                 return Err(format!(
                     "M2 takes {} labelled pixels a step, not {}",
@@ -570,7 +563,6 @@ fn run_training<B: AutodiffBackend>(
                     m2_labelled_per_step(batch)
                 ));
             }
-            task.noise = noise;
             // Row chunks where `hyperssl train` would use them (on the GPU).
             let chunks = device_from_env()?.row_chunks();
             let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device).with_row_chunks(chunks);

@@ -146,9 +146,8 @@ pub fn train_m1<B: AutodiffBackend>(
 ) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
     let dim = p.dim;
     let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
-    let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, cfg.train.batch_size, cfg.train.seed, device.clone());
+    let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone());
     task.kl_warmup = cfg.kl_warmup;
-    task.noise = cfg.train.noise;
     let (mean, var) = column_moments(&task.x, dim);
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));

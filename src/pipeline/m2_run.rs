@@ -109,8 +109,7 @@ fn train_m2<B: AutodiffBackend>(
         valid_labels: p.classes_of(&p.split.valid),
     };
     let (mean, var) = column_moments(&gather_rows(features, dim, pool), dim);
-    let mut task = M2Task::<B>::new(data, cfg.alpha, cfg.train.batch_size, cfg.train.seed, device.clone())?;
-    task.noise = cfg.train.noise;
+    let mut task = M2Task::<B>::new(data, cfg.alpha, &cfg.train, device.clone())?;
     task.labelled_batch = cfg.labelled_batch;
     task.min_labelled = cfg.min_labelled_batch;
     task.unlabelled_weight = cfg.unlabelled_weight as f32;

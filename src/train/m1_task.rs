@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::config::TrainConfig;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::models::tensors::{matrix, to_vec};
@@ -54,9 +55,11 @@ pub struct M1Task<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> M1Task<B> {
-    pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, batch_size: usize, seed: u64, device: B::Device) -> Self {
+    /// A task over the rows of `x`, with the batch size, seed and noise of `train`.
+    pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, train: &TrainConfig, device: B::Device) -> Self {
         let n = x.len() / dim;
-        M1Task { kl_warmup: 0, kl_weight: 1.0, noise: Noise::Host, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
+        let TrainConfig { batch_size, seed, noise, .. } = *train;
+        M1Task { kl_warmup: 0, kl_weight: 1.0, noise, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
     }
 
     fn n(&self) -> usize {
@@ -136,7 +139,7 @@ mod tests {
     fn kl_warm_up_weights_only_the_loss() {
         let dim = 4;
         let x: Vec<f32> = (0..32).map(|i| (i % 7) as f32 / 7.0).collect();
-        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, 8, 1, Default::default());
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 8, seed: 1, ..Default::default() }, Default::default());
         task.kl_warmup = 4;
         let cfg = M1Config { hidden: vec![6], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
         let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
@@ -157,7 +160,7 @@ mod tests {
     fn the_parts_of_a_step_add_up_to_the_whole_step() {
         let dim = 4;
         let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 / 7.0).collect();
-        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, 10, 1, Default::default());
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 10, seed: 1, ..Default::default() }, Default::default());
         let cfg = M1Config { hidden: vec![6], latent: 2, ..Default::default() };
         let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
         let mut sums = |parts: usize| {

@@ -23,6 +23,7 @@ use rand_distr::StandardNormal;
 
 use super::m1_task::normal_noise;
 use crate::data::array::gather_rows;
+use super::config::TrainConfig;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
@@ -168,13 +169,9 @@ fn eval_chunk(classes: usize) -> usize {
 }
 
 impl<B: AutodiffBackend> M2Task<B> {
-    pub fn new(
-        data: M2Data,
-        alpha: f64,
-        batch_size: usize,
-        seed: u64,
-        device: B::Device,
-    ) -> Result<Self> {
+    /// A task over `data`, with the batch size, seed and noise of `train`.
+    pub fn new(data: M2Data, alpha: f64, train: &TrainConfig, device: B::Device) -> Result<Self> {
+        let TrainConfig { batch_size, seed, noise, .. } = *train;
         let M2Data {
             dim,
             n_classes,
@@ -256,7 +253,7 @@ impl<B: AutodiffBackend> M2Task<B> {
             alpha,
             batch_size,
             seed,
-            noise: Noise::Host,
+            noise,
             labelled_batch: None,
             min_labelled: 1,
             unlabelled_weight: 1.0,
@@ -552,6 +549,11 @@ pub fn mean_unlabelled_bound<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Training settings with `batch_size` and `seed`, the rest at their defaults.
+    fn schedule(batch_size: usize, seed: u64) -> TrainConfig {
+        TrainConfig { batch_size, seed, ..Default::default() }
+    }
     use crate::models::{Activation, Likelihood, M2Config};
     use crate::train::{train, TrainConfig};
     use burn::backend::{Autodiff, Flex};
@@ -603,7 +605,7 @@ mod tests {
 
     #[test]
     fn a_floor_on_the_labelled_rows_repeats_a_smaller_share() {
-        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, 32, 1, Default::default()).unwrap();
+        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, &schedule(32, 1), Default::default()).unwrap();
         assert_eq!(task.labelled_per_step(), 3);
         task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(5));
         let plain = task.drawn.clone();
@@ -626,7 +628,7 @@ mod tests {
     #[test]
     fn a_larger_labelled_batch_reuses_every_label_evenly_at_a_lower_weight() {
         let k = 3;
-        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, 32, 1, Default::default()).unwrap();
+        let mut task = M2Task::<AB>::new(blob_data(0), 0.1, &schedule(32, 1), Default::default()).unwrap();
         // 180 unlabelled rows after the held-out tenth: 6 steps, 15 labels, a share of 3.
         assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (6, 3));
         assert_eq!(task.labelled_weight(), 1.0);
@@ -650,7 +652,7 @@ mod tests {
     fn the_parts_of_a_step_add_up_to_the_whole_step_and_its_gradient() {
         let data = blob_data(0);
         let (dim, k) = (data.dim, data.n_classes);
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(32, 1), Default::default()).unwrap();
         let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
         let run = |task: &mut M2Task<AB>, parts: usize| {
             let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -681,7 +683,7 @@ mod tests {
         let data = blob_data(90);
         let (dim, k) = (data.dim, data.n_classes);
         let dev = Default::default();
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, dev).unwrap();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(32, 1), dev).unwrap();
         assert_eq!((task.steps_per_epoch(), task.labelled_per_step()), (7, 3));
         let model = M2::new(&small(16, 2), dim, k, 2, &dev);
         let cfg = TrainConfig {
@@ -726,7 +728,7 @@ mod tests {
             valid_labels: Vec::new(),
         };
         let dev = Default::default();
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, dev).unwrap();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(32, 1), dev).unwrap();
         // A tenth of the unlabelled rows is held out for scoring.
         assert_eq!(
             (task.held_out.len() / dim, task.unlabelled.rows(dim)),
@@ -766,7 +768,7 @@ mod tests {
     fn without_the_unlabelled_term_a_step_is_its_labelled_rows_alone() {
         let data = blob_data(0);
         let (dim, k) = (data.dim, data.n_classes);
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(32, 1), Default::default()).unwrap();
         let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         task.start_epoch(0, &mut rng);
@@ -785,7 +787,7 @@ mod tests {
         let data = blob_data(0);
         let (dim, k) = (data.dim, data.n_classes);
         let (_, var) = column_moments(data.unlabelled.means(), dim);
-        let mut task = M2Task::<AB>::new(data, 0.1, 32, 1, Default::default()).unwrap();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(32, 1), Default::default()).unwrap();
         task.labelled_batch = Some(4000);
         task.set_classifier_noise(0.5);
         let model = M2::<AB>::new(&small(8, 2), dim, k, 2, &Default::default());
@@ -812,8 +814,7 @@ mod tests {
         let mut task = M2Task::<AB>::new(
             tiny_data(labels.clone(), 100),
             0.1,
-            10,
-            1,
+            &schedule(10, 1),
             Default::default(),
         )
         .unwrap();
@@ -860,7 +861,7 @@ mod tests {
     fn bad_inputs_are_errors() {
         let dev = Default::default();
         let err = |d: M2Data| {
-            M2Task::<AB>::new(d, 0.1, 4, 1, dev)
+            M2Task::<AB>::new(d, 0.1, &schedule(4, 1), dev)
                 .err()
                 .expect("must fail")
                 .to_string()
