@@ -129,9 +129,7 @@ impl Scaler {
 
     /// Writes the scaler as JSON (through `<path>.tmp`, renamed when complete).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::bad(path, format!("cannot encode scaler: {e}")))?;
-        crate::atomic::write(path, json.as_bytes())
+        crate::atomic::write_json(path, self)
     }
 
     /// Reads a scaler written by [`Scaler::save`], checking that it is usable.
