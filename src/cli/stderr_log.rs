@@ -4,11 +4,11 @@
 //! again for its labels-only control, and a user needs to read a split's warning once.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 struct StderrLog {
-    warned: Mutex<Option<HashSet<String>>>,
+    warned: Mutex<BTreeSet<String>>,
 }
 
 impl StderrLog {
@@ -17,8 +17,7 @@ impl StderrLog {
         if level != Level::Warn {
             return true;
         }
-        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
-        warned.get_or_insert_with(HashSet::new).insert(line.to_string())
+        self.warned.lock().unwrap_or_else(|e| e.into_inner()).insert(line.to_string())
     }
 }
 
@@ -49,7 +48,7 @@ impl Log for StderrLog {
     fn flush(&self) {}
 }
 
-static LOGGER: StderrLog = StderrLog { warned: Mutex::new(None) };
+static LOGGER: StderrLog = StderrLog { warned: Mutex::new(BTreeSet::new()) };
 
 /// Sends the library's records of level info and above to standard error.
 pub fn install() {
@@ -69,14 +68,14 @@ mod tests {
         assert_eq!(line(Level::Error, "x"), "error: x");
         assert_eq!(line(Level::Info, "kernels are kept in /tmp"), "kernels are kept in /tmp");
         let meta = |level| Metadata::builder().level(level).target("hyperssl::pipeline").build();
-        let log = StderrLog { warned: Mutex::new(None) };
+        let log = StderrLog { warned: Mutex::new(BTreeSet::new()) };
         assert!(log.enabled(&meta(Level::Warn)) && log.enabled(&meta(Level::Info)));
         assert!(!log.enabled(&meta(Level::Debug)));
     }
 
     #[test]
     fn a_warning_is_printed_once_and_other_lines_every_time() {
-        let log = StderrLog { warned: Mutex::new(None) };
+        let log = StderrLog { warned: Mutex::new(BTreeSet::new()) };
         assert!(log.first_time(Level::Warn, "warning: a"));
         assert!(!log.first_time(Level::Warn, "warning: a"));
         assert!(log.first_time(Level::Warn, "warning: b"));

@@ -161,40 +161,39 @@ fn check_declared_size(ds: &Dataset, path: &Path, name: &str, elements: usize, d
         _ => 8,
     };
     let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    // A small floor, so that a tiny file with a fill-valued dataset still reads.
-    let limit = file_len.saturating_mul(MAX_EXPANSION).max(1 << 26);
-    let chunk = ds
-        .chunk_shape()
-        .map_err(|e| h5_error(path, &format!("cannot read the layout of dataset '{name}'"), e))?
-        .map(|dims| dims.iter().fold(size, |acc, &d| acc.saturating_mul(d)));
     // A chunk's stored bytes must lie inside the file: the reader sizes its buffer by them
     // before it finds out. (An index it cannot list is left to the reader.)
-    if ds.is_chunked() {
-        if let Ok(chunks) = ds.chunks() {
-            if let Some(c) = chunks.iter().find(|c| c.address.saturating_add(c.storage_size) > file_len) {
-                return Err(Error::bad(
-                    path,
-                    format!(
-                        "dataset '{name}' has a chunk of {} bytes at byte {}, past the end of the file ({file_len} bytes): the file is damaged",
-                        c.storage_size, c.address
-                    ),
-                ));
-            }
+    if let Ok(chunks) = ds.chunks() {
+        if let Some(c) = chunks.iter().find(|c| c.address.saturating_add(c.storage_size) > file_len) {
+            return Err(Error::bad(
+                path,
+                format!(
+                    "dataset '{name}' has a chunk of {} bytes at byte {}, past the end of the file ({file_len} bytes): the file is damaged",
+                    c.storage_size, c.address
+                ),
+            ));
         }
     }
-    for (what, bytes) in [("values", Some((elements as u64).saturating_mul(size))), ("values in one chunk", chunk)] {
-        match bytes {
-            Some(bytes) if bytes > limit => {
-                return Err(Error::bad(
-                    path,
-                    format!(
-                        "dataset '{name}' declares {bytes} bytes of {what}, over {MAX_EXPANSION} times the file's \
-                         {file_len} bytes: the file is damaged (or its dataset is sparse, which is not read)"
-                    ),
-                ))
-            }
-            _ => {}
+    // A small floor, so that a tiny file with a fill-valued dataset still reads.
+    let limit = file_len.saturating_mul(MAX_EXPANSION).max(1 << 26);
+    let at_most_the_limit = |what: &str, bytes: u64| {
+        if bytes <= limit {
+            return Ok(());
         }
+        Err(Error::bad(
+            path,
+            format!(
+                "dataset '{name}' declares {bytes} bytes of {what}, over {MAX_EXPANSION} times the file's \
+                 {file_len} bytes: the file is damaged (or its dataset is sparse, which is not read)"
+            ),
+        ))
+    };
+    at_most_the_limit("values", (elements as u64).saturating_mul(size))?;
+    let chunk_shape = ds
+        .chunk_shape()
+        .map_err(|e| h5_error(path, &format!("cannot read the layout of dataset '{name}'"), e))?;
+    if let Some(dims) = chunk_shape {
+        at_most_the_limit("values in one chunk", dims.iter().fold(size, |acc, &d| acc.saturating_mul(d)))?;
     }
     Ok(())
 }
