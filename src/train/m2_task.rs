@@ -111,6 +111,13 @@ fn check_finite(x: &[f32], what: &str) -> Result<()> {
     }
 }
 
+/// Unlabelled rows drawn afresh for every epoch, for data too large to hold at once.
+pub trait UnlabelledSource: Send + Sync {
+    /// The rows (row-major) epoch `epoch` trains on: the same rows for the same epoch, and as
+    /// many every epoch as the task was built with.
+    fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>>;
+}
+
 /// The examples M2 trains on.
 #[derive(Debug, Clone)]
 pub struct M2Data {
@@ -160,6 +167,8 @@ pub struct M2Task<B: AutodiffBackend> {
     order: Vec<usize>,
     /// This epoch's labelled rows, `labelled_per_step` for every step.
     drawn: Vec<usize>,
+    /// Where each epoch's unlabelled rows come from, when not all held.
+    source: Option<Box<dyn UnlabelledSource>>,
     device: B::Device,
 }
 
@@ -262,11 +271,19 @@ impl<B: AutodiffBackend> M2Task<B> {
             by_class,
             order: Vec::new(),
             drawn: Vec::new(),
+            source: None,
             device,
         };
         // Usable before the first epoch too.
         task.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(seed));
         Ok(task)
+    }
+
+    /// Draws each epoch's unlabelled rows from `source` (epoch 0's are those the task was
+    /// built with, which must be `source`'s for epoch 0, and every epoch gives as many).
+    pub fn with_source(mut self, source: Box<dyn UnlabelledSource>) -> Self {
+        self.source = Some(source);
+        self
     }
 
     fn n_unlabelled(&self) -> usize {
@@ -365,6 +382,17 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
 
     fn examples_per_epoch(&self) -> usize {
         self.n_unlabelled() + self.steps_per_epoch() * self.labelled_per_step()
+    }
+
+    fn prepare_epoch(&mut self, epoch: usize) -> Result<()> {
+        let Some(source) = &self.source else { return Ok(()) };
+        let x = source.epoch_rows(epoch)?;
+        if x.len() != self.n_unlabelled() * self.dim {
+            return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {} rows of {}", x.len(), self.n_unlabelled(), self.dim)));
+        }
+        check_finite(&x, "unlabelled pixels")?;
+        self.unlabelled = Inputs::Fixed(x);
+        Ok(())
     }
 
     fn start_epoch(&mut self, _epoch: usize, rng: &mut ChaCha8Rng) {

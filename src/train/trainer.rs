@@ -50,6 +50,11 @@ pub trait TrainTask<B: AutodiffBackend>: Sync {
     fn steps_per_epoch(&self) -> usize;
     /// Number of training examples one epoch visits (for throughput).
     fn examples_per_epoch(&self) -> usize;
+    /// Loads what epoch `epoch` needs from outside memory, before [`TrainTask::start_epoch`]
+    /// (nothing for tasks whose examples are all held).
+    fn prepare_epoch(&mut self, _epoch: usize) -> Result<()> {
+        Ok(())
+    }
     /// Reshuffles for a new epoch (`epoch` counts from 0, across resumed sessions).
     fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng);
     /// Draws step `step`'s minibatch as at most `parts` parts (at least one). The random
@@ -198,6 +203,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     while !state.finished && state.epochs_done < config.epochs {
         let epoch = state.epochs_done;
         let mut rng = epoch_rng(config.seed, epoch);
+        task.prepare_epoch(epoch)?;
         task.start_epoch(epoch, &mut rng);
         let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let steps = task.steps_per_epoch();

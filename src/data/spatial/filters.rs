@@ -64,41 +64,81 @@ pub fn box_means(img: Image, radius: usize, rows: Range<usize>) -> Vec<f32> {
 /// the other side is left out, as a superpixel would, but without any segmentation of the whole
 /// image.
 pub fn edge_aware_means(img: Image, radii: &[usize], threshold: f32, rows: Range<usize>) -> Vec<f32> {
-    let (w, ch) = (img.width, img.channels);
-    let reach = radii.iter().copied().max().unwrap_or(0);
-    let limit = threshold * threshold;
-    let per_pixel = radii.len() * ch;
-    let mut out = Vec::with_capacity(rows.len() * w * per_pixel);
+    let per_pixel = radii.len() * img.channels;
+    let mut out = Vec::with_capacity(rows.len() * img.width * per_pixel);
     let mut sums = vec![0f32; per_pixel];
     let mut counts = vec![0u32; radii.len()];
     for r in rows {
-        for c in 0..w {
-            sums.iter_mut().for_each(|v| *v = 0.0);
-            counts.iter_mut().for_each(|v| *v = 0);
-            let centre = img.pixel(r, c);
-            for rr in window(r, reach, img.height) {
-                let dr = rr.abs_diff(r);
-                for cc in window(c, reach, w) {
-                    let other = img.pixel(rr, cc);
-                    let d2: f32 = centre.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
-                    if d2 >= limit && (rr, cc) != (r, c) {
-                        continue;
-                    }
-                    let ring = dr.max(cc.abs_diff(c));
-                    for (k, &radius) in radii.iter().enumerate() {
-                        if ring <= radius {
-                            counts[k] += 1;
-                            for (s, &v) in sums[k * ch..(k + 1) * ch].iter_mut().zip(other) {
-                                *s += v;
-                            }
-                        }
+        for c in 0..img.width {
+            edge_aware_at(img, radii, threshold, (r, c), (&mut sums, &mut counts), &mut out);
+        }
+    }
+    out
+}
+
+/// [`edge_aware_means`] of the pixels at `(row, col)` positions only, in their order.
+pub fn edge_aware_means_at(img: Image, radii: &[usize], threshold: f32, at: &[(usize, usize)]) -> Vec<f32> {
+    let per_pixel = radii.len() * img.channels;
+    let mut out = Vec::with_capacity(at.len() * per_pixel);
+    let mut sums = vec![0f32; per_pixel];
+    let mut counts = vec![0u32; radii.len()];
+    for &p in at {
+        edge_aware_at(img, radii, threshold, p, (&mut sums, &mut counts), &mut out);
+    }
+    out
+}
+
+/// Appends the edge-aware means of one pixel to `out`, using `scratch` for the sums.
+fn edge_aware_at(img: Image, radii: &[usize], threshold: f32, (r, c): (usize, usize), scratch: (&mut [f32], &mut [u32]), out: &mut Vec<f32>) {
+    let (sums, counts) = scratch;
+    let ch = img.channels;
+    let reach = radii.iter().copied().max().unwrap_or(0);
+    let limit = threshold * threshold;
+    sums.iter_mut().for_each(|v| *v = 0.0);
+    counts.iter_mut().for_each(|v| *v = 0);
+    let centre = img.pixel(r, c);
+    for rr in window(r, reach, img.height) {
+        let dr = rr.abs_diff(r);
+        for cc in window(c, reach, img.width) {
+            let other = img.pixel(rr, cc);
+            let d2: f32 = centre.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d2 >= limit && (rr, cc) != (r, c) {
+                continue;
+            }
+            let ring = dr.max(cc.abs_diff(c));
+            for (k, &radius) in radii.iter().enumerate() {
+                if ring <= radius {
+                    counts[k] += 1;
+                    for (s, &v) in sums[k * ch..(k + 1) * ch].iter_mut().zip(other) {
+                        *s += v;
                     }
                 }
             }
-            for (k, &n) in counts.iter().enumerate() {
-                out.extend(sums[k * ch..(k + 1) * ch].iter().map(|s| s / n as f32));
-            }
         }
+    }
+    for (k, &n) in counts.iter().enumerate() {
+        out.extend(sums[k * ch..(k + 1) * ch].iter().map(|s| s / n as f32));
+    }
+}
+
+/// [`box_means`] of the pixels at `(row, col)` positions only, in their order.
+pub fn box_means_at(img: Image, radius: usize, at: &[(usize, usize)]) -> Vec<f32> {
+    let ch = img.channels;
+    let mut out = Vec::with_capacity(at.len() * ch);
+    let mut sums = vec![0f64; ch];
+    for &(r, c) in at {
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        let (vr, hc) = (window(r, radius, img.height), window(c, radius, img.width));
+        let n = (vr.len() * hc.len()) as f64;
+        // Column sums first, as box_means adds them, so both give the same rounding.
+        for cc in hc {
+            let mut col = vec![0f64; ch];
+            for rr in vr.clone() {
+                col.iter_mut().zip(img.pixel(rr, cc)).for_each(|(a, &v)| *a += v as f64);
+            }
+            sums.iter_mut().zip(&col).for_each(|(s, v)| *s += v);
+        }
+        out.extend(sums.iter().map(|s| (s / n) as f32));
     }
     out
 }
@@ -106,10 +146,20 @@ pub fn edge_aware_means(img: Image, radii: &[usize], threshold: f32, rows: Range
 /// The median Euclidean distance between vertically adjacent pixels: the scale of the
 /// differences within a field.
 pub fn median_neighbour_distance(img: Image) -> f32 {
-    let mut d: Vec<f32> = (0..img.height.saturating_sub(1))
+    median(vertical_distances(img, 0..img.height))
+}
+
+/// Euclidean distances between each pixel of `rows` and the pixel below it (where there is
+/// one).
+pub fn vertical_distances(img: Image, rows: Range<usize>) -> Vec<f32> {
+    rows.filter(|&r| r + 1 < img.height)
         .flat_map(|r| (0..img.width).map(move |c| (r, c)))
         .map(|(r, c)| img.pixel(r, c).iter().zip(img.pixel(r + 1, c)).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt())
-        .collect();
+        .collect()
+}
+
+/// The upper median (0 for no values).
+pub fn median(mut d: Vec<f32>) -> f32 {
     if d.is_empty() {
         return 0.0;
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use filters::{box_means, edge_aware_means, median_neighbour_distance, Image};
+use filters::{box_means, box_means_at, edge_aware_means, edge_aware_means_at, median, vertical_distances, Image};
 use pca::Pca;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,16 @@ pub struct SpatialFeatures {
     pub scale: Vec<f32>,
 }
 
+/// Rows `rows` of a projected image (`height x width` pixels of the projection's components),
+/// the other rows being the context of their windows.
+#[derive(Debug, Clone)]
+pub struct ProjectedBlock<'a> {
+    pub values: &'a [f32],
+    pub height: usize,
+    pub width: usize,
+    pub rows: Range<usize>,
+}
+
 /// Rows a band of the parallel transform computes at once.
 const ROWS_PER_TASK: usize = 8;
 
@@ -94,11 +104,30 @@ impl SpatialFeatures {
         let sample: Vec<f32> = (0..n).step_by(step).flat_map(|i| pixels[i * bands..(i + 1) * bands].iter().copied()).collect();
         let pca = Pca::fit(&sample, bands, config.components)?;
         let projected = pca.project(pixels);
-        let img = Image { values: &projected, height, width, channels: pca.n_components() };
-        let edge_distance = (config.edge_threshold as f32) * median_neighbour_distance(img);
+        Self::fit_on_blocks(config, pca, &[ProjectedBlock { values: &projected, height, width, rows: 0..height }])
+    }
+
+    /// Fits the distance threshold and the standardisation, for a fitted projection, on the
+    /// given rows of projected images (a scene too large to hold is fitted on a sample of its
+    /// bands of rows, each read with the rows its windows reach).
+    pub fn fit_on_blocks(config: &SpatialConfig, pca: Pca, blocks: &[ProjectedBlock]) -> Result<Self> {
+        config.check()?;
+        let channels = pca.n_components();
+        fn image<'a>(b: &ProjectedBlock<'a>, channels: usize) -> Image<'a> {
+            Image { values: b.values, height: b.height, width: b.width, channels }
+        }
+        if let Some(b) = blocks.iter().find(|b| b.values.len() != b.height * b.width * channels || b.rows.end > b.height) {
+            return Err(Error::invalid(format!("spatial features: a block of {} values is not {} x {} pixels of {channels} components with rows {:?}", b.values.len(), b.height, b.width, b.rows)));
+        }
+        let distances: Vec<f32> = blocks.iter().flat_map(|b| vertical_distances(image(b, channels), b.rows.clone())).collect();
+        let edge_distance = (config.edge_threshold as f32) * median(distances);
         let mut fitted = SpatialFeatures { config: config.clone(), pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
-        let raw = fitted.raw_features(img, 0..height);
+        let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone())).collect();
         let dim = fitted.dim();
+        let n = raw.len() / dim;
+        if n == 0 {
+            return Err(Error::invalid("spatial features: no pixels to fit on"));
+        }
         let (mut mean, mut var) = (vec![0f64; dim], vec![0f64; dim]);
         for f in raw.chunks_exact(dim) {
             mean.iter_mut().zip(f).for_each(|(m, &v)| *m += v as f64);
@@ -147,13 +176,30 @@ impl SpatialFeatures {
     pub fn features(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
         let img = Image { values: projected, height, width, channels: self.pca.n_components() };
         let mut f = self.raw_features(img, rows);
-        let dim = self.dim();
-        for px in f.chunks_exact_mut(dim) {
+        self.standardise(&mut f);
+        f
+    }
+
+    /// Standardised features of the pixels at `(row, col)` positions only, in their order: the
+    /// same values as [`SpatialFeatures::features`] gives them, at a cost that grows with the
+    /// pixels asked for rather than with the rows they lie in.
+    pub fn features_at(&self, projected: &[f32], height: usize, width: usize, at: &[(usize, usize)]) -> Vec<f32> {
+        let ch = self.pca.n_components();
+        let img = Image { values: projected, height, width, channels: ch };
+        let own: Vec<f32> = at.iter().flat_map(|&(r, c)| projected[(r * width + c) * ch..(r * width + c + 1) * ch].iter().copied()).collect();
+        let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means_at(img, side / 2, at)).collect();
+        let edges = edge_aware_means_at(img, &self.config.edge_radii, self.edge_distance, at);
+        let mut f = self.assemble(&own, &boxes, &edges, at.len());
+        self.standardise(&mut f);
+        f
+    }
+
+    fn standardise(&self, f: &mut [f32]) {
+        for px in f.chunks_exact_mut(self.dim()) {
             for ((v, m), s) in px.iter_mut().zip(&self.mean).zip(&self.scale) {
                 *v = (*v - m) * s;
             }
         }
-        f
     }
 
     /// Features of every pixel of a scene, `height * width x dim`, computed in bands of rows on
@@ -168,15 +214,20 @@ impl SpatialFeatures {
     /// Unstandardised features: projection, box means, edge-aware means.
     fn raw_features(&self, img: Image, rows: Range<usize>) -> Vec<f32> {
         let ch = img.channels;
-        let w = img.width;
-        let own = &img.values[rows.start * w * ch..rows.end * w * ch];
+        let own = &img.values[rows.start * img.width * ch..rows.end * img.width * ch];
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
         let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
+        self.assemble(own, &boxes, &edges, rows.len() * img.width)
+    }
+
+    /// Each pixel's projection, box means and edge-aware means side by side.
+    fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], n: usize) -> Vec<f32> {
+        let ch = self.pca.n_components();
         let n_edge = self.config.edge_radii.len() * ch;
-        let mut out = Vec::with_capacity(rows.len() * w * self.dim());
-        for i in 0..rows.len() * w {
+        let mut out = Vec::with_capacity(n * self.dim());
+        for i in 0..n {
             out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
-            for b in &boxes {
+            for b in boxes {
                 out.extend_from_slice(&b[i * ch..(i + 1) * ch]);
             }
             out.extend_from_slice(&edges[i * n_edge..(i + 1) * n_edge]);
@@ -253,6 +304,23 @@ mod tests {
             let m = col.iter().sum::<f64>() / col.len() as f64;
             let s = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64;
             assert!(m.abs() < 1e-4 && (s - 1.0).abs() < 1e-3, "feature {j}: mean {m}, variance {s}");
+        }
+    }
+
+    #[test]
+    fn features_at_chosen_pixels_are_those_of_their_rows() {
+        let (h, w, bands) = (13, 10, 5);
+        let x = planted(h, w, bands);
+        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
+        let whole = spatial.transform(&x, h, w).unwrap();
+        let projected = spatial.project(&x);
+        let d = spatial.dim();
+        // Corners, borders and the middle, out of order and repeated.
+        let at = [(12, 9), (0, 0), (6, 4), (0, 9), (12, 0), (6, 4), (1, 8)];
+        let got = spatial.features_at(&projected, h, w, &at);
+        assert_eq!(got.len(), at.len() * d);
+        for (i, &(r, c)) in at.iter().enumerate() {
+            assert_eq!(got[i * d..(i + 1) * d], whole[(r * w + c) * d..(r * w + c + 1) * d], "pixel ({r}, {c})");
         }
     }
 

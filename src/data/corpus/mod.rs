@@ -5,6 +5,11 @@
 //! a seed, reading one block from disk at a time and shuffling the pixels inside it, so
 //! memory stays at about one chunk whatever the corpus size.
 
+pub mod depth_split;
+pub mod epoch_draw;
+pub mod inputs;
+pub mod synthetic;
+
 use crate::data::array::Samples;
 use crate::data::readers::hdf5::{common_layout, list_core_files, open_core, CoreFile, LabelKind};
 use crate::error::{Error, Result};
