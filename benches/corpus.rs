@@ -6,10 +6,19 @@
 //! pixels x 268 bands, uint16) to a temporary folder, then, in a fresh process, fits the scaling
 //! chunk by chunk and visits every pixel once in shuffled 16-row chunks. Reported: pixels per
 //! second and the process's peak resident memory (VmHWM), which should stay flat as s grows.
+//!
+//! `cargo bench --bench corpus -- --epoch-draws RUN DIR...` times instead the drawing of a
+//! training epoch's unlabelled pixels (with RUN's scaling, spatial features and corpus settings)
+//! from each corpus folder: it should not grow with the corpus.
 
+use hyperssl::atomic::read_json;
+use hyperssl::data::corpus::epoch_draw::EpochDraw;
+use hyperssl::data::corpus::inputs::PixelTransform;
 use hyperssl::data::corpus::Corpus;
+use hyperssl::data::spatial::SpatialFeatures;
+use hyperssl::pipeline::ExperimentConfig;
 use hyperssl::data::readers::hdf5::write_core;
-use hyperssl::data::scaling::{ScalerFitter, ScalingConfig};
+use hyperssl::data::scaling::{Scaler, ScalerFitter, ScalingConfig};
 use hyperssl::data::{RawArray, Samples};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,7 +69,36 @@ fn measure(dir: &Path) {
     println!("{} {} {:.3} {:.1}", corpus.files().len(), corpus.n_pixels(), secs, peak_mib());
 }
 
+/// Seconds to draw and transform each of `epochs` epochs of a run's unlabelled pixels from a
+/// corpus, with the run's stored scaling and spatial features and its corpus settings.
+fn time_epoch_draws(run: &Path, dir: &Path, epochs: usize) {
+    let cfg = ExperimentConfig::from_toml_file(&run.join("config.toml")).expect("config.toml");
+    let scaler = Scaler::load(&run.join("scaler.json")).expect("scaler.json");
+    let spatial: Option<SpatialFeatures> = run.join("spatial.json").exists().then(|| read_json(&run.join("spatial.json")).expect("spatial.json"));
+    let corpus = Corpus::open(dir).expect("open corpus");
+    let draw = EpochDraw::new(&corpus, PixelTransform { scaler, spatial }, cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, 0);
+    let mut secs: Vec<f64> = (0..epochs)
+        .map(|e| {
+            let started = Instant::now();
+            let x = draw.rows(e).expect("draw");
+            assert_eq!(x.len(), draw.per_epoch() * draw.dim());
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    secs.sort_by(f64::total_cmp);
+    println!("| {} | {} | {} | {:.2} | {:.2} |", corpus.files().len(), corpus.n_pixels(), draw.per_epoch(), secs[secs.len() / 2], secs[0]);
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--epoch-draws") {
+        // --epoch-draws RUN DIR [DIR...]: the median draw of 5 epochs on each corpus.
+        println!("| files | pixels | pixels an epoch | median s to draw an epoch | fastest s |\n|---:|---:|---:|---:|---:|");
+        for dir in &args[i + 2..] {
+            time_epoch_draws(Path::new(&args[i + 1]), Path::new(dir), 5);
+        }
+        return;
+    }
     if let Some(dir) = std::env::args().skip_while(|a| a != "--measure").nth(1) {
         measure(Path::new(&dir));
         return;

@@ -21,9 +21,15 @@ pub struct RunArgs {
 impl RunArgs {
     /// The run folder, its trained model (on the CPU) and the scene.
     pub fn load(&self) -> anyhow::Result<(RunDir, Trained<Cpu>, Scene)> {
-        let dir = RunDir::open(&self.run)?;
-        let trained = Trained::<Cpu>::load(&dir, &Default::default())?;
+        let (dir, trained) = self.trained()?;
         let scene = self.scene.load()?;
         Ok((dir, trained, scene))
+    }
+
+    /// The run folder and its trained model (on the CPU).
+    pub fn trained(&self) -> anyhow::Result<(RunDir, Trained<Cpu>)> {
+        let dir = RunDir::open(&self.run)?;
+        let trained = Trained::<Cpu>::load(&dir, &Default::default())?;
+        Ok((dir, trained))
     }
 }

@@ -1,7 +1,11 @@
 //! Runs the configured model on the chosen device and renders the summary the user sees.
 
 use hyperssl::models::backend::AutodiffBackend;
+use hyperssl::atomic::read_json;
+use hyperssl::data::corpus::Corpus;
 use hyperssl::data::Scene;
+use hyperssl::pipeline::corpus_run::run_corpus as run_corpus_m2;
+use hyperssl::pipeline::trained::ClassInfo;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
 use hyperssl::pipeline::m2_run::run_m2;
@@ -45,4 +49,34 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
         String::new()
     };
     Ok(format!("{}{pixelwise}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
+}
+
+/// Trains M2 on a corpus read from disk; returns the text to print.
+pub fn run_corpus(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
+    match device {
+        Device::Cpu => corpus_on::<CpuTrain>(corpus, cfg, dir, resume),
+        #[cfg(feature = "cuda")]
+        Device::Cuda => corpus_on::<hyperssl::pipeline::backend::GpuTrain>(corpus, cfg, dir, resume),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda => unreachable!("checked by Device::check_available"),
+    }
+}
+
+fn corpus_on<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
+    let device = B::Device::default();
+    let bar = progress_bar(cfg.train.epochs);
+    let mut progress = report_progress(&bar);
+    let out = run_corpus_m2::<B>(corpus, cfg, dir, resume, &mut progress, &device)?;
+    bar.finish_and_clear();
+    let names: Vec<String> = read_json::<ClassInfo>(&dir.classes())?.names;
+    let listing: String = out.files.iter().map(|f| format!("  {}\n", f.display())).collect();
+    Ok(format!(
+        "{}test pixels: {} in depth blocks held out (each scored alone; `hyperssl predict --run {}` maps the files with the graph cut)\n\ntrained {} epochs ({:.1} s of training, resumed sessions included); results in {}:\n{listing}",
+        out.metrics.table(&names),
+        out.split.test.len(),
+        dir.root.display(),
+        out.train_state.epochs_done,
+        out.train_state.elapsed,
+        dir.root.display()
+    ))
 }

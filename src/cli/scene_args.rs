@@ -1,7 +1,8 @@
 //! The options every subcommand uses to name a scene.
 
 use clap::{Args as ClapArgs, ValueEnum};
-use hyperssl::data::readers::hdf5::LabelKind;
+use hyperssl::data::corpus::Corpus;
+use hyperssl::data::readers::hdf5::{list_core_files, read_core_scene, LabelKind};
 use hyperssl::data::readers::source::{load_scene, SceneSpec};
 use hyperssl::data::{embedded, Scene};
 use std::path::PathBuf;
@@ -34,23 +35,55 @@ pub struct SceneArgs {
     /// Which drill-core labels to use.
     #[arg(long, value_enum, default_value_t)]
     pub label_kind: Labels,
+    /// Leave out, with a warning, drill-core files of the folder that cannot be read or do not
+    /// match the others (default: such a file is an error).
+    #[arg(long)]
+    pub skip_bad_files: bool,
 }
 
+/// A folder of more values than this is read from disk as training goes.
+const STREAM_ABOVE_VALUES: usize = 1 << 28;
+
 impl SceneArgs {
+    fn label_kind(&self) -> LabelKind {
+        match self.label_kind {
+            Labels::Mineralogy => LabelKind::Mineralogy,
+            Labels::Lithology => LabelKind::Lithology,
+            Labels::All => LabelKind::All,
+        }
+    }
+
+    /// The drill-core files of a folder given as the scene, each checked before any long work
+    /// (or skipped with a warning under --skip-bad-files); None when the scene is not a folder.
+    pub fn checked_corpus(&self) -> anyhow::Result<Option<Corpus>> {
+        let Some(dir) = self.scene.as_ref().filter(|p| p.is_dir()) else { return Ok(None) };
+        let (corpus, skipped) = Corpus::open_checked(&list_core_files(dir)?, self.label_kind(), self.skip_bad_files)?;
+        for s in skipped {
+            log::warn!("{s}");
+        }
+        Ok(Some(corpus))
+    }
+
+    /// The folder's corpus when it is to be read from disk as training goes: when `force` is
+    /// set or it is larger than memory should hold.
+    pub fn corpus(&self, force: bool) -> anyhow::Result<Option<Corpus>> {
+        Ok(self.checked_corpus()?.filter(|c| force || c.n_pixels().saturating_mul(c.bands()) > STREAM_ABOVE_VALUES))
+    }
+
     pub fn load(&self) -> anyhow::Result<Scene> {
         let Some(image) = &self.scene else {
             return Ok(embedded::indian_pines()?);
         };
+        if let Some(corpus) = self.checked_corpus()? {
+            let paths: Vec<PathBuf> = corpus.files().iter().map(|f| f.path.clone()).collect();
+            return Ok(read_core_scene(&paths, self.label_kind())?);
+        }
         let spec = SceneSpec {
             image: image.clone(),
             labels: self.labels.clone(),
             variable: self.variable.clone(),
             label_variable: self.label_variable.clone(),
-            label_kind: match self.label_kind {
-                Labels::Mineralogy => LabelKind::Mineralogy,
-                Labels::Lithology => LabelKind::Lithology,
-                Labels::All => LabelKind::All,
-            },
+            label_kind: self.label_kind(),
         };
         Ok(load_scene(&spec)?)
     }

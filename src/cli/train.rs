@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 use super::scene_args::SceneArgs;
+use hyperssl::data::corpus::Corpus;
 use hyperssl::data::sampling::TrainSize;
 use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::models::{Activation, Likelihood};
@@ -18,6 +19,10 @@ use hyperssl::train::Progress;
 pub struct Args {
     #[command(flatten)]
     pub scene: SceneArgs,
+    /// Read a folder of drill-core files from disk as training goes, whatever its size (a
+    /// folder of more than 2^28 values is always read so).
+    #[arg(long)]
+    pub stream: bool,
     #[command(flatten)]
     pub options: TrainOptions,
 }
@@ -82,6 +87,14 @@ pub struct TrainOptions {
     /// Spatially disjoint split: blocks of this many pixels a side go wholly to train or test.
     #[arg(long)]
     pub spatial_block: Option<usize>,
+    /// Drill-core corpus read from disk: rows of the depth blocks that go wholly to training,
+    /// validation or test [default: 64].
+    #[arg(long)]
+    pub depth_block: Option<usize>,
+    /// Drill-core corpus read from disk: unlabelled pixels each epoch trains on, drawn from
+    /// shuffled bands of rows across all files; 0 = every pixel [default: 100000].
+    #[arg(long)]
+    pub unlabelled_per_epoch: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
     #[arg(long)]
@@ -210,6 +223,8 @@ impl TrainOptions {
             c.labelled_batch = self.labelled_batch;
         }
         set!(c.kl_warmup, self.kl_warmup);
+        set!(c.corpus.block_rows, self.depth_block);
+        set!(c.corpus.unlabelled_per_epoch, self.unlabelled_per_epoch);
         self.device.configure(&mut c);
         if let Some(h) = &self.m2_hidden {
             c.m2.hidden_classifier = h.clone();
@@ -251,20 +266,52 @@ pub fn report_progress(bar: &ProgressBar) -> impl FnMut(&Progress) + '_ {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(corpus) = args.scene.corpus(args.stream)? {
+        return run_corpus(&args, &corpus);
+    }
     let scene = args.scene.load()?;
-    let cfg = args.options.config()?;
-    args.options.device.check_available()?;
     let stem = match &args.scene.scene {
         Some(p) => p.file_stem().map(|s| s.to_string_lossy().replace(".npy", "")).unwrap_or_else(|| "scene".into()),
         None => "indian-pines".to_string(),
     };
+    let (dir, cfg) = run_folder(&args.options, &stem)?;
     let model_name = format!("{:?}", cfg.model).to_lowercase();
-    let root = args.options.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{model_name}-{stem}-seed{}", cfg.train.seed)));
-    let dir = RunDir::create(&root, args.options.resume)?;
-    // A resumed run keeps its stored settings; what the flags change is recorded in the folder.
+    eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, dir.root.display());
+    let summary = super::run_model::run(&scene, &cfg, &dir, args.options.resume, args.options.device)
+        .with_context(|| format!("run in {}", dir.root.display()))?;
+    print!("{summary}");
+    Ok(())
+}
+
+/// Trains M2 on a corpus read from disk as it goes.
+fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
+    let stem = args.scene.scene.as_ref().and_then(|p| p.file_name()).map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());
+    let (dir, cfg) = run_folder(&args.options, &stem)?;
+    eprintln!(
+        "training {:?} on {} drill-core files ({} pixels of {} bands), read from disk as it goes; run folder {}",
+        cfg.model,
+        corpus.files().len(),
+        corpus.n_pixels(),
+        corpus.bands(),
+        dir.root.display()
+    );
+    let summary = super::run_model::run_corpus(corpus, &cfg, &dir, args.options.resume, args.options.device)
+        .with_context(|| format!("run in {}", dir.root.display()))?;
+    print!("{summary}");
+    Ok(())
+}
+
+/// The run folder (created, or opened to resume) and the run's settings: a resumed run keeps
+/// its stored settings, and what the flags change is recorded in the folder.
+fn run_folder(options: &TrainOptions, stem: &str) -> anyhow::Result<(RunDir, ExperimentConfig)> {
+    let cfg = options.config()?;
+    options.device.check_available()?;
+    let model_name = format!("{:?}", cfg.model).to_lowercase();
+    let root = options.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{model_name}-{stem}-seed{}", cfg.train.seed)));
+    let dir = RunDir::create(&root, options.resume)?;
     let cfg = match dir.stored_config()? {
-        Some(stored) if args.options.resume => {
-            let cfg = args.options.resumed_config(stored.clone())?;
+        Some(stored) if options.resume => {
+            let cfg = options.resumed_config(stored.clone())?;
             let changes = cfg.changes_from(&stored);
             for c in &changes {
                 eprintln!("resuming with {} changed from {} to {}", c.setting, c.old, c.new);
@@ -274,12 +321,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => cfg,
     };
-    let model_name = format!("{:?}", cfg.model).to_lowercase();
-    eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, root.display());
-    let summary = super::run_model::run(&scene, &cfg, &dir, args.options.resume, args.options.device)
-        .with_context(|| format!("run in {}", root.display()))?;
-    print!("{summary}");
-    Ok(())
+    Ok((dir, cfg))
 }
 
 impl Args {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::data::corpus::depth_split::CorpusConfig;
 use crate::data::sampling::SplitConfig;
 use crate::data::scaling::ScalingConfig;
 use crate::data::spatial::SpatialConfig;
@@ -102,6 +103,9 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     pub split: SplitConfig,
     pub scaling: ScalingConfig,
+    /// How a corpus too large to hold is split and visited (folders of drill-core files).
+    #[serde(default)]
+    pub corpus: CorpusConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -157,6 +161,7 @@ impl ExperimentConfig {
             train: TrainConfig::default(),
             split: SplitConfig::default(),
             scaling: ScalingConfig::default(),
+            corpus: CorpusConfig::default(),
         }
     }
 
@@ -223,6 +228,7 @@ impl ExperimentConfig {
         // Refused even when the input is spectra: a bad setting in a file is a mistake either way.
         self.spatial.check()?;
         self.mrf.check()?;
+        self.corpus.check()?;
         for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
             if !(noise.is_finite() && noise > 0.0) {
                 return Err(Error::invalid(format!(

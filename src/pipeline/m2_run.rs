@@ -80,6 +80,22 @@ pub fn probabilities<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &
     x.chunks(chunk * dim).flat_map(|c| to_vec(model.probabilities(matrix::<B>(c.to_vec(), c.len() / dim, dim, device)))).collect()
 }
 
+/// M2's training task over `data` with the run's settings.
+pub(crate) fn configured_task<B: AutodiffBackend>(data: M2Data, cfg: &ExperimentConfig, device: &B::Device) -> Result<M2Task<B>> {
+    let mut task = M2Task::<B>::new(data, cfg.alpha, &cfg.train, device.clone())?;
+    task.labelled_batch = cfg.labelled_batch;
+    task.min_labelled = cfg.min_labelled_batch;
+    task.unlabelled_weight = cfg.unlabelled_weight as f32;
+    task.set_classifier_noise(cfg.classifier_noise);
+    Ok(task)
+}
+
+/// A new M2 of the run's settings, its decoder's output started at the inputs' column
+/// `moments` (mean, variance).
+pub(crate) fn initial_model<B: AutodiffBackend>(cfg: &ExperimentConfig, dim: usize, n_classes: usize, moments: (&[f32], &[f32]), device: &B::Device) -> M2<B> {
+    M2::<B>::new(&cfg.m2, dim, n_classes, cfg.train.seed, device).init_output(moments.0, moments.1, cfg.m2.initial_noise).with_row_chunks(cfg.row_chunks)
+}
+
 /// Trains M2 on `features` (row-major, `dim` wide; `logvar` for sampled M1 features) and scores
 /// the test pixels.
 #[allow(clippy::too_many_arguments)]
@@ -109,14 +125,8 @@ fn train_m2<B: AutodiffBackend>(
         valid_labels: p.classes_of(&p.split.valid),
     };
     let (mean, var) = column_moments(&gather_rows(features, dim, pool), dim);
-    let mut task = M2Task::<B>::new(data, cfg.alpha, &cfg.train, device.clone())?;
-    task.labelled_batch = cfg.labelled_batch;
-    task.min_labelled = cfg.min_labelled_batch;
-    task.unlabelled_weight = cfg.unlabelled_weight as f32;
-    task.set_classifier_noise(cfg.classifier_noise);
-    let model = M2::<B>::new(&cfg.m2, dim, p.n_classes, cfg.train.seed, device)
-        .init_output(&mean, &var, cfg.m2.initial_noise)
-        .with_row_chunks(cfg.row_chunks);
+    let mut task = configured_task::<B>(data, cfg, device)?;
+    let model = initial_model::<B>(cfg, dim, p.n_classes, (&mean, &var), device);
     let files = dir.map(|d| RunFiles::in_dir(&d.root, "m2_"));
     let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
     Ok((outcome.best.valid(), outcome.state))

@@ -5,6 +5,8 @@ pub mod backend;
 pub mod baseline;
 pub mod experiment;
 pub mod config;
+pub mod corpus_predict;
+pub mod corpus_run;
 pub mod features;
 pub mod kernel_cache;
 pub mod m1_run;

@@ -25,19 +25,25 @@ fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> R
     Ok(())
 }
 
-/// class_map.npy (stored label values, height x width), class_map.png and uncertainty.png for
-/// any scene: what `predict` writes, and what a run writes for its own scene.
+/// class_map.npy (stored label values, height x width), uncertainty.npy, class_map.png and
+/// uncertainty.png for any scene: what `predict` writes, and what a run writes for its own scene.
 pub fn write_prediction(out: &Path, scene: &Scene, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
-    let (h, w) = (scene.height, scene.width);
+    write_prediction_maps(out, (scene.height, scene.width), &scene.source.display().to_string(), classes, predicted, probabilities)
+}
+
+/// [`write_prediction`] for a `(height, width)` map of the image called `name`.
+pub fn write_prediction_maps(out: &Path, (h, w): (usize, usize), name: &str, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
     // Stored label values rather than dense indices, so the array reads like the ground truth.
     let values: Vec<u32> = predicted.iter().map(|&k| classes.values[k]).collect();
     let npy = out.join("class_map.npy");
     write_npy(&npy, &RawArray::new(vec![h, w], Samples::U32(values)))?;
     let mut written = vec![npy];
-    let name = scene.source.display().to_string();
     let map = report::class_map(predicted, h, w, &classes.names, &format!("predicted classes: {name}"))?;
     save(out.join(report::CLASS_MAP), &map.image, &mut written)?;
     let unc = report::normalised_entropy(probabilities, classes.names.len())?;
+    let npy = out.join("uncertainty.npy");
+    write_npy(&npy, &RawArray::new(vec![h, w], Samples::F32(unc.clone())))?;
+    written.push(npy);
     let map = report::uncertainty_map(&unc, h, w, "uncertainty: entropy of the class probabilities / ln K")?;
     save(out.join(report::UNCERTAINTY), &map.image, &mut written)?;
     Ok(written)
@@ -148,8 +154,14 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
         // A run's settings changed after it began (on --resume) are part of what made its result.
         notes: split.warnings.iter().cloned().chain(dir.recorded_changes()?.iter().map(|c| c.to_string())).collect(),
     };
+    write_run_report(dir, &run)
+}
+
+/// report.md of a run and metrics.json with the report's facts beside the metrics.
+pub fn write_run_report(dir: &RunDir, run: &RunReport) -> Result<PathBuf> {
+    let metrics = run.metrics.as_ref().ok_or_else(|| crate::Error::invalid("a run report needs its metrics"))?;
     let path = dir.root.join(report::REPORT);
-    report::write_markdown(&path, &run)?;
+    report::write_markdown(&path, run)?;
     // metrics.json carries the same facts as report.md, for other tools.
     let mut json = serde_json::to_value(metrics).map_err(|e| crate::Error::invalid(e.to_string()))?;
     if let Some(obj) = json.as_object_mut() {

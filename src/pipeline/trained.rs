@@ -9,6 +9,8 @@ use super::config::{ExperimentConfig, Input, ModelKind};
 use super::features::dist_qz;
 use super::m2_run::{probabilities, FeatureSelection};
 use super::run_dir::RunDir;
+use crate::data::corpus::inputs::PixelTransform;
+use crate::data::readers::hdf5::CoreFile;
 use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
@@ -34,6 +36,9 @@ impl ClassInfo {
         ClassInfo { values: labels.values.clone(), names: labels.names.clone() }
     }
 }
+
+/// Rows of a drill-core file predicted at once.
+pub const CORE_BAND_ROWS: usize = 64;
 
 /// Pixels per tile of a whole-scene prediction.
 pub const PREDICTION_TILE: usize = 4096;
@@ -166,6 +171,25 @@ impl<B: Backend> Trained<B> {
         Ok((classes, probs))
     }
 
+    /// The class map and class probabilities of one drill-core file, read a band of
+    /// [`CORE_BAND_ROWS`] rows (and the rows its windows reach) at a time, so that memory
+    /// holds a band of pixels and the file's probabilities, never the file's pixels. The map
+    /// is regularised over the whole file when the run's configuration says so.
+    pub fn predict_core(&self, file: &CoreFile, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
+        let transform = PixelTransform { scaler: self.scaler.clone(), spatial: self.spatial.clone() };
+        let k = self.classes.values.len();
+        let mut classes = Vec::with_capacity(file.n_pixels());
+        let mut probs = Vec::with_capacity(file.n_pixels() * k);
+        for first in (0..file.rows).step_by(CORE_BAND_ROWS) {
+            let x = transform.rows(file, first..(first + CORE_BAND_ROWS).min(file.rows))?;
+            let (c, p) = self.predict_inputs(&x, device)?;
+            classes.extend(c);
+            probs.extend(p);
+        }
+        let classes = class_map(classes, &probs, k, file.rows, file.cols, &self.config.mrf);
+        Ok((classes, probs))
+    }
+
     /// The classifier's classes and probabilities for one tile of model inputs.
     fn predict_inputs(&self, x: &[f32], device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
         let (dim, k) = (self.dim(), self.classes.values.len());
@@ -280,6 +304,34 @@ mod tests {
             }
         }
         assert_eq!(whole_c, regularise(&whole_p, k, h, w, &trained.config.mrf));
+    }
+
+    #[test]
+    fn a_core_predicted_band_by_band_from_disk_is_its_prediction_in_memory() {
+        use crate::data::corpus::synthetic::SyntheticCorpus;
+        use crate::data::readers::hdf5::{open_core, read_core_scene, LabelKind};
+        let device = Default::default();
+        let dir = tempfile::tempdir().unwrap();
+        // 150 rows: three bands of CORE_BAND_ROWS, the last one short.
+        let spec = SyntheticCorpus { files: 1, rows: 150, cols: 7, bands: 6, classes: 3, dominant_share: 0.4, layer_rows: (5, 30), ..Default::default() };
+        let path = spec.write(dir.path()).unwrap().remove(0);
+        let scene = read_core_scene(std::slice::from_ref(&path), LabelKind::All).unwrap();
+        let k = 3;
+        let mut trained = m2_run(&scene.pixels, 6, k, 5, 3);
+        let config = SpatialConfig { components: 3, box_windows: vec![5], edge_radii: vec![1, 3], ..Default::default() };
+        let scaled = trained.scaler.transformed(&scene.pixels).unwrap();
+        let spatial = SpatialFeatures::fit(&config, &scaled, 150, 7, 6).unwrap();
+        let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
+        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        trained.spatial = Some(spatial);
+        trained.config.input = Input::Spatial;
+        trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
+        let (in_memory_c, in_memory_p) = trained.predict(&scene, &device).unwrap();
+        let (streamed_c, streamed_p) = trained.predict_core(&open_core(&path).unwrap(), &device).unwrap();
+        assert_eq!(streamed_c, in_memory_c);
+        assert_eq!(streamed_p, in_memory_p);
+        // More than one class: the comparison is not of two constant maps.
+        assert!(in_memory_c.iter().any(|&c| c != in_memory_c[0]));
     }
 
     #[test]

@@ -67,6 +67,39 @@ impl Corpus {
         })
     }
 
+    /// Opens the given files and checks each one can be read (its layout, its labels, its
+    /// first and last rows) before any long work starts. A file that fails, or whose width
+    /// and bands differ from the first good file's, is an error naming it; with `skip_bad` it
+    /// is left out instead and its error returned among the warnings.
+    pub fn open_checked(paths: &[PathBuf], kind: LabelKind, skip_bad: bool) -> Result<(Corpus, Vec<String>)> {
+        let mut files: Vec<CoreFile> = Vec::new();
+        let mut skipped = Vec::new();
+        for path in paths {
+            let checked = open_core(path).and_then(|f| {
+                f.read_labels(kind)?;
+                f.read_rows(0, 1)?;
+                f.read_rows(f.rows - 1, 1)?;
+                match files.first() {
+                    Some(first) if (first.cols, first.bands) != (f.cols, f.bands) => Err(Error::bad(
+                        path,
+                        format!("has {} columns x {} bands but {} has {} x {}; all files must match", f.cols, f.bands, first.path.display(), first.cols, first.bands),
+                    )),
+                    _ => Ok(f),
+                }
+            });
+            match checked {
+                Ok(f) => files.push(f),
+                Err(e) if skip_bad => skipped.push(format!("skipped: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+        if files.is_empty() {
+            return Err(Error::invalid(format!("none of the {} drill-core files could be read", paths.len())));
+        }
+        let (cols, bands) = (files[0].cols, files[0].bands);
+        Ok((Corpus { files, cols, bands, kind }, skipped))
+    }
+
     /// Keeps only the labels of `kind` in the chunks (default: all).
     pub fn with_label_kind(mut self, kind: LabelKind) -> Corpus {
         self.kind = kind;

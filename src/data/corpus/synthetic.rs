@@ -31,13 +31,15 @@ pub struct SyntheticCorpus {
     pub labelled_share: f64,
     /// Standard deviation of the sensor noise, in stored units.
     pub noise: f64,
+    /// Thinnest and thickest layer, in rows (the thickness is drawn below the second).
+    pub layer_rows: (usize, usize),
     pub seed: u64,
 }
 
 impl Default for SyntheticCorpus {
     /// Four cores of the seed layout's width and bands, 500 rows each, 10 classes.
     fn default() -> Self {
-        SyntheticCorpus { files: 4, rows: 500, cols: 384, bands: 268, classes: 10, dominant_share: 0.8, labelled_share: 0.02, noise: 250.0, seed: 0 }
+        SyntheticCorpus { files: 4, rows: 500, cols: 384, bands: 268, classes: 10, dominant_share: 0.8, labelled_share: 0.02, noise: 250.0, layer_rows: (20, 200), seed: 0 }
     }
 }
 
@@ -65,6 +67,9 @@ impl SyntheticCorpus {
                 return Err(Error::invalid(format!("synthetic corpus: {name} must be at least 1")));
             }
         }
+        if self.layer_rows.0 == 0 || self.layer_rows.0 >= self.layer_rows.1 {
+            return Err(Error::invalid(format!("synthetic corpus: layer_rows must be (min, max) with 0 < min < max, not {:?}", self.layer_rows)));
+        }
         for (name, v) in [("dominant_share", self.dominant_share), ("labelled_share", self.labelled_share)] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Error::invalid(format!("synthetic corpus: {name} must lie in [0, 1], not {v}")));
@@ -90,7 +95,7 @@ impl SyntheticCorpus {
         let mut row = 0;
         let mut layer = 0usize;
         while row < rows {
-            let thick = rng.random_range(20..200).min(rows - row);
+            let thick = rng.random_range(self.layer_rows.0..self.layer_rows.1).min(rows - row);
             let class = if self.classes == 1 || rng.random_bool(self.dominant_share) { 0 } else { rng.random_range(1..self.classes) };
             let lithology = 101 + (layer / 3) as u32 % 20;
             for _ in 0..thick {

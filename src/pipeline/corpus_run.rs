@@ -1,0 +1,302 @@
+//! Training M2 on a corpus of drill-core files too large to hold in memory.
+//!
+//! The scaling is fitted in one pass over every pixel and the spatial features on evenly spaced
+//! bands of rows; the labelled pixels are split by depth blocks and their inputs gathered a
+//! band of rows at a time; every epoch trains on a fresh draw of unlabelled pixels from shuffled
+//! bands of rows across all files. Memory is bounded by those bands, the labelled pixels kept
+//! and the epoch's draw, not by the corpus. The test pixels are scored one by one (the graph
+//! cut needs whole maps: `predict` applies it file by file).
+
+use burn::module::AutodiffModule;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::config::{ExperimentConfig, Input, ModelKind};
+use super::m2_run::{configured_task, initial_model, probabilities};
+use super::outputs;
+use super::run_dir::RunDir;
+use super::trained::ClassInfo;
+use crate::atomic;
+use crate::data::corpus::depth_split::{split_corpus, CorpusSplit, PixelRef, SplitRule};
+use crate::data::corpus::epoch_draw::EpochDraw;
+use crate::data::corpus::inputs::{fit_scaler, fit_spatial, PixelTransform};
+use crate::data::corpus::Corpus;
+use crate::data::sampling::Split;
+use crate::data::scaling::Scaler;
+use crate::error::{Error, Result};
+use crate::eval::classifier::argmax_rows;
+use crate::eval::metrics::{evaluate, Metrics};
+use crate::models::backend::AutodiffBackend;
+use crate::models::tensors::column_moments;
+use crate::report::RunReport;
+use crate::train::checkpoint::LoopState;
+use crate::train::m2_task::{Inputs, M2Data, UnlabelledSource};
+use crate::train::trainer::{train, Progress, RunFiles};
+
+/// Rows read at once when fitting the scaling and gathering labelled pixels.
+const READ_ROWS: usize = 256;
+
+/// The files a corpus run trained on, stored with it so that a resumed run reads the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorpusFiles {
+    pub paths: Vec<PathBuf>,
+    pub rows: Vec<usize>,
+    pub cols: usize,
+    pub bands: usize,
+}
+
+impl CorpusFiles {
+    fn of(corpus: &Corpus) -> Self {
+        CorpusFiles { paths: corpus.files().iter().map(|f| f.path.clone()).collect(), rows: corpus.files().iter().map(|f| f.rows).collect(), cols: corpus.cols(), bands: corpus.bands() }
+    }
+}
+
+/// What a corpus run gives back.
+#[derive(Debug)]
+pub struct CorpusOutcome {
+    pub metrics: Metrics,
+    pub split: CorpusSplit,
+    pub train_state: LoopState,
+    pub seconds: f64,
+    pub files: Vec<PathBuf>,
+}
+
+/// The label values present in the corpus (under its label kind), sorted: the run's classes.
+pub fn corpus_classes(corpus: &Corpus) -> Result<ClassInfo> {
+    let mut values = BTreeSet::new();
+    for f in corpus.files() {
+        values.extend(f.read_labels(corpus.label_kind())?.into_iter().filter(|&v| v > 0));
+    }
+    if values.is_empty() {
+        return Err(Error::invalid(format!("no labelled pixel in the {} drill-core files (under the label kind chosen)", corpus.files().len())));
+    }
+    let values: Vec<u32> = values.into_iter().collect();
+    let names = values.iter().map(|v| format!("class {v}")).collect();
+    Ok(ClassInfo { values, names })
+}
+
+/// Inputs of the pixels `at` (sorted by file and row), `at.len() x dim`, read a band of rows
+/// at a time.
+fn gather(corpus: &Corpus, transform: &PixelTransform, at: &[PixelRef]) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(at.len() * transform.dim());
+    let mut rest = at;
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|p| p.file == first.file && p.row < first.row + READ_ROWS as u32).count();
+        let positions: Vec<(usize, usize)> = rest[..n].iter().map(|p| (p.row as usize, p.col as usize)).collect();
+        out.extend(transform.pixels(&corpus.files()[first.file as usize], &positions)?);
+        rest = &rest[n..];
+    }
+    Ok(out)
+}
+
+/// The split's pixels as indices into the files stacked in order (the layout of `split.json`).
+fn stacked_indices(files: &CorpusFiles, split: &CorpusSplit) -> Split {
+    let offsets: Vec<usize> = files.rows.iter().scan(0, |acc, r| Some(std::mem::replace(acc, *acc + r * files.cols))).collect();
+    let index = |p: &PixelRef| offsets[p.file as usize] + p.row as usize * files.cols + p.col as usize;
+    Split { train: split.train.iter().map(index).collect(), valid: split.valid.iter().map(index).collect(), test: split.test.iter().map(index).collect(), unlabelled: Vec::new(), warnings: split.warnings.clone() }
+}
+
+struct CorpusUnlabelled(EpochDraw);
+
+impl UnlabelledSource for CorpusUnlabelled {
+    fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
+        self.0.rows(epoch)
+    }
+}
+
+/// The transforms of the run: stored ones when resuming, else fitted on the corpus.
+fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> Result<PixelTransform> {
+    let stored = resume && dir.scaler().exists();
+    let scaler = if stored { Scaler::load(&dir.scaler())? } else { fit_scaler(corpus, &cfg.scaling, READ_ROWS)? };
+    let spatial = match cfg.input {
+        Input::Spectra => None,
+        Input::Spatial if stored && dir.spatial().exists() => Some(atomic::read_json(&dir.spatial())?),
+        Input::Spatial => Some(fit_spatial(corpus, &scaler, &cfg.spatial)?),
+    };
+    Ok(PixelTransform { scaler, spatial })
+}
+
+/// Trains M2 on a corpus and scores its test pixels; the run folder gets what `predict` needs
+/// (configuration, scaling, spatial features, classes, model) and the split by depth blocks.
+pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, progress: &mut dyn FnMut(&Progress), device: &B::Device) -> Result<CorpusOutcome> {
+    let started = Instant::now();
+    if cfg.model != ModelKind::M2 {
+        return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
+    }
+    let files = CorpusFiles::of(corpus);
+    let files_path = dir.root.join("corpus_files.json");
+    if resume && files_path.exists() {
+        let before: CorpusFiles = atomic::read_json(&files_path)?;
+        if before != files {
+            return Err(Error::bad(&files_path, format!("the run trained on {} other files ({} now): resume it on the same folder and files", before.paths.len(), files.paths.len())));
+        }
+    }
+    let classes = corpus_classes(corpus)?;
+    let k = classes.values.len();
+    let transform = transforms(corpus, cfg, dir, resume)?;
+    let dim = transform.dim();
+    let rows: Vec<usize> = files.rows.clone();
+    let dense = |f: usize| -> Result<Vec<Option<u32>>> {
+        let stored = corpus.files()[f].read_labels(corpus.label_kind())?;
+        Ok(stored.iter().map(|v| classes.values.binary_search(v).ok().map(|c| c as u32)).collect())
+    };
+    let rule = SplitRule { config: &cfg.corpus, cap: cfg.split.max_per_class.unwrap_or(cfg.corpus.max_per_class), guard: transform.halo(), seed: cfg.split.seed };
+    let split = split_corpus(&rows, files.cols, k, dense, rule)?;
+    for w in &split.warnings {
+        log::warn!("{w}");
+    }
+    if split.test.is_empty() || split.valid.is_empty() {
+        return Err(Error::invalid(format!(
+            "the depth blocks left {} validation and {} test pixels: a corpus run needs both (raise corpus.valid_share or corpus.test_share, or lower corpus.block_rows)",
+            split.valid.len(),
+            split.test.len()
+        )));
+    }
+    atomic::write(&dir.config(), cfg.to_toml().as_bytes())?;
+    transform.scaler.save(&dir.scaler())?;
+    if let Some(s) = &transform.spatial {
+        atomic::write_json(&dir.spatial(), s)?;
+    }
+    atomic::write_json(&files_path, &files)?;
+    atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
+    atomic::write_json(&dir.split(), &stacked_indices(&files, &split))?;
+    atomic::write_json(&dir.classes(), &classes)?;
+
+    let class_of = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
+    let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
+    let first = draw.rows(0)?;
+    let (mean, var) = column_moments(&first, dim);
+    let data = M2Data {
+        dim,
+        n_classes: k,
+        labelled: Inputs::Fixed(gather(corpus, &transform, &split.train)?),
+        labels: class_of(&split.train),
+        unlabelled: Inputs::Fixed(first),
+        valid_x: gather(corpus, &transform, &split.valid)?,
+        valid_labels: class_of(&split.valid),
+    };
+    let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)));
+    let model = initial_model::<B>(cfg, dim, k, (&mean, &var), device);
+    let run_files = RunFiles::in_dir(&dir.root, "m2_");
+    let outcome = train(&mut task, model, &cfg.train, Some(&run_files), resume, progress, device)?;
+    drop(task);
+    let model = outcome.best.valid();
+
+    let test_x = gather(corpus, &transform, &split.test)?;
+    let probs = probabilities(&model, &test_x, dim, device);
+    let metrics = evaluate(&class_of(&split.test), &argmax_rows(&probs, k), k)?;
+    atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
+    let mut written = outputs::write_learning_curves(dir)?;
+    let report = RunReport {
+        title: format!("M2 on the drill-core corpus {}", corpus.files().first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
+        data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.paths.len(), files.cols, files.bands, corpus.n_pixels()),
+        splits: vec![
+            ("labelled train".into(), split.train.len()),
+            ("labelled validation".into(), split.valid.len()),
+            ("test".into(), split.test.len()),
+            ("unlabelled per epoch".into(), cfg.corpus.unlabelled_per_epoch.min(corpus.n_pixels())),
+        ],
+        class_names: classes.names.clone(),
+        metrics: Some(metrics.clone()),
+        config: cfg.to_toml(),
+        seconds: started.elapsed().as_secs_f64(),
+        images: written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        notes: std::iter::once(format!(
+            "split by depth blocks of {} rows dealt whole to training, validation ({:.0}%) and test ({:.0}%) with seed {}; test pixels within {} rows of another set's block left out",
+            split.block_rows,
+            100.0 * cfg.corpus.valid_share,
+            100.0 * cfg.corpus.test_share,
+            cfg.split.seed,
+            split.guard_rows
+        ))
+        .chain(split.warnings.iter().cloned())
+        .chain(dir.recorded_changes()?.iter().map(|c| c.to_string()))
+        .collect(),
+    };
+    written.push(outputs::write_run_report(dir, &report)?);
+    Ok(CorpusOutcome { metrics, split, train_state: outcome.state, seconds: started.elapsed().as_secs_f64(), files: written })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::corpus::depth_split::CorpusConfig;
+    use crate::data::corpus::synthetic::SyntheticCorpus;
+    use crate::data::readers::hdf5::LabelKind;
+    use crate::data::scaling::{ScalingConfig, ScalingKind};
+    use crate::pipeline::backend::CpuTrain;
+
+    fn corpus(files: usize, rows: usize) -> (tempfile::TempDir, Corpus) {
+        let dir = tempfile::tempdir().unwrap();
+        SyntheticCorpus { files, rows, cols: 6, bands: 8, classes: 3, labelled_share: 0.2, dominant_share: 0.5, layer_rows: (3, 9), ..Default::default() }.write(dir.path()).unwrap();
+        let corpus = Corpus::open(dir.path()).unwrap().with_label_kind(LabelKind::Mineralogy);
+        (dir, corpus)
+    }
+
+    #[test]
+    fn every_labelled_pixel_is_gathered_once_with_its_own_values() {
+        let (_dir, corpus) = corpus(3, 40);
+        let classes = corpus_classes(&corpus).unwrap();
+        assert_eq!(classes.values, vec![1, 2, 3]);
+        let rows: Vec<usize> = corpus.files().iter().map(|f| f.rows).collect();
+        let dense = |f: usize| -> Result<Vec<Option<u32>>> { Ok(corpus.files()[f].read_labels(LabelKind::Mineralogy)?.iter().map(|v| classes.values.binary_search(v).ok().map(|c| c as u32)).collect()) };
+        let config = CorpusConfig { block_rows: 4, ..Default::default() };
+        let split = split_corpus(&rows, 6, 3, dense, SplitRule { config: &config, cap: usize::MAX, guard: 0, seed: 3 }).unwrap();
+        // Without a cap or guard the three sets hold every labelled pixel, once.
+        let mut all: Vec<PixelRef> = split.train.iter().chain(&split.valid).chain(&split.test).copied().collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+        let labelled: usize = (0..3).map(|f| dense(f).unwrap().iter().filter(|c| c.is_some()).count()).sum();
+        assert_eq!(n, labelled);
+        // The gathered inputs are the pixels' own stored values (no scaling).
+        let scaler = Scaler::fit(&ScalingConfig { kind: ScalingKind::None, ..Default::default() }, &[0.0; 8], 8).unwrap();
+        let transform = PixelTransform { scaler, spatial: None };
+        let x = gather(&corpus, &transform, &all).unwrap();
+        assert_eq!(x.len(), n * 8);
+        for (p, got) in all.iter().zip(x.chunks_exact(8)) {
+            let stored = corpus.files()[p.file as usize].read_rows(p.row as usize, 1).unwrap().samples.to_f32();
+            assert_eq!(got, &stored[p.col as usize * 8..(p.col as usize + 1) * 8], "{p:?}");
+        }
+        // split.json's indices are those of the files stacked in order.
+        let stacked = stacked_indices(&CorpusFiles::of(&corpus), &split);
+        let p = split.test[0];
+        assert_eq!(stacked.test[0], p.file as usize * 40 * 6 + p.row as usize * 6 + p.col as usize);
+    }
+
+    #[test]
+    fn a_corpus_run_trains_from_disk_and_resumes_only_on_its_own_files() {
+        let (_dir, corpus) = corpus(3, 40);
+        let run = tempfile::tempdir().unwrap();
+        let dir = RunDir::create(run.path(), false).unwrap();
+        let mut cfg = ExperimentConfig::default();
+        cfg.m2.hidden_classifier = vec![8];
+        cfg.m2.hidden_encoder = vec![8];
+        cfg.m2.hidden_decoder = vec![8];
+        cfg.m2.latent = 2;
+        cfg.spatial = crate::data::spatial::SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1], ..Default::default() };
+        cfg.train.epochs = 2;
+        cfg.train.batch_size = 50;
+        cfg.corpus = CorpusConfig { block_rows: 4, unlabelled_per_epoch: 200, chunk_rows: 5, ..Default::default() };
+        let device = Default::default();
+        let out = run_corpus::<CpuTrain>(&corpus, &cfg, &dir, false, &mut |_| {}, &device).unwrap();
+        assert_eq!(out.train_state.epochs_done, 2);
+        assert_eq!(out.metrics.class_counts().iter().sum::<usize>(), out.split.test.len());
+        for f in ["config.toml", "scaler.json", "spatial.json", "classes.json", "split.json", "corpus_split.json", "corpus_files.json", "m2_model.mpk", "report.md", "metrics.json"] {
+            assert!(run.path().join(f).exists(), "{f} missing");
+        }
+        // Extending the run to a third epoch on the same files works; on other files it is refused.
+        cfg.train.epochs = 3;
+        let out = run_corpus::<CpuTrain>(&corpus, &cfg, &dir, true, &mut |_| {}, &device).unwrap();
+        assert_eq!(out.train_state.epochs_done, 3);
+        let fewer = Corpus::from_paths(&[corpus.files()[0].path.clone(), corpus.files()[1].path.clone()]).unwrap();
+        let err = run_corpus::<CpuTrain>(&fewer, &cfg, &dir, true, &mut |_| {}, &device).unwrap_err().to_string();
+        assert!(err.contains("corpus_files.json") && err.contains("same folder"), "{err}");
+        // M1 does not stream.
+        cfg.model = ModelKind::M1;
+        assert!(run_corpus::<CpuTrain>(&corpus, &cfg, &dir, false, &mut |_| {}, &device).unwrap_err().to_string().contains("--model m2"));
+    }
+}

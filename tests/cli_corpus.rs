@@ -1,0 +1,122 @@
+//! A folder of drill-core files read from disk as training goes, and predicted file by file,
+//! shared out among shards and merged.
+
+mod common;
+use common::{hyperssl, stderr, stdout};
+use hyperssl::data::corpus::synthetic::SyntheticCorpus;
+use hyperssl::data::readers::npy::read_npy;
+use hyperssl::data::Samples;
+use std::path::Path;
+
+/// Settings of a small, fast run on a small corpus.
+const SMALL_CONFIG: &str = r#"
+[m2]
+hidden_classifier = [8]
+hidden_encoder = [8]
+hidden_decoder = [8]
+latent = 2
+
+[spatial]
+components = 3
+box_windows = [3]
+edge_radii = [1, 2]
+
+[train]
+epochs = 2
+batch_size = 64
+
+[corpus]
+block_rows = 6
+unlabelled_per_epoch = 300
+chunk_rows = 5
+"#;
+
+/// Three cores of 60 rows in `dir`, and the small configuration beside them.
+fn small_corpus(dir: &Path) -> (String, String) {
+    let cores = dir.join("cores");
+    SyntheticCorpus { files: 3, rows: 60, cols: 8, bands: 10, classes: 3, labelled_share: 0.2, dominant_share: 0.5, layer_rows: (3, 12), ..Default::default() }.write(&cores).unwrap();
+    let config = dir.join("small.toml");
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    (cores.to_str().unwrap().to_string(), config.to_str().unwrap().to_string())
+}
+
+fn class_map(path: &Path) -> Vec<u32> {
+    match read_npy(path).unwrap().samples {
+        Samples::U32(v) => v,
+        other => panic!("{}: {:?}", path.display(), other.dtype()),
+    }
+}
+
+#[test]
+fn a_corpus_trains_from_disk_and_shards_predict_what_one_file_predicts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cores, config) = small_corpus(dir.path());
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let o = hyperssl(&["train", &cores, "--stream", "--config", &config, "--run", run_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("read from disk as it goes"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("depth blocks"), "{}", stdout(&o));
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("depth blocks of 6 rows"), "{report}");
+
+    // Two shards, then the merge: every file gets its folder, the overview shows all three.
+    let out = dir.path().join("maps");
+    let out_s = out.to_str().unwrap();
+    for shard in ["0/2", "1/2"] {
+        let o = hyperssl(&["predict", "--run", run_s, &cores, "--out", out_s, "--shard", shard]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!out.join("overview.png").exists(), "a shard drew the overview");
+    }
+    let o = hyperssl(&["predict", "--run", run_s, &cores, "--out", out_s, "--merge"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut table = csv::Reader::from_path(out.join("files.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = table.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        let counts: usize = row.iter().skip(4).map(|v| v.parse::<usize>().unwrap()).sum();
+        assert_eq!(counts, 60 * 8, "{row:?}");
+    }
+    assert!(out.join("overview.png").exists() && out.join("report.md").exists());
+    for stem in ["core000-labeled", "core001-labeled", "core002-labeled"] {
+        for f in ["class_map.npy", "uncertainty.npy", "class_map.png", "class_map.img", "class_map.hdr", "summary.json"] {
+            assert!(out.join(stem).join(f).exists(), "{stem}/{f} missing");
+        }
+    }
+
+    // The same file predicted alone, read whole into memory, gives the same map.
+    let alone = dir.path().join("alone");
+    let single = Path::new(&cores).join("core001-labeled.hdf5");
+    let o = hyperssl(&["predict", "--run", run_s, single.to_str().unwrap(), "--out", alone.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let streamed = class_map(&out.join("core001-labeled/class_map.npy"));
+    assert_eq!(streamed, class_map(&alone.join("class_map.npy")));
+    assert!(streamed.iter().all(|&v| (1..=3).contains(&v)), "stored label values expected");
+
+    // Resuming to more epochs continues on the same files.
+    let o = hyperssl(&["train", &cores, "--stream", "--run", run_s, "--resume", "--epochs", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("trained 3 epochs"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_damaged_file_is_named_before_training_or_skipped_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cores, config) = small_corpus(dir.path());
+    let bad = Path::new(&cores).join("core001-labeled.hdf5");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let run = dir.path().join("run");
+    let o = hyperssl(&["train", &cores, "--stream", "--config", &config, "--run", run.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("core001-labeled.hdf5") && err.lines().count() == 1, "{err}");
+    assert!(!run.join("m2_model.mpk").exists());
+
+    let o = hyperssl(&["train", &cores, "--stream", "--skip-bad-files", "--config", &config, "--run", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("skipped") && err.contains("core001-labeled.hdf5"), "{err}");
+    let files = std::fs::read_to_string(run.join("corpus_files.json")).unwrap();
+    assert!(files.contains("core000") && files.contains("core002") && !files.contains("core001"), "{files}");
+}
