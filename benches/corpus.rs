@@ -94,7 +94,7 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--epoch-draws") {
         // --epoch-draws RUN DIR [DIR...]: the median draw of 5 epochs on each corpus.
         println!("| files | pixels | pixels an epoch | median s to draw an epoch | fastest s |\n|---:|---:|---:|---:|---:|");
-        for dir in &args[i + 2..] {
+        for dir in args[i + 2..].iter().filter(|a| !a.starts_with("--")) {
             time_epoch_draws(Path::new(&args[i + 1]), Path::new(dir), 5);
         }
         return;

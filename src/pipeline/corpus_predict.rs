@@ -144,7 +144,7 @@ pub fn summarise(out: &Path, files: &[PathBuf], classes: &ClassInfo) -> Result<(
         }
         x0 += w + gap;
     }
-    let title = format!("{} cores, left to right in file order (every {step}th row and column)", done.len());
+    let title = format!("{} cores, left to right in file order (one row and column in {step})", done.len());
     let picture = report::class_map(&canvas, height, width, &classes.names, &title)?;
     let overview = out.join("overview.png");
     report::save_png(&overview, &picture.image)?;
