@@ -129,12 +129,13 @@ pub fn summarise(out: &Path, files: &[PathBuf], classes: &ClassInfo) -> Result<(
     let mut canvas: Vec<Option<usize>> = vec![None; height * width];
     let mut x0 = 0;
     for ((summary, folder), &w) in done.iter().zip(&widths) {
-        let map = read_npy(&folder.join("class_map.npy"))?;
+        let path = folder.join("class_map.npy");
+        let map = read_npy(&path)?;
         let Samples::U32(values) = &map.samples else {
-            return Err(Error::bad(&folder.join("class_map.npy"), "expected the uint32 class map predict writes"));
+            return Err(Error::bad(&path, "expected the uint32 class map predict writes"));
         };
         if map.shape != [summary.rows, summary.cols] {
-            return Err(Error::bad(&folder.join("class_map.npy"), format!("shape {:?} but the summary says {} x {}", map.shape, summary.rows, summary.cols)));
+            return Err(Error::bad(&path, format!("shape {:?} but the summary says {} x {}", map.shape, summary.rows, summary.cols)));
         }
         for r in 0..summary.rows.div_ceil(step) {
             for c in 0..w {
