@@ -13,9 +13,6 @@ use crate::data::spatial::pca::Pca;
 use crate::data::spatial::{ProjectedBlock, SpatialConfig, SpatialFeatures};
 use crate::error::{Error, Result};
 
-/// Rows of spatial features one task of the parallel transform computes.
-const ROWS_PER_TASK: usize = 8;
-
 /// Rows the central part of one fitting block spans.
 const FIT_BLOCK_ROWS: usize = 8;
 
@@ -63,9 +60,7 @@ impl PixelTransform {
         let (scaled, read) = self.scaled_around(file, &rows)?;
         let Some(spatial) = &self.spatial else { return Ok(scaled) };
         let projected = spatial.project(&scaled);
-        let local = rows.start - read.start..rows.end - read.start;
-        let tasks: Vec<Range<usize>> = local.clone().step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(local.end)).collect();
-        Ok(tasks.into_par_iter().map(|r| spatial.features(&projected, read.len(), file.cols, r)).collect::<Vec<_>>().concat())
+        Ok(spatial.features_parallel(&projected, read.len(), file.cols, rows.start - read.start..rows.end - read.start))
     }
 
     /// Inputs of the pixels of `file` at `(row, col)` positions, in their order (`at.len() x
@@ -144,7 +139,7 @@ pub fn fit_spatial(corpus: &Corpus, scaler: &Scaler, config: &SpatialConfig) -> 
     }
     let pca = Pca::fit(&sample, corpus.bands(), config.components)?;
     drop(sample);
-    let halo = config.box_windows.iter().map(|w| w / 2).chain(config.edge_radii.iter().copied()).max().unwrap_or(0);
+    let halo = config.halo();
     let mut projected = Vec::with_capacity(blocks.len());
     for (file, rows) in &blocks {
         let f = &corpus.files()[*file];

@@ -11,7 +11,7 @@ pub mod inputs;
 pub mod synthetic;
 
 use crate::data::array::Samples;
-use crate::data::readers::hdf5::{common_layout, list_core_files, open_core, CoreFile, LabelKind};
+use crate::data::readers::hdf5::{check_same_layout, common_layout, list_core_files, open_core, CoreFile, LabelKind};
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -79,13 +79,10 @@ impl Corpus {
                 f.read_labels(kind)?;
                 f.read_rows(0, 1)?;
                 f.read_rows(f.rows - 1, 1)?;
-                match files.first() {
-                    Some(first) if (first.cols, first.bands) != (f.cols, f.bands) => Err(Error::bad(
-                        path,
-                        format!("has {} columns x {} bands but {} has {} x {}; all files must match", f.cols, f.bands, first.path.display(), first.cols, first.bands),
-                    )),
-                    _ => Ok(f),
+                if let Some(first) = files.first() {
+                    check_same_layout(first, &f)?;
                 }
+                Ok(f)
             });
             match checked {
                 Ok(f) => files.push(f),

@@ -64,6 +64,13 @@ impl SpatialConfig {
         }
         Ok(())
     }
+
+    /// Rows (and columns) on each side of a pixel that its features read: the widest window's
+    /// half side.
+    pub fn halo(&self) -> usize {
+        let boxes = self.box_windows.iter().map(|w| w / 2);
+        boxes.chain(self.edge_radii.iter().copied()).max().unwrap_or(0)
+    }
 }
 
 /// The fitted transform from (scaled) spectra to spatial features.
@@ -153,8 +160,7 @@ impl SpatialFeatures {
 
     /// Rows (and columns) on each side of a pixel that its features read.
     pub fn halo(&self) -> usize {
-        let boxes = self.config.box_windows.iter().map(|w| w / 2);
-        boxes.chain(self.config.edge_radii.iter().copied()).max().unwrap_or(0)
+        self.config.halo()
     }
 
     /// Fails, naming what differs, unless pixels of `bands` values fit this transform.
@@ -207,8 +213,13 @@ impl SpatialFeatures {
     pub fn transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
         self.check_bands(pixels.len() / (height * width).max(1))?;
         let projected = self.project(pixels);
-        let bands: Vec<Range<usize>> = (0..height).step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(height)).collect();
-        Ok(bands.into_par_iter().map(|rows| self.features(&projected, height, width, rows)).collect::<Vec<_>>().concat())
+        Ok(self.features_parallel(&projected, height, width, 0..height))
+    }
+
+    /// [`SpatialFeatures::features`] of `rows`, computed in bands of a few rows on all cores.
+    pub fn features_parallel(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
+        let bands: Vec<Range<usize>> = rows.clone().step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(rows.end)).collect();
+        bands.into_par_iter().map(|r| self.features(projected, height, width, r)).collect::<Vec<_>>().concat()
     }
 
     /// Unstandardised features: projection, box means, edge-aware means.

@@ -309,21 +309,27 @@ pub fn common_layout(files: &[CoreFile]) -> Result<(usize, usize)> {
         .first()
         .ok_or_else(|| Error::invalid("no drill-core files given"))?;
     for f in &files[1..] {
-        if (f.cols, f.bands) != (first.cols, first.bands) {
-            return Err(Error::bad(
-                &f.path,
-                format!(
-                    "has {} columns x {} bands but {} has {} x {}; all files must match",
-                    f.cols,
-                    f.bands,
-                    first.path.display(),
-                    first.cols,
-                    first.bands
-                ),
-            ));
-        }
+        check_same_layout(first, f)?;
     }
     Ok((first.cols, first.bands))
+}
+
+/// Fails, naming `other`, unless it has `first`'s width and band count.
+pub fn check_same_layout(first: &CoreFile, other: &CoreFile) -> Result<()> {
+    if (other.cols, other.bands) != (first.cols, first.bands) {
+        return Err(Error::bad(
+            &other.path,
+            format!(
+                "has {} columns x {} bands but {} has {} x {}; all files must match",
+                other.cols,
+                other.bands,
+                first.path.display(),
+                first.cols,
+                first.bands
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Several drill-core files stacked vertically into one scene (height = total rows), with
