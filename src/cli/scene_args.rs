@@ -64,10 +64,16 @@ impl SceneArgs {
         Ok(Some(corpus))
     }
 
-    /// The folder's corpus when it is to be read from disk as training goes: when `force` is
-    /// set or it is larger than memory should hold.
-    pub fn corpus(&self, force: bool) -> anyhow::Result<Option<Corpus>> {
-        Ok(self.checked_corpus()?.filter(|c| force || c.n_pixels().saturating_mul(c.bands()) > STREAM_ABOVE_VALUES))
+    /// Whether a corpus is to be read from disk as training goes: when `force` is set or it is
+    /// larger than memory should hold.
+    pub fn streams(corpus: &Corpus, force: bool) -> bool {
+        force || corpus.n_pixels().saturating_mul(corpus.bands()) > STREAM_ABOVE_VALUES
+    }
+
+    /// The files of a checked corpus stacked into one scene in memory.
+    pub fn corpus_scene(&self, corpus: &Corpus) -> anyhow::Result<Scene> {
+        let paths: Vec<PathBuf> = corpus.files().iter().map(|f| f.path.clone()).collect();
+        Ok(read_core_scene(&paths, self.label_kind())?)
     }
 
     pub fn load(&self) -> anyhow::Result<Scene> {
@@ -75,8 +81,7 @@ impl SceneArgs {
             return Ok(embedded::indian_pines()?);
         };
         if let Some(corpus) = self.checked_corpus()? {
-            let paths: Vec<PathBuf> = corpus.files().iter().map(|f| f.path.clone()).collect();
-            return Ok(read_core_scene(&paths, self.label_kind())?);
+            return self.corpus_scene(&corpus);
         }
         let spec = SceneSpec {
             image: image.clone(),

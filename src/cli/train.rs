@@ -266,10 +266,12 @@ pub fn report_progress(bar: &ProgressBar) -> impl FnMut(&Progress) + '_ {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(corpus) = args.scene.corpus(args.stream)? {
-        return run_corpus(&args, &corpus);
-    }
-    let scene = args.scene.load()?;
+    // A folder's files are checked once, whether it is then read from disk or into memory.
+    let scene = match args.scene.checked_corpus()? {
+        Some(corpus) if SceneArgs::streams(&corpus, args.stream) => return run_corpus(&args, &corpus),
+        Some(corpus) => args.scene.corpus_scene(&corpus)?,
+        None => args.scene.load()?,
+    };
     let stem = match &args.scene.scene {
         Some(p) => p.file_stem().map(|s| s.to_string_lossy().replace(".npy", "")).unwrap_or_else(|| "scene".into()),
         None => "indian-pines".to_string(),

@@ -8,7 +8,6 @@
 //! cut needs whole maps: `predict` applies it file by file).
 
 use burn::module::AutodiffModule;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,6 +22,7 @@ use crate::data::corpus::depth_split::{split_corpus, CorpusSplit, PixelRef, Spli
 use crate::data::corpus::epoch_draw::EpochDraw;
 use crate::data::corpus::inputs::{fit_scaler, fit_spatial, PixelTransform};
 use crate::data::corpus::Corpus;
+use crate::data::readers::hdf5::CoreFile;
 use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::error::{Error, Result};
@@ -37,21 +37,6 @@ use crate::train::trainer::{train, Progress, RunFiles};
 
 /// Rows read at once when fitting the scaling and gathering labelled pixels.
 const READ_ROWS: usize = 256;
-
-/// The files a corpus run trained on, stored with it so that a resumed run reads the same.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CorpusFiles {
-    pub paths: Vec<PathBuf>,
-    pub rows: Vec<usize>,
-    pub cols: usize,
-    pub bands: usize,
-}
-
-impl CorpusFiles {
-    fn of(corpus: &Corpus) -> Self {
-        CorpusFiles { paths: corpus.files().iter().map(|f| f.path.clone()).collect(), rows: corpus.files().iter().map(|f| f.rows).collect(), cols: corpus.cols(), bands: corpus.bands() }
-    }
-}
 
 /// What a corpus run gives back.
 #[derive(Debug)]
@@ -91,10 +76,26 @@ fn gather(corpus: &Corpus, transform: &PixelTransform, at: &[PixelRef]) -> Resul
     Ok(out)
 }
 
+/// Inputs of the pixels of each set, `sets[i].len() x dim` each, read in one pass: the sets'
+/// pixels interleave along the cores, so reading each set on its own would read most bands
+/// of rows once per set.
+fn gather_sets<const N: usize>(corpus: &Corpus, transform: &PixelTransform, sets: [&[PixelRef]; N]) -> Result<[Vec<f32>; N]> {
+    let mut all: Vec<(PixelRef, usize)> = sets.iter().enumerate().flat_map(|(s, set)| set.iter().map(move |&p| (p, s))).collect();
+    all.sort();
+    let pixels: Vec<PixelRef> = all.iter().map(|(p, _)| *p).collect();
+    let x = gather(corpus, transform, &pixels)?;
+    let dim = transform.dim();
+    let mut out: [Vec<f32>; N] = std::array::from_fn(|s| Vec::with_capacity(sets[s].len() * dim));
+    for ((_, s), row) in all.iter().zip(x.chunks_exact(dim)) {
+        out[*s].extend_from_slice(row);
+    }
+    Ok(out)
+}
+
 /// The split's pixels as indices into the files stacked in order (the layout of `split.json`).
-fn stacked_indices(files: &CorpusFiles, split: &CorpusSplit) -> Split {
-    let offsets: Vec<usize> = files.rows.iter().scan(0, |acc, r| Some(std::mem::replace(acc, *acc + r * files.cols))).collect();
-    let index = |p: &PixelRef| offsets[p.file as usize] + p.row as usize * files.cols + p.col as usize;
+fn stacked_indices(files: &[CoreFile], split: &CorpusSplit) -> Split {
+    let offsets: Vec<usize> = files.iter().scan(0, |acc, f| Some(std::mem::replace(acc, *acc + f.n_pixels()))).collect();
+    let index = |p: &PixelRef| offsets[p.file as usize] + p.row as usize * files[p.file as usize].cols + p.col as usize;
     Split { train: split.train.iter().map(index).collect(), valid: split.valid.iter().map(index).collect(), test: split.test.iter().map(index).collect(), unlabelled: Vec::new(), warnings: split.warnings.clone() }
 }
 
@@ -125,25 +126,26 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     if cfg.model != ModelKind::M2 {
         return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
     }
-    let files = CorpusFiles::of(corpus);
+    // The files a run trained on are stored with it, so that a resumed run reads the same.
+    let files = corpus.files();
     let files_path = dir.root.join("corpus_files.json");
     if resume && files_path.exists() {
-        let before: CorpusFiles = atomic::read_json(&files_path)?;
+        let before: Vec<CoreFile> = atomic::read_json(&files_path)?;
         if before != files {
-            return Err(Error::bad(&files_path, format!("the run trained on {} other files ({} now): resume it on the same folder and files", before.paths.len(), files.paths.len())));
+            return Err(Error::bad(&files_path, format!("the run trained on {} other files ({} now): resume it on the same folder and files", before.len(), files.len())));
         }
     }
     let classes = corpus_classes(corpus)?;
     let k = classes.values.len();
     let transform = transforms(corpus, cfg, dir, resume)?;
     let dim = transform.dim();
-    let rows: Vec<usize> = files.rows.clone();
+    let rows: Vec<usize> = files.iter().map(|f| f.rows).collect();
     let dense = |f: usize| -> Result<Vec<Option<u32>>> {
         let stored = corpus.files()[f].read_labels(corpus.label_kind())?;
         Ok(stored.iter().map(|v| classes.values.binary_search(v).ok().map(|c| c as u32)).collect())
     };
     let rule = SplitRule { config: &cfg.corpus, cap: cfg.split.max_per_class.unwrap_or(cfg.corpus.max_per_class), guard: transform.halo(), seed: cfg.split.seed };
-    let split = split_corpus(&rows, files.cols, k, dense, rule)?;
+    let split = split_corpus(&rows, corpus.cols(), k, dense, rule)?;
     for w in &split.warnings {
         log::warn!("{w}");
     }
@@ -161,20 +163,21 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     }
     atomic::write_json(&files_path, &files)?;
     atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
-    atomic::write_json(&dir.split(), &stacked_indices(&files, &split))?;
+    atomic::write_json(&dir.split(), &stacked_indices(files, &split))?;
     atomic::write_json(&dir.classes(), &classes)?;
 
     let class_of = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
     let first = draw.rows(0)?;
     let (mean, var) = column_moments(&first, dim);
+    let [train_x, valid_x, test_x] = gather_sets(corpus, &transform, [&split.train, &split.valid, &split.test])?;
     let data = M2Data {
         dim,
         n_classes: k,
-        labelled: Inputs::Fixed(gather(corpus, &transform, &split.train)?),
+        labelled: Inputs::Fixed(train_x),
         labels: class_of(&split.train),
         unlabelled: Inputs::Fixed(first),
-        valid_x: gather(corpus, &transform, &split.valid)?,
+        valid_x,
         valid_labels: class_of(&split.valid),
     };
     let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)));
@@ -184,14 +187,13 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     drop(task);
     let model = outcome.best.valid();
 
-    let test_x = gather(corpus, &transform, &split.test)?;
     let probs = probabilities(&model, &test_x, dim, device);
     let metrics = evaluate(&class_of(&split.test), &argmax_rows(&probs, k), k)?;
     atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
     let mut written = outputs::write_learning_curves(dir)?;
     let report = RunReport {
         title: format!("M2 on the drill-core corpus {}", corpus.files().first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
-        data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.paths.len(), files.cols, files.bands, corpus.n_pixels()),
+        data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.len(), corpus.cols(), corpus.bands(), corpus.n_pixels()),
         splits: vec![
             ("labelled train".into(), split.train.len()),
             ("labelled validation".into(), split.valid.len()),
@@ -261,8 +263,11 @@ mod tests {
             let stored = corpus.files()[p.file as usize].read_rows(p.row as usize, 1).unwrap().samples.to_f32();
             assert_eq!(got, &stored[p.col as usize * 8..(p.col as usize + 1) * 8], "{p:?}");
         }
+        // Gathered in one pass, each set gets the rows gathering it alone gives.
+        let [a, b, c] = gather_sets(&corpus, &transform, [&split.train, &split.valid, &split.test]).unwrap();
+        assert_eq!((a, b, c), (gather(&corpus, &transform, &split.train).unwrap(), gather(&corpus, &transform, &split.valid).unwrap(), gather(&corpus, &transform, &split.test).unwrap()));
         // split.json's indices are those of the files stacked in order.
-        let stacked = stacked_indices(&CorpusFiles::of(&corpus), &split);
+        let stacked = stacked_indices(corpus.files(), &split);
         let p = split.test[0];
         assert_eq!(stacked.test[0], p.file as usize * 40 * 6 + p.row as usize * 6 + p.col as usize);
     }

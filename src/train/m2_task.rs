@@ -167,8 +167,9 @@ pub struct M2Task<B: AutodiffBackend> {
     order: Vec<usize>,
     /// This epoch's labelled rows, `labelled_per_step` for every step.
     drawn: Vec<usize>,
-    /// Where each epoch's unlabelled rows come from, when not all held.
-    source: Option<Box<dyn UnlabelledSource>>,
+    /// Where each epoch's unlabelled rows come from, when not all held, and the epoch whose
+    /// rows `unlabelled` holds.
+    source: Option<(Box<dyn UnlabelledSource>, usize)>,
     device: B::Device,
 }
 
@@ -282,7 +283,7 @@ impl<B: AutodiffBackend> M2Task<B> {
     /// Draws each epoch's unlabelled rows from `source` (epoch 0's are those the task was
     /// built with, which must be `source`'s for epoch 0, and every epoch gives as many).
     pub fn with_source(mut self, source: Box<dyn UnlabelledSource>) -> Self {
-        self.source = Some(source);
+        self.source = Some((source, 0));
         self
     }
 
@@ -385,13 +386,19 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     }
 
     fn prepare_epoch(&mut self, epoch: usize) -> Result<()> {
-        let Some(source) = &self.source else { return Ok(()) };
+        let Some((source, held)) = &self.source else { return Ok(()) };
+        if *held == epoch {
+            return Ok(());
+        }
         let x = source.epoch_rows(epoch)?;
         if x.len() != self.n_unlabelled() * self.dim {
             return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {} rows of {}", x.len(), self.n_unlabelled(), self.dim)));
         }
         check_finite(&x, "unlabelled pixels")?;
         self.unlabelled = Inputs::Fixed(x);
+        if let Some((_, held)) = &mut self.source {
+            *held = epoch;
+        }
         Ok(())
     }
 
@@ -883,6 +890,45 @@ mod tests {
             );
         }
         assert_eq!(inputs.means(), &[1.0, -2.0]);
+    }
+
+    /// Rows of epoch e are all e + 1; counts the epochs asked for.
+    struct CountingSource {
+        rows: usize,
+        dim: usize,
+        asked: std::sync::Mutex<Vec<usize>>,
+    }
+
+    impl UnlabelledSource for CountingSource {
+        fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
+            self.asked.lock().unwrap().push(epoch);
+            Ok(vec![epoch as f32 + 1.0; self.rows * self.dim])
+        }
+    }
+
+    #[test]
+    fn a_source_gives_each_epoch_its_rows_and_the_rows_held_are_not_drawn_again() {
+        let source = std::sync::Arc::new(CountingSource { rows: 200, dim: 5, asked: Default::default() });
+        struct Shared(std::sync::Arc<CountingSource>);
+        impl UnlabelledSource for Shared {
+            fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
+                self.0.epoch_rows(epoch)
+            }
+        }
+        let mut data = blob_data(6);
+        data.unlabelled = Inputs::Fixed(source.epoch_rows(0).unwrap());
+        source.asked.lock().unwrap().clear();
+        let mut task = M2Task::<AB>::new(data, 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(Shared(source.clone())));
+        task.prepare_epoch(0).unwrap();
+        assert!(source.asked.lock().unwrap().is_empty(), "epoch 0's rows were drawn again");
+        task.prepare_epoch(2).unwrap();
+        task.prepare_epoch(2).unwrap();
+        assert_eq!(*source.asked.lock().unwrap(), vec![2]);
+        assert!(task.unlabelled.means().iter().all(|&v| v == 3.0));
+        // A source that gives another count of rows is an error, not a silent change of epoch.
+        let short = CountingSource { rows: 199, dim: 5, asked: Default::default() };
+        let mut task = M2Task::<AB>::new(blob_data(6), 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(short));
+        assert!(task.prepare_epoch(1).unwrap_err().to_string().contains("not 200 rows of 5"));
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl std::str::FromStr for LabelKind {
 }
 
 /// A drill-core file whose layout has been checked; data are read on demand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CoreFile {
     pub path: PathBuf,
     pub rows: usize,
