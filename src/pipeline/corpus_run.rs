@@ -82,12 +82,18 @@ fn gather(corpus: &Corpus, transform: &PixelTransform, at: &[PixelRef]) -> Resul
 fn gather_sets<const N: usize>(corpus: &Corpus, transform: &PixelTransform, sets: [&[PixelRef]; N]) -> Result<[Vec<f32>; N]> {
     let mut all: Vec<(PixelRef, usize)> = sets.iter().enumerate().flat_map(|(s, set)| set.iter().map(move |&p| (p, s))).collect();
     all.sort();
-    let pixels: Vec<PixelRef> = all.iter().map(|(p, _)| *p).collect();
-    let x = gather(corpus, transform, &pixels)?;
     let dim = transform.dim();
     let mut out: [Vec<f32>; N] = std::array::from_fn(|s| Vec::with_capacity(sets[s].len() * dim));
-    for ((_, s), row) in all.iter().zip(x.chunks_exact(dim)) {
-        out[*s].extend_from_slice(row);
+    // A band of rows at a time, each row going straight to its set, so no second copy of all
+    // the sets' inputs is made.
+    let mut rest = &all[..];
+    while let Some((first, _)) = rest.first() {
+        let n = rest.iter().take_while(|(p, _)| p.file == first.file && p.row < first.row + READ_ROWS as u32).count();
+        let band: Vec<PixelRef> = rest[..n].iter().map(|(p, _)| *p).collect();
+        for ((_, s), row) in rest[..n].iter().zip(gather(corpus, transform, &band)?.chunks_exact(dim)) {
+            out[*s].extend_from_slice(row);
+        }
+        rest = &rest[n..];
     }
     Ok(out)
 }
@@ -170,7 +176,9 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
     let first = draw.rows(0)?;
     let (mean, var) = column_moments(&first, dim);
-    let [train_x, valid_x, test_x] = gather_sets(corpus, &transform, [&split.train, &split.valid, &split.test])?;
+    // Training and validation pixels are capped per class; the test pixels are not, so they
+    // are read after training, when the epoch's draw no longer takes memory.
+    let [train_x, valid_x] = gather_sets(corpus, &transform, [&split.train, &split.valid])?;
     let data = M2Data {
         dim,
         n_classes: k,
@@ -186,6 +194,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     let outcome = train(&mut task, model, &cfg.train, Some(&run_files), resume, progress, device)?;
     drop(task);
     let model = outcome.best.valid();
+    let test_x = gather(corpus, &transform, &split.test)?;
 
     let probs = probabilities(&model, &test_x, dim, device);
     let metrics = evaluate(&class_of(&split.test), &argmax_rows(&probs, k), k)?;
