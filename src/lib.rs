@@ -17,3 +17,22 @@ pub mod report;
 pub mod train;
 
 pub use error::{Error, Result};
+
+/// What a program that fits and applies models needs, in one import:
+///
+/// ```
+/// use hyperssl::prelude::*;
+/// # fn main() -> hyperssl::Result<()> {
+/// let config = ExperimentConfig::rows().checked()?;
+/// assert_eq!(config.model, ModelKind::M2);
+/// # Ok(()) }
+/// ```
+pub mod prelude {
+    pub use crate::data::{LabelMap, Scene};
+    pub use crate::error::{Error, Result};
+    pub use crate::pipeline::backend::{Cpu, CpuTrain, Device};
+    pub use crate::pipeline::config::{CheckedConfig, ExperimentConfig, Input, ModelKind};
+    pub use crate::pipeline::fit::{fit_array, fit_rows, fit_scene};
+    pub use crate::pipeline::predictor::Predictor;
+    pub use crate::pipeline::trained::Trained;
+}

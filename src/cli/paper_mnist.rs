@@ -99,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "device": format!("{:?}", args.device).to_lowercase(),
     });
     atomic::write_json(&dir.root.join("paper_mnist.json"), &result)?;
-    let trained = hyperssl::pipeline::trained::Trained::<hyperssl::pipeline::backend::Cpu>::load(&dir, &Default::default())?;
+    let trained = hyperssl::pipeline::trained::Trained::<hyperssl::pipeline::backend::Cpu>::load_run(&dir, &Default::default())?;
     if let Some(p) = hyperssl::pipeline::outputs::write_generated_digits(&dir, &trained, 28, 10, &Default::default())? {
         println!("{}", p.display());
     }

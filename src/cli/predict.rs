@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
     // Held until the maps are written: two predictions into one folder would mix their files.
     let _lock = RunLock::acquire(&out)?;
-    let (classes, probs) = trained.predict(&scene, &device)?;
+    let (classes, probs) = trained.predict_scene(&scene, &device)?;
     let mut files = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
     if envi::find_pair(&scene.source).is_ok() {
         let img = out.join("class_map.img");

@@ -29,7 +29,7 @@ impl RunArgs {
     /// The run folder and its trained model (on the CPU).
     pub fn trained(&self) -> anyhow::Result<(RunDir, Trained<Cpu>)> {
         let dir = RunDir::open(&self.run)?;
-        let trained = Trained::<Cpu>::load(&dir, &Default::default())?;
+        let trained = Trained::<Cpu>::load_run(&dir, &Default::default())?;
         Ok((dir, trained))
     }
 }

@@ -129,6 +129,22 @@ impl RawArray {
     }
 }
 
+/// The index of the largest value of every row of `k` values; the first one on ties.
+pub fn argmax_rows(values: &[f32], k: usize) -> Vec<usize> {
+    values.chunks_exact(k).map(argmax).collect()
+}
+
+/// Index of the largest value; the first one on ties.
+pub(crate) fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// Copies the rows `indices` of a row-major `n x dim` matrix.
 ///
 /// ```

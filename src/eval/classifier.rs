@@ -369,21 +369,6 @@ pub(crate) fn rows_of(x: &[f32], dim: usize) -> usize {
     x.len() / dim
 }
 
-/// The index of the largest value of every row of `k` values; the first one on ties.
-pub fn argmax_rows(values: &[f32], k: usize) -> Vec<usize> {
-    values.chunks_exact(k).map(argmax).collect()
-}
-
-/// Index of the largest value; the first one on ties.
-pub(crate) fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
-}
 
 #[cfg(test)]
 mod tests {
@@ -448,6 +433,7 @@ mod tests {
 
     #[test]
     fn argmax_takes_the_first_of_ties() {
+        use crate::data::array::{argmax, argmax_rows};
         assert_eq!(argmax(&[1, 3, 3, 2]), 1);
         assert_eq!(argmax(&[0.5f32]), 0);
         assert_eq!(argmax_rows(&[0.1, 0.7, 0.2, 0.5, 0.3, 0.5], 3), vec![1, 0]);

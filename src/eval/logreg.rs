@@ -7,8 +7,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::data::array::argmax;
 use super::classifier::{
-    argmax, check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
+    check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
 use super::cv::{best_score, fold_count, grid_scores, stratified_k_fold};

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::classifier::argmax_rows;
+use crate::data::array::argmax_rows;
 use super::maxflow::FlowGraph;
 use crate::error::{Error, Result};
 

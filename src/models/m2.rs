@@ -29,6 +29,7 @@ use super::param_ids::numbered;
 use super::row_chunks;
 use super::tensors::{matrix, to_vec, vector};
 use super::backend::Backend;
+use crate::data::array::argmax_rows;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -378,6 +379,18 @@ impl<B: Backend> M2<B> {
         self.classify(x).exp()
     }
 
+    /// q(y|x) of every row of `x` (row-major, `dim` wide), `n x K`, computed [`eval_chunk`]
+    /// rows at a time.
+    pub fn probabilities_of_rows(&self, x: &[f32], dim: usize, device: &B::Device) -> Vec<f32> {
+        x.chunks(eval_chunk(self.n_classes()) * dim).flat_map(|c| to_vec(self.probabilities(matrix::<B>(c.to_vec(), c.len() / dim, dim, device)))).collect()
+    }
+
+    /// The class of highest q(y|x) of every row of `x` (row-major, `dim` wide).
+    pub fn classes_of_rows(&self, x: &[f32], dim: usize, device: &B::Device) -> Vec<usize> {
+        let k = self.n_classes();
+        x.chunks(eval_chunk(k) * dim).flat_map(|c| argmax_rows(&to_vec(self.classify(matrix::<B>(c.to_vec(), c.len() / dim, dim, device))), k)).collect()
+    }
+
     /// Mean and log-variance of q(z|x,y) for class `y[b]` of each example, each `[B, latent]`.
     pub fn dist_qz(&self, x: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         self.split_qz(self.encoder.forward(x, y))
@@ -579,6 +592,12 @@ pub fn objective_share<B: Backend>(
         reconstruction: reconstruction.div_scalar(n),
         kl: kl.div_scalar(n),
     }
+}
+
+/// Rows evaluated at once for a model of `classes` classes, so that `rows * classes` stays
+/// moderate.
+pub fn eval_chunk(classes: usize) -> usize {
+    (16_384 / classes.max(1)).clamp(1, 1024)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::data::corpus::depth_split::CorpusConfig;
 use crate::data::sampling::SplitConfig;
 use crate::data::scaling::ScalingConfig;
 use crate::data::spatial::SpatialConfig;
+use super::backend::Device;
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierKind;
 use crate::eval::mrf::MrfConfig;
@@ -165,6 +166,25 @@ impl ExperimentConfig {
         }
     }
 
+    /// The default model on the spectra alone, for rows of pixels with no image around them:
+    /// M2 with the default's settings, no spatial features, no graph cut.
+    pub fn rows() -> Self {
+        ExperimentConfig { input: Input::Spectra, mrf: MrfConfig::off(), ..ExperimentConfig::default() }
+    }
+
+    /// This configuration with the settings that follow from the device it will train on (see
+    /// [`Device::configure`]); the command line does this for every run.
+    pub fn on(mut self, device: Device) -> Self {
+        device.configure(&mut self);
+        self
+    }
+
+    /// This configuration once [`ExperimentConfig::check`] accepts it.
+    pub fn checked(self) -> Result<CheckedConfig> {
+        self.check()?;
+        Ok(CheckedConfig(self))
+    }
+
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         // Every setting has a default, so an empty file would read as the defaults: in a run
@@ -237,6 +257,36 @@ impl ExperimentConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// A configuration that [`ExperimentConfig::check`] accepted; fitting takes only these, so a bad
+/// value is refused once, before any data is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedConfig(ExperimentConfig);
+
+impl std::ops::Deref for CheckedConfig {
+    type Target = ExperimentConfig;
+    fn deref(&self) -> &ExperimentConfig {
+        &self.0
+    }
+}
+
+impl CheckedConfig {
+    /// Refuses what rows of spectra without an image cannot have: spatial features and the
+    /// graph cut both read a pixel's neighbours.
+    pub(crate) fn check_for_rows(&self) -> Result<()> {
+        if self.input == Input::Spatial {
+            return Err(Error::invalid("input = spatial reads each pixel's neighbours in an image: rows of spectra take input = spectra (ExperimentConfig::rows)"));
+        }
+        if self.mrf.weight > 0.0 {
+            return Err(Error::invalid("mrf.weight regularises a class map over an image: rows of spectra take 0 (ExperimentConfig::rows)"));
+        }
+        Ok(())
+    }
+
+    pub fn into_inner(self) -> ExperimentConfig {
+        self.0
     }
 }
 

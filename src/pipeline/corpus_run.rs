@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input, ModelKind};
-use super::m2_run::{configured_task, initial_model, probabilities};
+use super::m2_run::{configured_task, initial_model};
 use super::outputs;
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
@@ -26,7 +26,7 @@ use crate::data::readers::hdf5::CoreFile;
 use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::error::{Error, Result};
-use crate::eval::classifier::argmax_rows;
+use crate::data::array::argmax_rows;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::backend::AutodiffBackend;
 use crate::models::tensors::column_moments;
@@ -196,7 +196,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     let model = outcome.best.valid();
     let test_x = gather(corpus, &transform, &split.test)?;
 
-    let probs = probabilities(&model, &test_x, dim, device);
+    let probs = model.probabilities_of_rows(&test_x, dim, device);
     let metrics = evaluate(&class_of(&split.test), &argmax_rows(&probs, k), k)?;
     atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
     let mut written = outputs::write_learning_curves(dir)?;

@@ -10,7 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input};
-use super::features::dist_qz;
+use super::fit::fit_prepared;
+use super::trained::TrainedModel;
 use super::outputs;
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
@@ -19,7 +20,7 @@ use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
 use crate::data::Scene;
 use crate::error::{Error, Result};
-use crate::eval::classifier::{fit_classifier, Classifier, FitReport, FittedClassifier};
+use crate::eval::classifier::{FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::eval::mrf::{class_map, MrfConfig};
 use crate::models::tensors::column_moments;
@@ -101,11 +102,15 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
             for w in &s.warnings {
                 log::warn!("{w}");
             }
+            if s.test.is_empty() {
+                return Err(Error::invalid("the split left no test pixels"));
+            }
             s
         }
     };
-    if split.train.is_empty() || split.test.is_empty() {
-        return Err(Error::invalid("the split left no training or no test pixels"));
+    // A caller's split may hold no test pixels: a model fitted on every label (`pipeline::fit`).
+    if split.train.is_empty() {
+        return Err(Error::invalid("the split left no training pixels"));
     }
     let scaler = Scaler::fit(&cfg.scaling, &scene.gather(split.pool()), scene.bands)?;
     // Spatial features come from the image alone, every pixel of it: the spectra of test pixels
@@ -173,18 +178,16 @@ pub fn run_m1<B: AutodiffBackend>(
 ) -> Result<M1Outcome<B::InnerBackend>> {
     let started = Instant::now();
     let p = prepare(scene, cfg, dir)?;
-    let TrainOutcome { best: model, state: train_state, .. } = train_m1::<B>(&p, cfg, dir, resume, progress, device)?;
-    let (features, _) = dist_qz(&model, &p.x, p.dim, device);
-    let latent = model.latent_dim();
-    let y_train = p.classes_of(&p.split.train);
-    let (classifier, fit) = fit_classifier(cfg.classifier, &gather_rows(&features, latent, &p.split.train), latent, &y_train, p.n_classes, cfg.train.seed)?;
-    let probabilities = classifier.predict_proba(&features);
-    let pixelwise = classifier.predict(&features);
+    let fitted = fit_prepared::<B>(&p, cfg, dir, resume, progress, device)?;
+    let (pixelwise, probabilities) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
+    let (TrainedModel::M1 { model, classifier }, Some(fit)) = (fitted.model, fitted.classifier_fit) else {
+        return Err(Error::invalid("run_m1 trains M1"));
+    };
+    let train_state = fitted.state;
     let predicted = p.class_map(&pixelwise, &probabilities, &cfg.mrf);
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
-        atomic::write_json(&d.classifier(), &classifier)?;
         atomic::write_json(&d.metrics(), &metrics)?;
         atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));

@@ -2,21 +2,20 @@
 //! latent features of an M1 trained first on every pixel of the pool; q(y|x) is the classifier.
 
 use burn::module::AutodiffModule;
-use crate::models::backend::{AutodiffBackend, Backend};
+use crate::models::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, ModelKind};
-use super::m1_run::{prepare_split, train_m1, Prepared};
-use super::features::dist_qz;
+use super::fit::fit_prepared;
+use super::m1_run::{prepare_split, Prepared};
 use super::outputs;
 use super::run_dir::RunDir;
-use super::trained::ClassInfo;
+use super::trained::{ClassInfo, TrainedModel};
 use crate::data::sampling::Split;
 use crate::data::Scene;
-use crate::error::{Error, Result};
-use crate::eval::classifier::argmax_rows;
-use crate::models::tensors::{column_moments, matrix, to_vec};
+use crate::error::Result;
+use crate::models::tensors::column_moments;
 use crate::models::M2;
 use crate::atomic;
 use crate::train::checkpoint::LoopState;
@@ -74,12 +73,6 @@ impl FeatureSelection {
     }
 }
 
-/// Class probabilities q(y|x) of every row, in chunks.
-pub fn probabilities<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &B::Device) -> Vec<f32> {
-    let chunk = (16_384 / model.n_classes().max(1)).clamp(1, 1024);
-    x.chunks(chunk * dim).flat_map(|c| to_vec(model.probabilities(matrix::<B>(c.to_vec(), c.len() / dim, dim, device)))).collect()
-}
-
 /// M2's training task over `data` with the run's settings.
 pub(crate) fn configured_task<B: AutodiffBackend>(data: M2Data, cfg: &ExperimentConfig, device: &B::Device) -> Result<M2Task<B>> {
     let mut task = M2Task::<B>::new(data, cfg.alpha, &cfg.train, device.clone())?;
@@ -99,7 +92,7 @@ pub(crate) fn initial_model<B: AutodiffBackend>(cfg: &ExperimentConfig, dim: usi
 /// Trains M2 on `features` (row-major, `dim` wide; `logvar` for sampled M1 features) and scores
 /// the test pixels.
 #[allow(clippy::too_many_arguments)]
-fn train_m2<B: AutodiffBackend>(
+pub(crate) fn train_m2<B: AutodiffBackend>(
     p: &Prepared,
     features: &[f32],
     logvar: Option<&[f32]>,
@@ -155,31 +148,9 @@ pub fn run_m2_split<B: AutodiffBackend>(
 ) -> Result<RunOutcome> {
     let started = Instant::now();
     let p = prepare_split(scene, cfg, split, dir)?;
-    // M2 resumes only from a checkpoint trained on the features it gets now: not when M1 has
-    // just trained further.
-    let (features, logvar, dim, resume_m2) = match cfg.model {
-        ModelKind::M2 => (p.x.clone(), None, p.dim, resume),
-        ModelKind::M1m2 => {
-            let mut m1_cfg = cfg.clone();
-            m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
-            let m1_outcome = train_m1::<B>(&p, &m1_cfg, dir, resume, progress, device)?;
-            let m1_unchanged = m1_outcome.epochs_trained == 0;
-            let m1 = m1_outcome.best;
-            let (mu, lv) = dist_qz(&m1, &p.x, p.dim, device);
-            let pool = p.split.pool();
-            let latent = m1.latent_dim();
-            let sel = FeatureSelection::fit(&gather_rows(&mu, latent, pool), latent, cfg.feature_std_threshold);
-            if let Some(d) = dir {
-                atomic::write_json(&d.root.join("m1m2_features.json"), &sel)?;
-            }
-            let dim = sel.kept.len();
-            (sel.apply(&mu), Some(sel.logvar(&lv)), dim, resume && m1_unchanged)
-        }
-        ModelKind::M1 => return Err(Error::invalid("run_m2 trains M2 or M1+M2")),
-    };
-    let (model, state) = train_m2::<B>(&p, &features, logvar.as_deref(), dim, cfg, dir, resume_m2, progress, device)?;
-    let probs = probabilities(&model, &features, dim, device);
-    let pixelwise = argmax_rows(&probs, p.n_classes);
+    let fitted = fit_prepared::<B>(&p, cfg, dir, resume, progress, device)?;
+    let state = fitted.state;
+    let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
     let predicted = p.class_map(&pixelwise, &probs, &cfg.mrf);
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
@@ -189,9 +160,9 @@ pub fn run_m2_split<B: AutodiffBackend>(
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
         // Generated spectra are drawn for a model of the spectra themselves.
-        if cfg.model == ModelKind::M2 && p.spatial.is_none() && scene.width > 1 && p.dim > 1 {
+        if let (TrainedModel::M2 { model }, None, true) = (&fitted.model, &p.spatial, scene.width > 1 && p.dim > 1) {
             let classes_of = |idx: &[usize]| p.classes_of(idx);
-            files.push(outputs::write_m2_spectra(d, &model, &p.x, p.dim, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
+            files.push(outputs::write_m2_spectra(d, model, &p.x, p.dim, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
         let title = format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display());

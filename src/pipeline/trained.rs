@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ExperimentConfig, Input, ModelKind};
 use super::features::dist_qz;
-use super::m2_run::{probabilities, FeatureSelection};
+use super::m2_run::FeatureSelection;
 use super::run_dir::RunDir;
 use crate::data::corpus::inputs::PixelTransform;
 use crate::data::readers::hdf5::CoreFile;
@@ -16,12 +16,14 @@ use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
 use crate::data::{LabelMap, Scene};
 use crate::error::{Error, Result};
-use crate::eval::classifier::{argmax_rows, Classifier, FittedClassifier};
+use crate::data::array::argmax_rows;
+use crate::eval::classifier::{check_matrix, Classifier, FittedClassifier};
 use crate::eval::mrf::class_map;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
 use crate::atomic::read_json;
-use crate::train::checkpoint::load_model;
+use crate::atomic;
+use crate::train::checkpoint::{load_model, save_model};
 use crate::train::trainer::RunFiles;
 
 /// The classes a run was trained on: stored label values and names, by dense index.
@@ -49,6 +51,31 @@ pub enum TrainedModel<B: Backend> {
     M1m2 { m1: M1<B>, selection: FeatureSelection, m2: M2<B> },
 }
 
+impl<B: Backend> TrainedModel<B> {
+    /// The classes and class probabilities (`n x k`) of rows of model inputs (`dim` wide).
+    pub fn predict_inputs(&self, x: &[f32], dim: usize, k: usize, device: &B::Device) -> (Vec<usize>, Vec<f32>) {
+        match self {
+            TrainedModel::M1 { model, classifier } => {
+                let f = dist_qz(model, x, dim, device).0;
+                // The SVM's class is its vote, which its coupled probabilities need not agree with.
+                (classifier.predict(&f), classifier.predict_proba(&f))
+            }
+            TrainedModel::M2 { model } => {
+                let p = model.probabilities_of_rows(x, dim, device);
+                (argmax_rows(&p, k), p)
+            }
+            TrainedModel::M1m2 { m1, selection, m2 } => {
+                let f = selection.apply(&dist_qz(m1, x, dim, device).0);
+                let p = m2.probabilities_of_rows(&f, selection.kept.len(), device);
+                (argmax_rows(&p, k), p)
+            }
+        }
+    }
+}
+
+/// A trained model with everything it needs to predict: the configuration it was trained with,
+/// the scaling and spatial features fitted on its scene, the split, and the class values and
+/// names. Made by fitting (`pipeline::fit`) or read back from a run folder ([`Trained::load`]).
 pub struct Trained<B: Backend> {
     pub config: ExperimentConfig,
     pub scaler: Scaler,
@@ -76,7 +103,14 @@ fn load_m2<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, dim: usize, k: usiz
 }
 
 impl<B: Backend> Trained<B> {
-    pub fn load(dir: &RunDir, device: &B::Device) -> Result<Self> {
+    /// Reads the model stored in the run folder at `root` (by [`Trained::save`] or a
+    /// command-line run).
+    pub fn load(root: &std::path::Path, device: &B::Device) -> Result<Self> {
+        Self::load_run(&RunDir::open(root)?, device)
+    }
+
+    /// [`Trained::load`] from an opened run folder.
+    pub fn load_run(dir: &RunDir, device: &B::Device) -> Result<Self> {
         let config = ExperimentConfig::from_toml_file(&dir.config())?;
         let scaler = Scaler::load(&dir.scaler())?;
         let spatial: Option<SpatialFeatures> = match config.input {
@@ -138,16 +172,16 @@ impl<B: Backend> Trained<B> {
     /// beyond the scene is a few tiles' worth whatever the scene's size. Spatial features
     /// read a tile's neighbouring rows from the scene's projection, which every tile shares. The
     /// class map is then regularised over the whole scene when the run's configuration says so.
-    pub fn predict(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
+    pub fn predict_scene(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
     where
         Self: Sync,
     {
-        self.predict_tiled(scene, PREDICTION_TILE, device)
+        self.predict_scene_tiled(scene, PREDICTION_TILE, device)
     }
 
-    /// [`Trained::predict`] with tiles of `tile` pixels (whole rows of them for spatial
+    /// [`Trained::predict_scene`] with tiles of `tile` pixels (whole rows of them for spatial
     /// inputs).
-    pub fn predict_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
+    pub fn predict_scene_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
     where
         Self: Sync,
     {
@@ -192,23 +226,56 @@ impl<B: Backend> Trained<B> {
 
     /// The classifier's classes and probabilities for one tile of model inputs.
     fn predict_inputs(&self, x: &[f32], device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
-        let (dim, k) = (self.dim(), self.classes.values.len());
-        Ok(match &self.model {
+        Ok(self.model.predict_inputs(x, self.dim(), self.classes.values.len(), device))
+    }
+
+    /// The classes and class probabilities (`n x classes`, row-major) of rows of spectra
+    /// (`n x bands`, row-major) of a model trained on the spectra alone. The classes are dense
+    /// indices; [`Trained::label_values`] gives their stored label values.
+    pub fn predict_rows(&self, x: &[f32]) -> Result<(Vec<usize>, Vec<f32>)> {
+        self.predict_rows_on(x, &Default::default())
+    }
+
+    /// [`Trained::predict_rows`] on a given device.
+    pub fn predict_rows_on(&self, x: &[f32], device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
+        if self.spatial.is_some() {
+            return Err(Error::invalid("this model reads each pixel's neighbours (spatial features): predict a scene, not rows of spectra"));
+        }
+        check_matrix(x, self.scaler.bands()).map_err(|e| Error::invalid(format!("spectra for a model of {} bands: {e}", self.scaler.bands())))?;
+        self.predict_inputs(&self.scaler.transformed(x)?, device)
+    }
+
+    /// The stored label value of each dense class.
+    pub fn label_values(&self, classes: &[usize]) -> Vec<u32> {
+        classes.iter().map(|&c| self.classes.values[c]).collect()
+    }
+
+    /// Writes the model as a run folder that [`Trained::load`] (and the command line's `predict`)
+    /// read: configuration, scaling, spatial features, split, classes and the trained networks.
+    /// The folder is created; one that already holds a run is refused.
+    pub fn save(&self, root: &std::path::Path) -> Result<()> {
+        let dir = RunDir::create(root, false)?;
+        if let Some(s) = &self.spatial {
+            atomic::write_json(&dir.spatial(), s)?;
+        }
+        self.scaler.save(&dir.scaler())?;
+        atomic::write_json(&dir.split(), &self.split)?;
+        atomic::write_json(&dir.classes(), &self.classes)?;
+        let path = |prefix: &str| RunFiles::in_dir(root, prefix).best_model;
+        match &self.model {
             TrainedModel::M1 { model, classifier } => {
-                let f = dist_qz(model, x, dim, device).0;
-                // The SVM's class is its vote, which its coupled probabilities need not agree with.
-                (classifier.predict(&f), classifier.predict_proba(&f))
+                save_model::<B, _>(&path("m1_"), model)?;
+                atomic::write_json(&dir.classifier(), classifier)?;
             }
-            TrainedModel::M2 { model } => {
-                let p = probabilities(model, x, dim, device);
-                (argmax_rows(&p, k), p)
-            }
+            TrainedModel::M2 { model } => save_model::<B, _>(&path("m2_"), model)?,
             TrainedModel::M1m2 { m1, selection, m2 } => {
-                let f = selection.apply(&dist_qz(m1, x, dim, device).0);
-                let p = probabilities(m2, &f, selection.kept.len(), device);
-                (argmax_rows(&p, k), p)
+                save_model::<B, _>(&path("m1_"), m1)?;
+                atomic::write_json(&root.join("m1m2_features.json"), selection)?;
+                save_model::<B, _>(&path("m2_"), m2)?;
             }
-        })
+        }
+        // Last: a folder with config.toml is a finished run.
+        atomic::write(&dir.config(), self.config.to_toml().as_bytes())
     }
 
     /// Metrics on the stored test pixels of the scene the run trained on.
@@ -217,7 +284,7 @@ impl<B: Backend> Trained<B> {
         Self: Sync,
     {
         let labels = scene.labels.as_ref().ok_or_else(|| Error::bad(&scene.source, "no label map to evaluate against"))?;
-        let (pred, _) = self.predict(scene, device)?;
+        let (pred, _) = self.predict_scene(scene, device)?;
         let mut truth = Vec::with_capacity(self.split.test.len());
         let mut got = Vec::with_capacity(self.split.test.len());
         for &i in &self.split.test {
@@ -266,8 +333,8 @@ mod tests {
         let pixels: Vec<f32> = (0..n * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0).collect();
         let trained = m2_run(&pixels, bands, k, 5, 3);
         let scene = scene(pixels, n, bands, "t.npy");
-        let (whole_c, whole_p) = trained.predict_tiled(&scene, n, &device).unwrap();
-        let (tiled_c, tiled_p) = trained.predict_tiled(&scene, 7, &device).unwrap();
+        let (whole_c, whole_p) = trained.predict_scene_tiled(&scene, n, &device).unwrap();
+        let (tiled_c, tiled_p) = trained.predict_scene_tiled(&scene, 7, &device).unwrap();
         assert_eq!(whole_p.len(), n * k);
         assert_eq!(whole_c, tiled_c);
         for (a, b) in whole_p.iter().zip(&tiled_p) {
@@ -295,9 +362,9 @@ mod tests {
         trained.config.input = Input::Spatial;
         trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
         let scene = Scene::from_array(&RawArray::new(vec![h, w, bands], Samples::F32(pixels)), std::path::Path::new("s.npy")).unwrap();
-        let (whole_c, whole_p) = trained.predict_tiled(&scene, h * w, &device).unwrap();
+        let (whole_c, whole_p) = trained.predict_scene_tiled(&scene, h * w, &device).unwrap();
         for tile in [1, 2 * w, 4 * w + 3] {
-            let (c, p) = trained.predict_tiled(&scene, tile, &device).unwrap();
+            let (c, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
             assert_eq!(c, whole_c, "tile {tile}");
             for (a, b) in whole_p.iter().zip(&p) {
                 assert!((a - b).abs() < 1e-6, "tile {tile}: {a} vs {b}");
@@ -326,7 +393,7 @@ mod tests {
         trained.spatial = Some(spatial);
         trained.config.input = Input::Spatial;
         trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
-        let (in_memory_c, in_memory_p) = trained.predict(&scene, &device).unwrap();
+        let (in_memory_c, in_memory_p) = trained.predict_scene(&scene, &device).unwrap();
         let (streamed_c, streamed_p) = trained.predict_core(&open_core(&path).unwrap(), &device).unwrap();
         assert_eq!(streamed_c, in_memory_c);
         assert_eq!(streamed_p, in_memory_p);
@@ -337,7 +404,7 @@ mod tests {
     #[test]
     fn a_scene_of_other_bands_is_refused() {
         let trained = m2_run(&[1.0, 2.0, 3.0, 4.0], 4, 2, 3, 0);
-        let err = trained.predict(&scene(vec![1.0; 10], 2, 5, "other.npy"), &Default::default()).unwrap_err().to_string();
+        let err = trained.predict_scene(&scene(vec![1.0; 10], 2, 5, "other.npy"), &Default::default()).unwrap_err().to_string();
         assert!(err.contains("other.npy") && err.contains("sensor"), "{err}");
     }
 }

@@ -27,7 +27,7 @@ use super::config::TrainConfig;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
-use crate::models::m2::{
+use crate::models::m2::{eval_chunk, 
     class_indices, classification_weight, objective_share, LabelledBatch, UnlabelledBatch,
 };
 use crate::models::tensors::{column_moments, matrix, to_vec};
@@ -171,11 +171,6 @@ pub struct M2Task<B: AutodiffBackend> {
     /// rows `unlabelled` holds.
     source: Option<(Box<dyn UnlabelledSource>, usize)>,
     device: B::Device,
-}
-
-/// Rows per chunk when evaluating, so that `rows * classes` stays moderate.
-fn eval_chunk(classes: usize) -> usize {
-    (16_384 / classes.max(1)).clamp(1, 1024)
 }
 
 impl<B: AutodiffBackend> M2Task<B> {
@@ -500,28 +495,6 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     }
 }
 
-/// The class of highest q(y|x) for every row of `x` (`n x dim`).
-pub fn predict<B: Backend>(model: &M2<B>, x: &[f32], dim: usize, device: &B::Device) -> Vec<usize> {
-    let k = model.n_classes();
-    let mut out = Vec::with_capacity(x.len() / dim);
-    for chunk in x.chunks(eval_chunk(k) * dim) {
-        let lp =
-            to_vec(model.classify(matrix::<B>(chunk.to_vec(), chunk.len() / dim, dim, device)));
-        out.extend(lp.chunks(k).map(argmax));
-    }
-    out
-}
-
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Accuracy of argmax q(y|x) and the mean labelled bound (noise from `seed`) on `x`, `labels`.
 pub fn accuracy_and_bound<B: Backend>(
     model: &M2<B>,
@@ -535,7 +508,8 @@ pub fn accuracy_and_bound<B: Backend>(
     if n == 0 {
         return (f64::NAN, f64::NAN);
     }
-    let correct = predict(model, x, dim, device)
+    let correct = model
+        .classes_of_rows(x, dim, device)
         .iter()
         .zip(labels)
         .filter(|(p, y)| p == y)
