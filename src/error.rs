@@ -19,6 +19,9 @@ pub enum Error {
     /// Training diverged or produced non-finite numbers that recovery could not fix.
     #[error("training failed: {0}")]
     Training(String),
+    /// Training stopped because its [`crate::train::interrupt::StopToken`] was stopped.
+    #[error("training interrupted at epoch {epoch}")]
+    Interrupted { epoch: usize },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

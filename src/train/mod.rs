@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod heap;
+pub mod interrupt;
 pub mod log;
 pub mod m1_task;
 pub mod m2_task;

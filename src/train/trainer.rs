@@ -208,6 +208,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
         let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let steps = task.steps_per_epoch();
         for s in 0..steps {
+            super::interrupt::check(epoch)?;
             let terms;
             (model, terms) = optimiser_step(task, model, &mut optim, state.learning_rate, s, config.step_parts, &mut rng);
             sum = Some(match sum {
@@ -391,6 +392,31 @@ mod tests {
     fn params(m: &M1<AB>) -> Vec<f32> {
         let x = crate::models::tensors::matrix::<Flex>(data(4, 6, 9), 4, 6, &Default::default());
         to_vec(m.valid().dist_qz(x).0)
+    }
+
+    #[test]
+    fn a_stopped_token_ends_training_after_the_step_and_the_run_resumes_to_the_same_result() {
+        use crate::train::interrupt::{stoppable, StopToken};
+        let dir = tempfile::tempdir().unwrap();
+        let files = RunFiles::in_dir(dir.path(), "m1_");
+        let token = StopToken::new();
+        let (mut task, model, cfg) = setup(5);
+        let mut evaluations = 0;
+        let stopped = stoppable(&token, || {
+            train(&mut task, model, &cfg, Some(&files), false, &mut |p| {
+                evaluations += 1;
+                if p.epoch == 2 {
+                    token.stop();
+                }
+            }, &Default::default())
+        });
+        let Err(Error::Interrupted { epoch }) = stopped else { panic!("not interrupted") };
+        assert_eq!((epoch, evaluations), (3, 2));
+        // The token belongs to the code run under it: another training on this thread goes on.
+        let resumed = run(5, Some(&files), true);
+        let full = run(5, None, false);
+        assert_eq!(resumed.state.epochs_done, 5);
+        assert_eq!(params(&resumed.best), params(&full.best));
     }
 
     #[test]
