@@ -158,12 +158,32 @@ impl<B: Backend> Trained<B> {
 
     /// Means and log-variances of M1's q(z|x) for every pixel (runs with an M1).
     pub fn m1_features(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<f32>, Vec<f32>)> {
-        let m1 = match &self.model {
-            TrainedModel::M1 { model, .. } => model,
-            TrainedModel::M1m2 { m1, .. } => m1,
-            TrainedModel::M2 { .. } => return Err(Error::invalid("an M2 run has no M1 features")),
-        };
+        let m1 = self.m1()?;
         Ok(dist_qz(m1, &self.inputs(scene)?, self.dim(), device))
+    }
+
+    /// [`Trained::m1_features`] of rows of spectra (`n x bands`, row-major), for a model on the
+    /// spectra alone.
+    pub fn m1_features_of_rows(&self, x: &[f32], device: &B::Device) -> Result<(Vec<f32>, Vec<f32>)> {
+        let m1 = self.m1()?;
+        Ok(dist_qz(m1, &self.rows_as_inputs(x)?, self.dim(), device))
+    }
+
+    fn m1(&self) -> Result<&M1<B>> {
+        match &self.model {
+            TrainedModel::M1 { model, .. } => Ok(model),
+            TrainedModel::M1m2 { m1, .. } => Ok(m1),
+            TrainedModel::M2 { .. } => Err(Error::invalid("an M2 run has no M1 features")),
+        }
+    }
+
+    /// Rows of spectra scaled as the model's inputs, refused for a model that reads neighbours.
+    fn rows_as_inputs(&self, x: &[f32]) -> Result<Vec<f32>> {
+        if self.spatial.is_some() {
+            return Err(Error::invalid("this model reads each pixel's neighbours (spatial features): predict a scene, not rows of spectra"));
+        }
+        check_matrix(x, self.scaler.bands()).map_err(|e| Error::invalid(format!("spectra for a model of {} bands: {e}", self.scaler.bands())))?;
+        self.scaler.transformed(x)
     }
 
     /// The class map (the class of every pixel) and the class probabilities (`n_pixels x
@@ -238,11 +258,7 @@ impl<B: Backend> Trained<B> {
 
     /// [`Trained::predict_rows`] on a given device.
     pub fn predict_rows_on(&self, x: &[f32], device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
-        if self.spatial.is_some() {
-            return Err(Error::invalid("this model reads each pixel's neighbours (spatial features): predict a scene, not rows of spectra"));
-        }
-        check_matrix(x, self.scaler.bands()).map_err(|e| Error::invalid(format!("spectra for a model of {} bands: {e}", self.scaler.bands())))?;
-        self.predict_inputs(&self.scaler.transformed(x)?, device)
+        self.predict_inputs(&self.rows_as_inputs(x)?, device)
     }
 
     /// The stored label value of each dense class.
