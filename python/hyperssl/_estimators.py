@@ -161,8 +161,8 @@ class _M1Features(TransformerMixin):
 
 class M2Classifier(_GenerativeClassifier):
     """M2: p(x|y,z) with q(z|x,y) and q(y|x); unlabelled rows sum the bound over every class and
-    q(y|x) classifies. The defaults are those of hyperssl's default model on the spectra alone
-    (``hyperssl train --input spectra --mrf-weight 0``).
+    q(y|x) classifies. The defaults are the library's ``ExperimentConfig::rows()``: the settings
+    of the README's "M2 and M1+M2 on Indian Pines" table.
 
     Parameters besides those below are settings of a run's config.toml, given by name in
     ``settings`` (for example ``{"m2.likelihood": "gaussianband"}``).

@@ -41,10 +41,7 @@ def expected_failures(estimator):
 
 @parametrize_with_checks(
     [
-        # Without noise on q(y|x)'s inputs: the default (1.5 standard deviations of each input) is
-        # sized for many correlated bands and blurs the check's two features (training accuracy
-        # 0.80 on its blobs, 0.85 without; the check asks for 0.83).
-        hyperssl.M2Classifier(**SMALL, classifier_noise=0.0),
+        hyperssl.M2Classifier(**SMALL),
         hyperssl.M1Classifier(**SMALL),
         hyperssl.M1M2Classifier(**SMALL),
     ],
