@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-INPUT_DIM = 200
+INPUT_DIM = int(os.environ.get("HYPERSSL_BENCH_INPUT_DIM", "200"))
 HIDDEN = [500, 500]
 LATENT = 50
 LN_2PI = math.log(2.0 * math.pi)

@@ -81,8 +81,12 @@ fn gemm_size(device: Device) -> usize {
     }
 }
 
-/// Input bands of the synthetic spectra (a typical hyperspectral scene after band removal).
-const INPUT_DIM: usize = 200;
+/// Inputs of the synthetic rows: 200 bands (a typical hyperspectral scene after band removal)
+/// unless `HYPERSSL_BENCH_input_dim()` says otherwise (50 for M2 on M1's features, as in M1+M2);
+/// child processes and the PyTorch script read the same variable.
+fn input_dim() -> usize {
+    std::env::var("HYPERSSL_BENCH_input_dim()").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+}
 /// Minibatches in one pass over the synthetic data (the epoch wraps around them).
 const EPOCH_BATCHES: usize = 8;
 /// Classes of the M2 problem: 16 (Indian Pines) unless `HYPERSSL_BENCH_M2_CLASSES` says
@@ -151,12 +155,12 @@ impl Model {
         match self {
             Model::M1 => {
                 let c = m1_config();
-                let h = *c.hidden.last().unwrap_or(&INPUT_DIM);
-                chain(&mut v, batch, INPUT_DIM, &c.hidden, false);
+                let h = c.hidden.last().copied().unwrap_or(input_dim());
+                chain(&mut v, batch, input_dim(), &c.hidden, false);
                 // q(z|x) mean and log-variance heads.
                 v.push((batch, h, c.latent, true));
                 v.push((batch, h, c.latent, true));
-                let dec: Vec<usize> = c.hidden.iter().rev().copied().chain([INPUT_DIM]).collect();
+                let dec: Vec<usize> = c.hidden.iter().rev().copied().chain([input_dim()]).collect();
                 chain(&mut v, batch, c.latent, &dec, true);
             }
             Model::M2 => {
@@ -164,7 +168,7 @@ impl Model {
                 let (n_l, n_u, k) = (m2_labelled_per_step(batch), batch, m2_classes());
                 // q(y|x) on the labelled and the unlabelled pixels.
                 let cls: Vec<usize> = c.hidden_classifier.iter().copied().chain([k]).collect();
-                chain(&mut v, n_l + n_u, INPUT_DIM, &cls, false);
+                chain(&mut v, n_l + n_u, input_dim(), &cls, false);
                 // q(z|x,y): the first layer once per pixel, the rest once per (pixel, class).
                 let enc: Vec<usize> = c
                     .hidden_encoder
@@ -173,14 +177,14 @@ impl Model {
                     .chain([2 * c.latent])
                     .collect();
                 let rows = n_l + n_u * k;
-                v.push((n_l + n_u, INPUT_DIM, enc[0], false));
+                v.push((n_l + n_u, input_dim(), enc[0], false));
                 chain(&mut v, rows, enc[0], &enc[1..], true);
                 // p(x|y,z) for every (pixel, class).
                 let dec: Vec<usize> = c
                     .hidden_decoder
                     .iter()
                     .copied()
-                    .chain([INPUT_DIM])
+                    .chain([input_dim()])
                     .collect();
                 chain(&mut v, rows, c.latent, &dec, true);
             }
@@ -538,20 +542,20 @@ fn run_training<B: AutodiffBackend>(
         Model::M1 => {
             let n = batch * EPOCH_BATCHES;
             let schedule = TrainConfig { batch_size: batch, seed: 0, noise, ..Default::default() };
-            let task = M1Task::<B>::new(synthetic_spectra(n, INPUT_DIM, 1), Vec::new(), INPUT_DIM, &schedule, device.clone());
-            let net = M1::new(&m1_config(), INPUT_DIM, 0, &device);
+            let task = M1Task::<B>::new(synthetic_spectra(n, input_dim(), 1), Vec::new(), input_dim(), &schedule, device.clone());
+            let net = M1::new(&m1_config(), input_dim(), 0, &device);
             time_steps(task, net, examples, plan, &device)
         }
         Model::M2 => {
             let (n_u, n_l) = (batch * EPOCH_BATCHES, m2_labelled_total(batch));
             let data = M2Data {
-                dim: INPUT_DIM,
+                dim: input_dim(),
                 n_classes: m2_classes(),
-                labelled: Inputs::Fixed(synthetic_spectra(n_l, INPUT_DIM, 2)),
+                labelled: Inputs::Fixed(synthetic_spectra(n_l, input_dim(), 2)),
                 labels: (0..n_l).map(|i| i % m2_classes()).collect(),
-                unlabelled: Inputs::Fixed(synthetic_spectra(n_u, INPUT_DIM, 1)),
+                unlabelled: Inputs::Fixed(synthetic_spectra(n_u, input_dim(), 1)),
                 // A validation set, so that no unlabelled pixels are held out of training.
-                valid_x: synthetic_spectra(m2_classes(), INPUT_DIM, 3),
+                valid_x: synthetic_spectra(m2_classes(), input_dim(), 3),
                 valid_labels: (0..m2_classes()).collect(),
             };
             let schedule = TrainConfig { batch_size: batch, seed: 0, noise, ..Default::default() };
@@ -565,7 +569,7 @@ fn run_training<B: AutodiffBackend>(
             }
             // Row chunks where `hyperssl train` would use them (on the GPU).
             let chunks = device_from_env()?.row_chunks();
-            let net = M2::new(&M2Config::default(), INPUT_DIM, m2_classes(), 0, &device).with_row_chunks(chunks);
+            let net = M2::new(&M2Config::default(), input_dim(), m2_classes(), 0, &device).with_row_chunks(chunks);
             time_steps(task, net, examples, plan, &device)
         }
     }
