@@ -22,6 +22,9 @@
 //! hyperssl draws the training noise where `hyperssl train --device` would (host on the CPU,
 //! device on the GPU) unless `--noise` says otherwise; PyTorch always draws it on its device.
 //!
+//! `HYPERSSL_BENCH_INPUT_DIM` (default 200) and `HYPERSSL_BENCH_M2_CLASSES` (default 16) set the
+//! models' inputs and M2's classes, on both sides.
+//!
 //! The table goes to stdout and to `<target>/bench/throughput.md` and `.json`.
 
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ pub struct Metrics {
     pub kappa: f64,
     /// Recall of each class; None for a class with no test pixels.
     pub per_class_accuracy: Vec<Option<f64>>,
-    /// Counts indexed [true][predicted].
+    /// Counts indexed `[true][predicted]`.
     pub confusion: Vec<Vec<usize>>,
     /// OA of predicting the most frequent true class of the test set for every pixel.
     pub majority_baseline: f64,

@@ -15,7 +15,7 @@ pub fn vector<B: Backend>(values: Vec<f32>, device: &B::Device) -> Tensor<B, 1> 
     Tensor::from_data(TensorData::new(values, [n]), device)
 }
 
-/// A tensor's values as a Vec<f32>, row-major.
+/// A tensor's values as a `Vec<f32>`, row-major.
 pub fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().into_vec::<f32>().expect("f32 tensor data")
 }

@@ -1,7 +1,7 @@
 //! Fitting a model from a program: every labelled pixel of a scene (or every labelled row of a
 //! table of spectra) trains, every pixel serves as unlabelled data, and the result is a
 //! [`Trained`] model that predicts, saves to a run folder and loads from one. The command line's
-//! runs train through [`fit_prepared`] too, then score and draw what they trained.
+//! runs train through `fit_prepared` too, then score and draw what they trained.
 
 use ndarray::ArrayView2;
 

@@ -1,4 +1,4 @@
-//! File readers. Each returns arrays exactly as stored ([`RawArray`]) and names the file in every
+//! File readers. Each returns arrays exactly as stored ([`RawArray`](crate::data::RawArray)) and names the file in every
 //! error.
 
 pub mod envi;

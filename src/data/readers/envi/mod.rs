@@ -1,5 +1,5 @@
 //! ENVI images: a raw data file plus a `.hdr` text header. Read into, and written from,
-//! [`RawArray`]s of shape `[lines, samples, bands]` (band-last, row-major) whatever the file's
+//! [`RawArray`](crate::data::RawArray)s of shape `[lines, samples, bands]` (band-last, row-major) whatever the file's
 //! interleave and byte order.
 
 mod classification;

@@ -9,7 +9,7 @@
 //!
 //! Every error names the file. `hdf5-pure` validates what it parses, but a reader of
 //! untrusted files must not take a whole program down with it, so every call into it runs
-//! under [`guard`], which turns a panic into an error.
+//! under `guard`, which turns a panic into an error.
 
 mod core_file;
 mod dataset;
