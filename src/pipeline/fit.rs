@@ -131,6 +131,11 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
 /// assert_eq!((classes.len(), probabilities.len()), (44, 88));
 /// // Dense class indices; the label values they stand for:
 /// assert!(model.label_values(&classes).iter().all(|&v| v == 1 || v == 2));
+/// // Saved as a run folder and loaded back, it predicts the same.
+/// let dir = tempfile::tempdir().unwrap();
+/// model.save(&dir.path().join("model"))?;
+/// let loaded = Trained::<Cpu>::load(&dir.path().join("model"), &Default::default())?;
+/// assert_eq!(loaded.predict_rows(&x)?, (classes, probabilities));
 /// # Ok(()) }
 /// ```
 pub fn fit_rows<B: AutodiffBackend>(x: &[f32], bands: usize, labels: &[u32], config: &CheckedConfig, device: &B::Device) -> Result<Trained<B::InnerBackend>> {
