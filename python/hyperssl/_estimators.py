@@ -175,7 +175,7 @@ class M2Classifier(_GenerativeClassifier):
     (``classifier_noise``).
     unlabelled_weight: weight of the unlabelled bound; 0 trains q(y|x) on the labels alone
     (``unlabelled_weight``).
-    verbose: one line per evaluated epoch on stderr.
+    verbose: a progress bar on stderr (epochs, bound, validation accuracy).
     """
 
     _model = "m2"

@@ -111,19 +111,36 @@ fn configured(base: &str, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Chec
     config.checked().map_err(|e| py_error(e, Doing::Arrays))
 }
 
+/// One line on stderr, redrawn at every evaluation: a bar of the epochs done, the bound and the
+/// validation accuracy where there is one. (M1+M2 draws it for M1, then for M2.)
+fn progress_bar(p: &Progress) {
+    use std::io::Write;
+    const WIDTH: usize = 30;
+    let done = (p.epoch * WIDTH).checked_div(p.max_epochs).unwrap_or(WIDTH).min(WIDTH);
+    let accuracy = if p.row.valid_accuracy.is_finite() { format!(", validation accuracy {:.3}", p.row.valid_accuracy) } else { String::new() };
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r[{}{}] epoch {}/{}: bound {:.3}{accuracy}\x1b[K", "#".repeat(done), ".".repeat(WIDTH - done), p.epoch, p.max_epochs, p.row.bound_minibatch);
+    let _ = err.flush();
+}
+
 /// Runs `fit` on a thread of its own, the GIL released, stopping it on Ctrl-C; with `verbose`,
-/// one line on stderr per evaluated epoch.
+/// a progress bar on stderr.
 fn train_interruptibly<T: Send>(py: Python<'_>, verbose: bool, fit: impl FnOnce(&mut dyn FnMut(&Progress)) -> hyperssl::Result<T> + Send) -> PyResult<T> {
     let token = StopToken::new();
     std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
+            let mut shown = false;
             let mut report = |p: &Progress| {
                 if verbose {
-                    let accuracy = if p.row.valid_accuracy.is_finite() { format!(", validation accuracy {:.3}", p.row.valid_accuracy) } else { String::new() };
-                    eprintln!("epoch {}/{}: bound {:.3}{accuracy}", p.epoch, p.max_epochs, p.row.bound_minibatch);
+                    progress_bar(p);
+                    shown = true;
                 }
             };
-            stoppable(&token, || fit(&mut report))
+            let result = stoppable(&token, || fit(&mut report));
+            if shown {
+                eprintln!();
+            }
+            result
         });
         loop {
             if py.detach(|| {

@@ -221,3 +221,12 @@ def test_ctrl_c_stops_training_with_keyboard_interrupt():
     # 1000 epochs of 20,000 rows would take many minutes: it stopped at the interrupt.
     assert "interrupted after" in out, out
     assert float(out.split("interrupted after ")[1].split(" s")[0]) < 30, out
+
+
+def test_verbose_draws_progress_on_stderr(capfd):
+    X, y, _ = two_clouds(per=30)
+    hyperssl.M2Classifier(epochs=4, hidden=8, verbose=True).fit(X, y)
+    err = capfd.readouterr().err
+    assert "epoch 2/4" in err and "epoch 4/4" in err and "[" in err
+    hyperssl.M2Classifier(epochs=4, hidden=8).fit(X, y)
+    assert capfd.readouterr().err == ""
