@@ -6,7 +6,7 @@ pub mod logreg;
 pub(crate) mod maxflow;
 pub mod metrics;
 pub mod mrf;
-pub mod platt;
+pub(crate) mod platt;
 pub mod svm;
 
 pub use classifier::{

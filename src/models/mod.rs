@@ -2,13 +2,13 @@
 //! semi-supervised model and M1+M2 stacked. Models are generic over `backend::Backend` (burn's, plus fused operations); the
 //! outside world hands them plain f32 buffers.
 
-pub mod activation;
+pub(crate) mod activation;
 pub mod backend;
-pub mod distributions;
+pub(crate) mod distributions;
 pub(crate) mod init;
 pub mod m1;
 pub mod m2;
-pub mod mlp;
+pub(crate) mod mlp;
 pub(crate) mod param_ids;
 pub(crate) mod row_chunks;
 pub mod tensors;

@@ -7,7 +7,7 @@ pub mod experiment;
 pub mod config;
 pub mod corpus_predict;
 pub mod corpus_run;
-pub mod features;
+pub(crate) mod features;
 pub mod fit;
 pub mod kernel_cache;
 pub mod m1_run;

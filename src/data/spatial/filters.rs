@@ -143,12 +143,6 @@ pub fn box_means_at(img: Image, radius: usize, at: &[(usize, usize)]) -> Vec<f32
     out
 }
 
-/// The median Euclidean distance between vertically adjacent pixels: the scale of the
-/// differences within a field.
-pub fn median_neighbour_distance(img: Image) -> f32 {
-    median(vertical_distances(img, 0..img.height))
-}
-
 /// Euclidean distances between each pixel of `rows` and the pixel below it (where there is
 /// one).
 pub fn vertical_distances(img: Image, rows: Range<usize>) -> Vec<f32> {
@@ -237,6 +231,7 @@ mod tests {
     fn median_distance_of_a_ramp() {
         // Rows differ by 1 in one channel and 0 in the other: every vertical distance is 1.
         let v: Vec<f32> = (0..5).flat_map(|r| (0..4).flat_map(move |c| [r as f32, c as f32])).collect();
-        assert_eq!(median_neighbour_distance(Image { values: &v, height: 5, width: 4, channels: 2 }), 1.0);
+        let img = Image { values: &v, height: 5, width: 4, channels: 2 };
+        assert_eq!(median(vertical_distances(img, 0..5)), 1.0);
     }
 }

@@ -14,8 +14,8 @@
 //! transformed with them unchanged. A pixel's features read only the pixels within `halo()`
 //! rows and columns of it, so a scene can be transformed in bands of rows.
 
-pub mod filters;
-pub mod pca;
+pub(crate) mod filters;
+pub(crate) mod pca;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 
 mod autodiff;
 mod flex;
-pub mod vector_math;
+pub(crate) mod vector_math;
 
 use burn::tensor::{activation, Tensor};
 
