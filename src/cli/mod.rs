@@ -3,6 +3,7 @@
 mod eval;
 mod experiment;
 mod features;
+mod flags;
 mod inspect;
 mod paper_mnist;
 mod predict;
@@ -64,7 +65,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line of text whatever the error quotes (a path, a file's bytes).
-            eprintln!("hyperssl: error: {}", hyperssl::error::printable(&format!("{e:#}")));
+            eprintln!("hyperssl: error: {}", hyperssl::error::printable(&flags::with_flags(&format!("{e:#}"))));
             ExitCode::from(2)
         }
     }

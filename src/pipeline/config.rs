@@ -230,29 +230,29 @@ impl ExperimentConfig {
     pub fn check(&self) -> Result<()> {
         let t = &self.train;
         for (what, value) in [
-            ("train.epochs (--epochs)", t.epochs),
-            ("m1_epochs (--m1-epochs)", self.m1_epochs.unwrap_or(1)),
-            ("train.patience (--patience)", t.patience),
-            ("train.batch_size (--batch-size)", t.batch_size),
-            ("train.eval_every (--eval-every)", t.eval_every),
+            ("train.epochs", t.epochs),
+            ("m1_epochs", self.m1_epochs.unwrap_or(1)),
+            ("train.patience", t.patience),
+            ("train.batch_size", t.batch_size),
+            ("train.eval_every", t.eval_every),
         ] {
             if value == 0 {
                 return Err(Error::invalid(format!("{what} must be at least 1")));
             }
         }
         if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-            return Err(Error::invalid(format!("train.learning_rate (--lr) must be a positive number, not {}", t.learning_rate)));
+            return Err(Error::invalid(format!("train.learning_rate must be a positive number, not {}", t.learning_rate)));
         }
         if self.labelled_batch == Some(0) {
-            return Err(Error::invalid("labelled_batch (--labelled-batch) must be at least 1"));
+            return Err(Error::invalid("labelled_batch must be at least 1"));
         }
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return Err(Error::invalid(format!(
-                "alpha (--alpha) must be a non-negative number, not {}",
+                "alpha must be a non-negative number, not {}",
                 self.alpha
             )));
         }
-        for (what, value) in [("unlabelled_weight (--unlabelled-weight)", self.unlabelled_weight), ("classifier_noise (--classifier-noise)", self.classifier_noise)] {
+        for (what, value) in [("unlabelled_weight", self.unlabelled_weight), ("classifier_noise", self.classifier_noise)] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(Error::invalid(format!("{what} must be a non-negative number, not {value}")));
             }
@@ -264,7 +264,7 @@ impl ExperimentConfig {
         for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
             if !(noise.is_finite() && noise > 0.0) {
                 return Err(Error::invalid(format!(
-                    "{model}.initial_noise (--initial-noise) must be a positive fraction of the data variance, got {noise}"
+                    "{model}.initial_noise must be a positive fraction of the data variance, got {noise}"
                 )));
             }
         }
@@ -378,8 +378,8 @@ mod tests {
     fn check_accepts_the_defaults_and_refuses_each_bad_value() {
         assert!(ExperimentConfig::default().check().is_ok());
         assert!(ExperimentConfig::spectral().check().is_ok());
-        assert!(refusal(|c| c.unlabelled_weight = -0.5).contains("--unlabelled-weight"));
-        assert!(refusal(|c| c.classifier_noise = f64::NAN).contains("--classifier-noise"));
+        assert!(refusal(|c| c.unlabelled_weight = -0.5).contains("unlabelled_weight must"));
+        assert!(refusal(|c| c.classifier_noise = f64::NAN).contains("classifier_noise must"));
         assert!(refusal(|c| c.spatial.box_windows = vec![2]).contains("odd"));
         assert!(refusal(|c| {
             c.input = Input::Spectra;
@@ -387,17 +387,17 @@ mod tests {
         })
         .contains("odd"));
         assert!(refusal(|c| c.mrf.weight = -1.0).contains("mrf.weight"));
-        assert!(refusal(|c| c.labelled_batch = Some(0)).contains("--labelled-batch"));
-        assert!(refusal(|c| c.alpha = -1.0).contains("alpha (--alpha) must be a non-negative number, not -1"));
+        assert!(refusal(|c| c.labelled_batch = Some(0)).contains("labelled_batch must"));
+        assert!(refusal(|c| c.alpha = -1.0).contains("alpha must be a non-negative number, not -1"));
         assert!(refusal(|c| c.alpha = f64::NAN).contains("not NaN"));
         assert!(refusal(|c| c.m2.initial_noise = 0.0).contains("m2.initial_noise"));
         assert!(refusal(|c| c.m1.initial_noise = f64::INFINITY).contains("m1.initial_noise"));
-        assert!(refusal(|c| c.train.epochs = 0).contains("--epochs) must be at least 1"));
-        assert!(refusal(|c| c.m1_epochs = Some(0)).contains("--m1-epochs"));
-        assert!(refusal(|c| c.train.patience = 0).contains("--patience"));
-        assert!(refusal(|c| c.train.batch_size = 0).contains("--batch-size"));
-        assert!(refusal(|c| c.train.eval_every = 0).contains("--eval-every"));
-        assert!(refusal(|c| c.train.learning_rate = 0.0).contains("(--lr) must be a positive number, not 0"));
+        assert!(refusal(|c| c.train.epochs = 0).contains("train.epochs must be at least 1"));
+        assert!(refusal(|c| c.m1_epochs = Some(0)).contains("m1_epochs must"));
+        assert!(refusal(|c| c.train.patience = 0).contains("train.patience must"));
+        assert!(refusal(|c| c.train.batch_size = 0).contains("train.batch_size must"));
+        assert!(refusal(|c| c.train.eval_every = 0).contains("train.eval_every must"));
+        assert!(refusal(|c| c.train.learning_rate = 0.0).contains("train.learning_rate must be a positive number, not 0"));
         assert!(refusal(|c| c.train.learning_rate = f64::NAN).contains("not NaN"));
     }
 }

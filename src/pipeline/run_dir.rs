@@ -22,7 +22,7 @@ impl RunDir {
         let dir = RunDir { root: root.to_path_buf(), lock: Some(Arc::new(lock)) };
         if dir.config().exists() && !resume {
             return Err(Error::invalid(format!(
-                "{} already holds a run; pass --resume to continue it or choose another --run folder",
+                "{} already holds a run: resume it or choose another folder",
                 root.display()
             )));
         }
