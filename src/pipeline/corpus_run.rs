@@ -163,14 +163,9 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
         )));
     }
     atomic::write(&dir.config(), cfg.to_toml().as_bytes())?;
-    transform.scaler.save(&dir.scaler())?;
-    if let Some(s) = &transform.spatial {
-        atomic::write_json(&dir.spatial(), s)?;
-    }
     atomic::write_json(&files_path, &files)?;
     atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
-    atomic::write_json(&dir.split(), &stacked_indices(files, &split))?;
-    atomic::write_json(&dir.classes(), &classes)?;
+    dir.write_model_inputs(&transform.scaler, transform.spatial.as_ref(), &stacked_indices(files, &split), &classes)?;
 
     let class_of = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);

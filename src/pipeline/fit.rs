@@ -69,7 +69,7 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(
             let latent = m1.latent_dim();
             let selection = FeatureSelection::fit(&gather_rows(&mu, latent, p.split.pool()), latent, cfg.feature_std_threshold);
             if let Some(d) = dir {
-                atomic::write_json(&d.root.join("m1m2_features.json"), &selection)?;
+                atomic::write_json(&d.m1m2_features(), &selection)?;
             }
             let (features, logvar) = (selection.apply(&mu), selection.logvar(&lv));
             let (m2, state) = train_m2::<B>(p, &features, Some(&logvar), selection.kept.len(), cfg, dir, resume_m2, progress, device)?;

@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input};
 use super::fit::fit_prepared;
-use super::trained::TrainedModel;
+use super::trained::{ClassInfo, TrainedModel};
 use super::outputs;
 use super::run_dir::RunDir;
-use super::trained::ClassInfo;
 use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
@@ -118,12 +117,7 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     let (spatial, x) = model_inputs(cfg, scaler.transformed(&scene.pixels)?, scene.height, scene.width, scene.bands)?;
     if let Some(d) = dir {
         atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
-        scaler.save(&d.scaler())?;
-        if let Some(s) = &spatial {
-            atomic::write_json(&d.spatial(), s)?;
-        }
-        atomic::write_json(&d.split(), &split)?;
-        atomic::write_json(&d.classes(), &super::trained::ClassInfo::of(labels))?;
+        d.write_model_inputs(&scaler, spatial.as_ref(), &split, &ClassInfo::of(labels))?;
     }
     let dim = spatial.as_ref().map_or(scene.bands, |s| s.dim());
     Ok(Prepared { split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })

@@ -5,6 +5,11 @@ use std::sync::Arc;
 
 use super::config::{ExperimentConfig, SettingChange};
 use super::run_lock::RunLock;
+use super::trained::ClassInfo;
+use crate::atomic;
+use crate::data::sampling::Split;
+use crate::data::scaling::Scaler;
+use crate::data::spatial::SpatialFeatures;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -70,6 +75,22 @@ impl RunDir {
     }
     pub fn spatial(&self) -> PathBuf {
         self.root.join("spatial.json")
+    }
+    /// M1+M2: which M1 dimensions feed M2, and their ranges.
+    pub fn m1m2_features(&self) -> PathBuf {
+        self.root.join("m1m2_features.json")
+    }
+
+    /// Writes what a model needs beside its networks to be applied again (read back by
+    /// `Trained::load_run`): the scaling, the spatial features of spatial inputs, the split and
+    /// the classes.
+    pub fn write_model_inputs(&self, scaler: &Scaler, spatial: Option<&SpatialFeatures>, split: &Split, classes: &ClassInfo) -> Result<()> {
+        scaler.save(&self.scaler())?;
+        if let Some(s) = spatial {
+            atomic::write_json(&self.spatial(), s)?;
+        }
+        atomic::write_json(&self.split(), split)?;
+        atomic::write_json(&self.classes(), classes)
     }
     pub fn scene_info(&self) -> PathBuf {
         self.root.join("scene.json")

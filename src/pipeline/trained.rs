@@ -126,7 +126,7 @@ impl<B: Backend> Trained<B> {
             }
             ModelKind::M2 => TrainedModel::M2 { model: load_m2(dir, &config, dim, k, device)? },
             ModelKind::M1m2 => {
-                let selection: FeatureSelection = read_json(&dir.root.join("m1m2_features.json"))?;
+                let selection: FeatureSelection = read_json(&dir.m1m2_features())?;
                 let m2 = load_m2(dir, &config, selection.kept.len(), k, device)?;
                 TrainedModel::M1m2 { m1: load_m1(dir, &config, dim, device)?, selection, m2 }
             }
@@ -271,12 +271,7 @@ impl<B: Backend> Trained<B> {
     /// The folder is created; one that already holds a run is refused.
     pub fn save(&self, root: &std::path::Path) -> Result<()> {
         let dir = RunDir::create(root, false)?;
-        if let Some(s) = &self.spatial {
-            atomic::write_json(&dir.spatial(), s)?;
-        }
-        self.scaler.save(&dir.scaler())?;
-        atomic::write_json(&dir.split(), &self.split)?;
-        atomic::write_json(&dir.classes(), &self.classes)?;
+        dir.write_model_inputs(&self.scaler, self.spatial.as_ref(), &self.split, &self.classes)?;
         let path = |prefix: &str| RunFiles::in_dir(root, prefix).best_model;
         match &self.model {
             TrainedModel::M1 { model, classifier } => {
@@ -286,7 +281,7 @@ impl<B: Backend> Trained<B> {
             TrainedModel::M2 { model } => save_model::<B, _>(&path("m2_"), model)?,
             TrainedModel::M1m2 { m1, selection, m2 } => {
                 save_model::<B, _>(&path("m1_"), m1)?;
-                atomic::write_json(&root.join("m1m2_features.json"), selection)?;
+                atomic::write_json(&dir.m1m2_features(), selection)?;
                 save_model::<B, _>(&path("m2_"), m2)?;
             }
         }
