@@ -144,20 +144,19 @@ pub fn fit_rows<B: AutodiffBackend>(x: &[f32], bands: usize, labels: &[u32], con
 
 /// [`fit_rows`], telling `progress` of every evaluated epoch.
 pub fn fit_rows_with_progress<B: AutodiffBackend>(x: &[f32], bands: usize, labels: &[u32], config: &CheckedConfig, progress: &mut dyn FnMut(&Progress), device: &B::Device) -> Result<Trained<B::InnerBackend>> {
-    config.check_for_rows()?;
-    let scene = rows_scene(x, bands, labels)?;
-    fit_scene_with_progress::<B>(&scene, config, progress, device)
+    fit_scene_with_progress::<B>(&rows_scene(x.to_vec(), bands, labels, config)?, config, progress, device)
 }
 
 /// [`fit_rows`] on an array of spectra (`n x bands`, any memory layout) and one label per row
 /// (0: unlabelled).
 pub fn fit_array<B: AutodiffBackend>(x: ArrayView2<f32>, labels: &[u32], config: &CheckedConfig, device: &B::Device) -> Result<Trained<B::InnerBackend>> {
-    let rows: Vec<f32> = x.iter().copied().collect();
-    fit_rows::<B>(&rows, x.ncols(), labels, config, device)
+    fit_scene::<B>(&rows_scene(x.iter().copied().collect(), x.ncols(), labels, config)?, config, device)
 }
 
-/// Rows of spectra as a scene one pixel wide, with their labels.
-fn rows_scene(x: &[f32], bands: usize, labels: &[u32]) -> Result<Scene> {
+/// Rows of spectra as a scene one pixel wide, with their labels, for a configuration that can take
+/// rows.
+fn rows_scene(x: Vec<f32>, bands: usize, labels: &[u32], config: &CheckedConfig) -> Result<Scene> {
+    config.check_for_rows()?;
     if bands == 0 || x.len() % bands != 0 {
         return Err(Error::invalid(format!("{} values are not whole rows of {bands} bands", x.len())));
     }
@@ -166,7 +165,7 @@ fn rows_scene(x: &[f32], bands: usize, labels: &[u32]) -> Result<Scene> {
         return Err(Error::invalid(format!("{} labels for {n} rows of spectra", labels.len())));
     }
     let source = std::path::Path::new("rows");
-    let scene = Scene::from_array(&RawArray::new(vec![n, bands], Samples::F32(x.to_vec())), source)?;
+    let scene = Scene::from_array(&RawArray::new(vec![n, bands], Samples::F32(x)), source)?;
     scene.with_labels(LabelMap::from_values(n, 1, labels)?, source)
 }
 
