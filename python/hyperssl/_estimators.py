@@ -22,6 +22,17 @@ def _settings(pairs):
     return {name: value for name, value in pairs if value is not None}
 
 
+def _layers(hidden):
+    """One hidden layer of `hidden` units, as config.toml lists layers (None: the default)."""
+    return None if hidden is None else [int(hidden)]
+
+
+def _m2_layers(hidden):
+    """The hidden layers of M2's three networks."""
+    layers = _layers(hidden)
+    return [(f"m2.hidden_{net}", layers) for net in ("classifier", "encoder", "decoder")]
+
+
 def _model_files(model):
     """A fitted model as {file name: bytes} of its run folder (for pickling)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,12 +221,9 @@ class M2Classifier(_GenerativeClassifier):
         self.unlabelled_weight = unlabelled_weight
 
     def _model_settings(self):
-        hidden = None if self.hidden is None else [int(self.hidden)]
         return _settings(
-            [
-                ("m2.hidden_classifier", hidden),
-                ("m2.hidden_encoder", hidden),
-                ("m2.hidden_decoder", hidden),
+            _m2_layers(self.hidden)
+            + [
                 ("m2.latent", self.latent),
                 ("alpha", self.alpha),
                 ("classifier_noise", self.classifier_noise),
@@ -263,7 +271,7 @@ class M1Classifier(_M1Features, _GenerativeClassifier):
     def _model_settings(self):
         return _settings(
             [
-                ("m1.hidden", None if self.hidden is None else [int(self.hidden)]),
+                ("m1.hidden", _layers(self.hidden)),
                 ("m1.latent", self.latent),
                 ("classifier", self.classifier),
             ]
@@ -308,15 +316,12 @@ class M1M2Classifier(_M1Features, _GenerativeClassifier):
         self.alpha = alpha
 
     def _model_settings(self):
-        hidden = None if self.hidden is None else [int(self.hidden)]
         return _settings(
             [
                 ("m1_epochs", self.m1_epochs),
-                ("m1.hidden", hidden),
+                ("m1.hidden", _layers(self.hidden)),
                 ("m1.latent", self.latent),
-                ("m2.hidden_classifier", hidden),
-                ("m2.hidden_encoder", hidden),
-                ("m2.hidden_decoder", hidden),
                 ("alpha", self.alpha),
             ]
+            + _m2_layers(self.hidden)
         )

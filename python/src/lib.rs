@@ -70,6 +70,16 @@ fn toml_value(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<toml::Value>>
     }))
 }
 
+/// The value of setting `name` (dotted, as in config.toml) in `table`.
+fn setting<'a>(table: &'a toml::Table, name: &str) -> Option<&'a toml::Value> {
+    let (path, leaf) = name.rsplit_once('.').unwrap_or(("", name));
+    let mut t = table;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        t = t.get(part)?.as_table()?;
+    }
+    t.get(leaf)
+}
+
 /// `base` with the settings of `settings` (dotted names as in a run's config.toml, such as
 /// "train.epochs" or "m2.hidden_classifier") put in, then checked, for the CPU.
 fn configured(base: &str, settings: Option<&Bound<'_, PyDict>>) -> PyResult<CheckedConfig> {
@@ -98,13 +108,7 @@ fn configured(base: &str, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Chec
     // A name the configuration does not have would be dropped without a word: refuse it.
     let back = toml::Table::try_from(&config).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     for (name, value) in wanted {
-        let mut got = Some(&back);
-        let mut parts: Vec<&str> = name.split('.').collect();
-        let leaf = parts.pop().unwrap_or_default();
-        for p in parts {
-            got = got.and_then(|t| t.get(p)).and_then(|v| v.as_table());
-        }
-        if got.and_then(|t| t.get(leaf)).cloned() != value {
+        if setting(&back, &name) != value.as_ref() {
             return Err(PyValueError::new_err(format!("unknown setting {name:?}")));
         }
     }

@@ -1,6 +1,8 @@
 //! The library's messages name settings as config.toml does ("train.epochs"); on the command
 //! line each is also named by the flag that sets it.
 
+use hyperssl::pipeline::run_dir::RUN_EXISTS;
+
 /// Settings, by their config.toml names, and the flags that set them. Longer names first, so
 /// that "m1_epochs" is found before a shorter name inside it could be.
 const FLAGS: [(&str, &str); 12] = [
@@ -21,7 +23,7 @@ const FLAGS: [(&str, &str); 12] = [
 /// `message` with "(--flag)" after the first refused setting it names ("train.epochs must ..."); a
 /// run folder's "choose another folder" hint names --resume and --run.
 pub fn with_flags(message: &str) -> String {
-    let message = message.replace("already holds a run: resume it or choose another folder", "already holds a run; pass --resume to continue it or choose another --run folder");
+    let message = message.replace(RUN_EXISTS, "already holds a run; pass --resume to continue it or choose another --run folder");
     for (setting, flag) in FLAGS {
         let refused = format!("{setting} must");
         if let Some(at) = message.find(&refused) {

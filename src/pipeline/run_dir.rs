@@ -12,6 +12,9 @@ use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
 use crate::error::{Error, Result};
 
+/// How a folder that already holds a run is refused (the command line names its flags after it).
+pub const RUN_EXISTS: &str = "already holds a run: resume it or choose another folder";
+
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub root: PathBuf,
@@ -27,7 +30,7 @@ impl RunDir {
         let dir = RunDir { root: root.to_path_buf(), lock: Some(Arc::new(lock)) };
         if dir.config().exists() && !resume {
             return Err(Error::invalid(format!(
-                "{} already holds a run: resume it or choose another folder",
+                "{} {RUN_EXISTS}",
                 root.display()
             )));
         }
