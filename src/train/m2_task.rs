@@ -27,8 +27,8 @@ use super::config::TrainConfig;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
 use crate::error::{Error, Result};
-use crate::models::m2::{eval_chunk, 
-    class_indices, classification_weight, objective_share, LabelledBatch, UnlabelledBatch,
+use crate::models::m2::{
+    class_indices, classification_weight, eval_chunk, objective_share, LabelledBatch, UnlabelledBatch,
 };
 use crate::models::tensors::{column_moments, matrix, to_vec};
 use crate::models::M2;
