@@ -1,11 +1,13 @@
 //! Metrics, the classifiers fitted on features and the spatial regularisation of their maps.
 
+pub mod class_map;
 pub mod classifier;
 pub(crate) mod cv;
 pub mod logreg;
 pub(crate) mod maxflow;
 pub mod metrics;
 pub mod mrf;
+pub mod propagation;
 pub(crate) mod platt;
 pub mod svm;
 

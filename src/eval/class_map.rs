@@ -1,0 +1,70 @@
+//! A scene's class map from a classifier's output: the labelled pixels' classes propagated over
+//! the scene's graph ([`super::propagation`]), then the graph cut ([`super::mrf`]), each when
+//! its configuration has it on.
+
+use super::mrf::{self, MrfConfig};
+use super::propagation::{propagate, PropagationConfig, Seeds};
+use crate::data::array::argmax_rows;
+
+/// A classifier's output over a `height x width` scene and the model inputs it came from.
+pub struct SceneOutput<'a> {
+    /// The classifier's own class of every pixel (an SVM's votes need not be the argmax of its
+    /// probabilities).
+    pub classes: &'a [usize],
+    /// Class probabilities, `n_pixels x k`, row-major.
+    pub probs: &'a [f32],
+    pub k: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Model inputs, `n_pixels x dim`, row-major: the space of the propagation's graph.
+    pub inputs: &'a [f32],
+    pub dim: usize,
+}
+
+/// The regularisations of a class map, in the order they apply.
+pub struct Regularisers<'a> {
+    pub propagation: &'a PropagationConfig,
+    pub mrf: &'a MrfConfig,
+}
+
+/// The class of every pixel after the regularisers that are on; the classifier's classes when
+/// none is (or propagation has no labelled pixels to spread and the cut is off).
+pub fn regularised_map(out: &SceneOutput, seeds: &Seeds, with: &Regularisers) -> Vec<usize> {
+    if !with.propagation.is_on() || seeds.is_empty() {
+        return mrf::class_map(out.classes.to_vec(), out.probs, out.k, out.height, out.width, with.mrf);
+    }
+    let probs = propagate(out.probs, out.k, out.inputs, out.dim, seeds, with.propagation);
+    if with.mrf.is_on() {
+        mrf::regularise(&probs, out.k, out.height, out.width, with.mrf)
+    } else {
+        argmax_rows(&probs, out.k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2 x 4 scene: two columns of pixels alike in their inputs on each side; the classifier
+    /// leans to class 1 everywhere, more so on the right.
+    fn scene() -> (Vec<usize>, Vec<f32>, Vec<f32>) {
+        let probs: Vec<f32> = [0.45f32, 0.45, 0.2, 0.2, 0.45, 0.45, 0.2, 0.2].iter().flat_map(|&p0| [p0, 1.0 - p0]).collect();
+        let inputs: Vec<f32> = [0.0f32, 0.1, 5.0, 5.1, 0.05, 0.15, 5.05, 5.15].to_vec();
+        (vec![1; 8], probs, inputs)
+    }
+
+    #[test]
+    fn a_labelled_example_turns_the_pixels_like_it_and_no_others() {
+        let (classes, probs, inputs) = scene();
+        let out = SceneOutput { classes: &classes, probs: &probs, k: 2, height: 2, width: 4, inputs: &inputs, dim: 1 };
+        let seeds = Seeds { inputs: vec![0.07, 5.07], classes: vec![0, 1] };
+        let propagation = PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() };
+        let off = MrfConfig::off();
+        let map = regularised_map(&out, &seeds, &Regularisers { propagation: &propagation, mrf: &off });
+        assert_eq!(map, vec![0, 0, 1, 1, 0, 0, 1, 1]);
+        // Without propagation (or without labelled examples) the classifier's classes stand.
+        let none = PropagationConfig::off();
+        assert_eq!(regularised_map(&out, &seeds, &Regularisers { propagation: &none, mrf: &off }), classes);
+        assert_eq!(regularised_map(&out, &Seeds::default(), &Regularisers { propagation: &propagation, mrf: &off }), classes);
+    }
+}
