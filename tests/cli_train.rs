@@ -179,8 +179,9 @@ fn predict_repeats_the_map(run: &Path, img: &str, dir: &Path) -> std::path::Path
     pred
 }
 
-/// The default model reads spatial features and regularises its map; `predict` must fit nothing
-/// again (it reads `spatial.json`) and repeat the run's regularised map.
+/// The default model reads spatial features and regularises its map (propagation, graph cut);
+/// `predict` must fit nothing again (it reads `spatial.json` and `seeds.json`) and repeat the
+/// run's regularised map.
 #[test]
 fn the_default_model_stores_its_spatial_features_and_predict_repeats_its_map() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,7 +190,7 @@ fn the_default_model_stores_its_spatial_features_and_predict_repeats_its_map() {
     let run_s = run.to_str().unwrap();
     let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["spatial.json", "m2_model.mpk", "metrics_pixelwise.json", "class_map.npy"] {
+    for f in ["spatial.json", "seeds.json", "m2_model.mpk", "metrics_pixelwise.json", "metrics_without_propagation.json", "class_map.npy"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     predict_repeats_the_map(&run, &img, dir.path());

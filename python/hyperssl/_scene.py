@@ -11,6 +11,7 @@ _ALIASES = {
     "batch_size": "train.batch_size",
     "seed": "train.seed",
     "mrf_weight": "mrf.weight",
+    "propagation_neighbours": "propagation.neighbours",
 }
 
 

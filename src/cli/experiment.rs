@@ -57,38 +57,65 @@ fn input_label(input: Input) -> &'static str {
     }
 }
 
-/// A method's rows: the regularised map first when there is one (the regulariser is on), then
-/// the pixelwise classes; named by [`row`].
-fn with_regulariser(label: &str, regularised: Option<hyperssl::eval::Metrics>, pixelwise: hyperssl::eval::Metrics, seconds: f64) -> Vec<MethodResult> {
-    match regularised {
-        Some(r) => vec![
-            MethodResult { method: row(label, true, true), metrics: r, seconds },
-            MethodResult { method: row(label, true, false), metrics: pixelwise, seconds: 0.0 },
-        ],
-        None => vec![MethodResult { method: row(label, false, false), metrics: pixelwise, seconds }],
-    }
+/// A method's scores on one draw: its regularised class map (None when no regulariser is on),
+/// that map without the propagation (None when propagation is off) and its own classes.
+struct Scores {
+    map: Option<hyperssl::eval::Metrics>,
+    without_propagation: Option<hyperssl::eval::Metrics>,
+    pixelwise: hyperssl::eval::Metrics,
 }
 
-/// The name of a method's row that a comparison reads: its class map, or its own classes.
-fn row(label: &str, mrf_on: bool, regularised: bool) -> String {
-    match (mrf_on, regularised) {
-        (false, _) => label.to_string(),
-        (true, true) => format!("{label} + graph cut"),
-        (true, false) => format!("{label}, pixelwise"),
+/// Which of a method's maps a row holds.
+#[derive(Clone, Copy)]
+enum Map {
+    /// After every regulariser that is on.
+    Regularised,
+    /// After the graph cut alone.
+    CutOnly,
+    /// The classifier's own classes.
+    Pixelwise,
+}
+
+/// A method's rows, the most regularised map first, named by [`row`].
+fn method_rows(label: &str, cfg: &ExperimentConfig, scores: Scores, seconds: f64) -> Vec<MethodResult> {
+    let mut rows = Vec::new();
+    let mut seconds = Some(seconds);
+    for (map, metrics) in [(Map::Regularised, scores.map), (Map::CutOnly, scores.without_propagation), (Map::Pixelwise, Some(scores.pixelwise))] {
+        if let Some(metrics) = metrics {
+            rows.push(MethodResult { method: row(label, cfg, map), metrics, seconds: seconds.take().unwrap_or(0.0) });
+        }
+    }
+    rows
+}
+
+/// The name of the row of a method's map: the label with the regularisers that made it.
+fn row(label: &str, cfg: &ExperimentConfig, map: Map) -> String {
+    let (propagation, cut) = (cfg.propagation.is_on(), cfg.mrf.is_on());
+    match map {
+        _ if !propagation && !cut => label.to_string(),
+        Map::Pixelwise => format!("{label}, pixelwise"),
+        Map::Regularised if propagation && cut => format!("{label} + propagation + graph cut"),
+        Map::Regularised if propagation => format!("{label} + propagation"),
+        Map::Regularised | Map::CutOnly => format!("{label} + graph cut"),
     }
 }
 
 /// The per-draw differences every table shows: what the unlabelled bound adds (the model over
-/// its labels-only control, both class maps), and what the model adds over the SVM on the same
-/// spatial features (both pixelwise, so that the graph cut is not counted).
+/// its labels-only control, both regularised alike); with propagation on, what the unlabelled
+/// pixels add in all (the model's map over the control's graph cut alone, which uses no
+/// unlabelled pixel); and what the model adds over the SVM on the same spatial features (both
+/// pixelwise, so that no regulariser is counted).
 fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<Comparison> {
-    let on = cfg.mrf.is_on();
+    let control = format!("{label}, labels only");
     let mut out = Vec::new();
     if with_control {
-        out.push(Comparison { label: format!("unlabelled bound: {label} − labels only"), method: row(label, on, true), reference: row(&format!("{label}, labels only"), on, true) });
+        out.push(Comparison { label: format!("unlabelled bound: {label} − labels only"), method: row(label, cfg, Map::Regularised), reference: row(&control, cfg, Map::Regularised) });
+        if cfg.propagation.is_on() && cfg.mrf.is_on() {
+            out.push(Comparison { label: format!("unlabelled pixels: {label} + propagation − labels only, graph cut alone"), method: row(label, cfg, Map::Regularised), reference: row(&control, cfg, Map::CutOnly) });
+        }
     }
     if cfg.input == Input::Spatial {
-        out.push(Comparison { label: format!("{label} − svm (spatial), both pixelwise"), method: row(label, on, false), reference: row("svm (spatial)", on, false) });
+        out.push(Comparison { label: format!("{label} − svm (spatial), both pixelwise"), method: row(label, cfg, Map::Pixelwise), reference: row("svm (spatial)", cfg, Map::Pixelwise) });
     }
     out
 }
@@ -97,7 +124,7 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
 /// seconds). The seconds are those of the session that finished the run, kept in
 /// `seconds.json`, so that an experiment repeated over finished runs (to add a baseline, say)
 /// reports the training time, not the time to read the runs back.
-fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(hyperssl::eval::Metrics, hyperssl::eval::Metrics, f64)> {
+fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(Scores, f64)> {
     let dir = RunDir::create(root, true)?;
     if let Some(stored) = dir.stored_config()? {
         dir.record_changes(&cfg.changes_from(&stored))?;
@@ -113,7 +140,13 @@ fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &st
             s
         }
     };
-    Ok((read_json(&dir.metrics())?, read_json(&dir.metrics_pixelwise())?, seconds))
+    let regularised = cfg.mrf.is_on() || cfg.propagation.is_on();
+    let scores = Scores {
+        map: if regularised { Some(read_json(&dir.metrics())?) } else { None },
+        without_propagation: if cfg.propagation.is_on() { Some(read_json(&dir.metrics_without_propagation())?) } else { None },
+        pixelwise: read_json(&dir.metrics_pixelwise())?,
+    };
+    Ok((scores, seconds))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -132,18 +165,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let cfg = opts.config()?;
             let name = format!("{:?}", cfg.model).to_lowercase();
             let label = model_label(&cfg);
-            let mrf_on = cfg.mrf.is_on();
             eprintln!("{label}: {budget} labels per class, seed {seed}");
             let mut methods = Vec::new();
-            let (map, pixelwise, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
-            methods.extend(with_regulariser(&label, mrf_on.then_some(map), pixelwise, seconds));
+            let (scores, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
+            methods.extend(method_rows(&label, &cfg, scores, seconds));
             let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
             compared = comparisons(&label, &cfg, with_control);
             if with_control {
                 let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
                 let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
-                let (map, pixelwise, seconds) = model_scores(&scene, &control, &root, opts.device)?;
-                methods.extend(with_regulariser(&format!("{label}, labels only"), mrf_on.then_some(map), pixelwise, seconds));
+                let (scores, seconds) = model_scores(&scene, &control, &root, opts.device)?;
+                methods.extend(method_rows(&format!("{label}, labels only"), &cfg, scores, seconds));
             }
             let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
             if cfg.input == Input::Spatial {
@@ -157,7 +189,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
                     let started = Instant::now();
                     let scores = baseline(&prepared, &cfg, kind)?;
-                    methods.extend(with_regulariser(name, scores.regularised, scores.pixelwise, preparation + started.elapsed().as_secs_f64()));
+                    let scores = Scores { map: scores.regularised, without_propagation: scores.without_propagation, pixelwise: scores.pixelwise };
+                    methods.extend(method_rows(name, &cfg, scores, preparation + started.elapsed().as_secs_f64()));
                 }
             }
             let started = Instant::now();
@@ -198,14 +231,16 @@ mod tests {
         let mut written: Vec<String> = Vec::new();
         for name in [label.clone(), format!("{label}, labels only"), "svm (spatial)".into()] {
             let m = hyperssl::eval::evaluate(&[0, 1], &[0, 1], 2).unwrap();
-            written.extend(with_regulariser(&name, Some(m.clone()), m, 0.0).into_iter().map(|r| r.method));
+            let scores = Scores { map: Some(m.clone()), without_propagation: Some(m.clone()), pixelwise: m };
+            written.extend(method_rows(&name, &cfg, scores, 0.0).into_iter().map(|r| r.method));
         }
-        assert_eq!(c.len(), 2);
+        assert_eq!(c.len(), 3);
         for comparison in &c {
             assert!(written.contains(&comparison.method) && written.contains(&comparison.reference), "{comparison:?} not in {written:?}");
         }
-        assert_eq!(c[0].method, "m2 (spatial) + graph cut");
-        assert_eq!(c[1].reference, "svm (spatial), pixelwise");
+        assert_eq!(c[0].method, "m2 (spatial) + propagation + graph cut");
+        assert_eq!(c[1].reference, "m2 (spatial), labels only + graph cut");
+        assert_eq!(c[2].reference, "svm (spatial), pixelwise");
         let spectral = ExperimentConfig { model: ModelKind::M2, ..ExperimentConfig::spectral() };
         let c = comparisons(&model_label(&spectral), &spectral, true);
         assert_eq!((c.len(), c[0].method.as_str(), c[0].reference.as_str()), (1, "m2 (spectra)", "m2 (spectra), labels only"));

@@ -52,6 +52,11 @@ pub struct TrainOptions {
     /// different classes, in nats); 0 switches it off [default: 3].
     #[arg(long)]
     pub mrf_weight: Option<f64>,
+    /// Neighbours of every pixel in the graph over which the labelled pixels' classes spread
+    /// before the graph cut (nearest in the model's inputs); 0 switches propagation off
+    /// [default: 10].
+    #[arg(long)]
+    pub propagation_neighbours: Option<usize>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
     /// [default: 1.5].
     #[arg(long)]
@@ -174,6 +179,9 @@ impl TrainOptions {
         }
         if let Some(i) = self.input {
             c.input = i;
+        }
+        if let Some(n) = self.propagation_neighbours {
+            c.propagation.neighbours = n;
         }
         if let Some(w) = self.mrf_weight {
             c.mrf.weight = w;

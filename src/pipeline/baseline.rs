@@ -12,11 +12,13 @@ use crate::data::array::gather_rows;
 use super::config::{ExperimentConfig, Input};
 use super::m1_run::{prepare_split, Prepared};
 
-/// Scores of a baseline classifier: its own classes, and its class map regularised with the
-/// configuration's graph cut (None when that is off).
+/// Scores of a baseline classifier: its own classes, its class map regularised as the
+/// configuration says (None when no regulariser is on), and that map without the propagation
+/// (None when propagation is off).
 pub struct BaselineScores {
     pub pixelwise: Metrics,
     pub regularised: Option<Metrics>,
+    pub without_propagation: Option<Metrics>,
 }
 
 /// `kind` fitted on the training pixels of a prepared scene (its split, scaling and, for
@@ -26,18 +28,18 @@ pub fn baseline(p: &Prepared, cfg: &ExperimentConfig, kind: ClassifierKind) -> R
     let y = p.classes_of(&p.split.train);
     let (clf, _) = fit_classifier(kind, &gather_rows(&p.x, p.dim, &p.split.train), p.dim, &y, p.n_classes, cfg.train.seed)?;
     let pixelwise = clf.predict(&p.x);
-    let regularised = if cfg.mrf.is_on() {
-        let map = p.class_map(&pixelwise, &clf.predict_proba(&p.x), &cfg.mrf);
-        Some(p.score(&map)?)
-    } else {
-        None
-    };
-    Ok(BaselineScores { pixelwise: p.score(&pixelwise)?, regularised })
+    let (mut regularised, mut without_propagation) = (None, None);
+    if cfg.mrf.is_on() || cfg.propagation.is_on() {
+        let probs = clf.predict_proba(&p.x);
+        regularised = Some(p.score(&p.class_map(&pixelwise, &probs, cfg))?);
+        without_propagation = p.score_without_propagation(&pixelwise, &probs, cfg)?;
+    }
+    Ok(BaselineScores { pixelwise: p.score(&pixelwise)?, regularised, without_propagation })
 }
 
 /// The RBF SVM on the raw scaled spectra: the reference of every table.
 pub fn raw_spectra_baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig) -> Result<Metrics> {
-    let raw = ExperimentConfig { input: Input::Spectra, mrf: crate::eval::mrf::MrfConfig::off(), ..cfg.clone() };
+    let raw = ExperimentConfig { input: Input::Spectra, mrf: crate::eval::mrf::MrfConfig::off(), propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
     let p = prepare_split(scene, &raw, Some(split.clone()), None)?;
     Ok(baseline(&p, &raw, ClassifierKind::Svm)?.pixelwise)
 }

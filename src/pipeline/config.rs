@@ -11,6 +11,7 @@ use super::backend::Device;
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierKind;
 use crate::eval::mrf::MrfConfig;
+use crate::eval::propagation::PropagationConfig;
 use crate::models::{Activation, Likelihood, M1Config, M2Config};
 use crate::train::{Keep, TrainConfig};
 
@@ -50,6 +51,10 @@ fn no_mrf() -> MrfConfig {
     MrfConfig::off()
 }
 
+fn no_propagation() -> PropagationConfig {
+    PropagationConfig::off()
+}
+
 fn one() -> f64 {
     1.0
 }
@@ -68,6 +73,9 @@ pub struct ExperimentConfig {
     /// The graph-cut regularisation of the class map (weight 0: off).
     #[serde(default = "no_mrf")]
     pub mrf: MrfConfig,
+    /// Label propagation over the scene's graph before the graph cut (neighbours 0: off).
+    #[serde(default = "no_propagation")]
+    pub propagation: PropagationConfig,
     pub classifier: ClassifierKind,
     /// Fraction of the unlabelled pool held out to compute the validation bound.
     pub holdout: f64,
@@ -119,6 +127,7 @@ impl Default for ExperimentConfig {
             model: ModelKind::M2,
             input: Input::Spatial,
             mrf: MrfConfig::default(),
+            propagation: PropagationConfig::default(),
             alpha: 5000.0,
             classifier_noise: 1.5,
             labelled_batch: Some(160),
@@ -146,6 +155,7 @@ impl ExperimentConfig {
             input: Input::Spectra,
             spatial: SpatialConfig::default(),
             mrf: MrfConfig::off(),
+            propagation: PropagationConfig::off(),
             unlabelled_weight: 1.0,
             classifier_noise: 0.0,
             classifier: ClassifierKind::Svm,
@@ -260,6 +270,7 @@ impl ExperimentConfig {
         // Refused even when the input is spectra: a bad setting in a file is a mistake either way.
         self.spatial.check()?;
         self.mrf.check()?;
+        self.propagation.check()?;
         self.corpus.check()?;
         for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
             if !(noise.is_finite() && noise > 0.0) {
@@ -290,6 +301,9 @@ impl CheckedConfig {
     pub(crate) fn check_for_rows(&self) -> Result<()> {
         if self.input == Input::Spatial {
             return Err(Error::invalid("input = spatial reads each pixel's neighbours in an image: rows of spectra take input = spectra (ExperimentConfig::rows)"));
+        }
+        if self.propagation.is_on() {
+            return Err(Error::invalid("propagation spreads labels over a scene's pixels: rows of spectra take propagation.neighbours = 0 (ExperimentConfig::rows)"));
         }
         if self.mrf.weight > 0.0 {
             return Err(Error::invalid("mrf.weight regularises a class map over an image: rows of spectra take 0 (ExperimentConfig::rows)"));

@@ -110,7 +110,7 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
     let cfg: &ExperimentConfig = config;
     let p = prepare_split(scene, cfg, Some(split), None)?;
     let fitted = fit_prepared::<B>(&p, cfg, None, false, progress, device)?;
-    Ok(Trained { config: cfg.clone(), scaler: p.scaler, spatial: p.spatial, split: p.split, classes: ClassInfo::of(labels), model: fitted.model })
+    Ok(Trained { config: cfg.clone(), scaler: p.scaler, spatial: p.spatial, split: p.split, classes: ClassInfo::of(labels), seeds: p.seeds, model: fitted.model })
 }
 
 /// Fits the configured model on rows of spectra (`n x bands`, row-major) with one label per row:

@@ -21,7 +21,8 @@ use crate::data::Scene;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
-use crate::eval::mrf::{class_map, MrfConfig};
+use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
+use crate::eval::propagation::Seeds;
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::atomic;
@@ -46,6 +47,9 @@ pub struct Prepared {
     pub n_classes: usize,
     /// Dense class of every pixel (None = unlabelled).
     pub classes: Vec<Option<u16>>,
+    /// The labelled pixels (training and validation) as nodes of the propagation's graph; none
+    /// when propagation is off.
+    pub seeds: Seeds,
 }
 
 impl Prepared {
@@ -60,10 +64,22 @@ impl Prepared {
         evaluate(&self.classes_of(&self.split.test), &test_pred, self.n_classes)
     }
 
-    /// The class map of the run from the classifier's classes and probabilities: the graph-cut
-    /// regularisation of the probabilities when it is on, else the classes as they are.
-    pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], mrf: &MrfConfig) -> Vec<usize> {
-        class_map(pixelwise.to_vec(), probabilities, self.n_classes, self.height, self.width, mrf)
+    /// The class map of the run from the classifier's classes and probabilities: the labelled
+    /// pixels' classes propagated over the scene's graph and the graph cut, each when the
+    /// configuration has it on, else the classes as they are.
+    pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> Vec<usize> {
+        let out = SceneOutput { classes: pixelwise, probs: probabilities, k: self.n_classes, height: self.height, width: self.width, inputs: &self.x, dim: self.dim };
+        regularised_map(&out, &self.seeds, &Regularisers { propagation: &cfg.propagation, mrf: &cfg.mrf })
+    }
+
+    /// Scores of the class map that the graph cut alone makes of the classifier's output, when
+    /// propagation is on (None when off): what the propagation adds is the difference.
+    pub fn score_without_propagation(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> Result<Option<Metrics>> {
+        if !cfg.propagation.is_on() {
+            return Ok(None);
+        }
+        let cut_only = ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
+        Ok(Some(self.score(&self.class_map(pixelwise, probabilities, &cut_only))?))
     }
 }
 
@@ -120,7 +136,17 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
         d.write_model_inputs(&scaler, spatial.as_ref(), &split, &ClassInfo::of(labels))?;
     }
     let dim = spatial.as_ref().map_or(scene.bands, |s| s.dim());
-    Ok(Prepared { split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })
+    let seeds = if cfg.propagation.is_on() {
+        let labelled: Vec<usize> = split.train.iter().chain(&split.valid).copied().collect();
+        let classes = labelled.iter().map(|&i| labels.classes[i].map_or(0, |c| c as usize)).collect();
+        Seeds::gather(&x, dim, &labelled, classes)
+    } else {
+        Seeds::default()
+    };
+    if let Some(d) = dir {
+        d.write_seeds(&seeds)?;
+    }
+    Ok(Prepared { seeds, split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })
 }
 
 /// Pixels of the pool held out for the validation bound: a seeded `fraction` (at least one, at
@@ -178,12 +204,13 @@ pub fn run_m1<B: AutodiffBackend>(
         return Err(Error::invalid("run_m1 trains M1"));
     };
     let train_state = fitted.state;
-    let predicted = p.class_map(&pixelwise, &probabilities, &cfg.mrf);
+    let predicted = p.class_map(&pixelwise, &probabilities, cfg);
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.metrics(), &metrics)?;
         atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
+        d.write_metrics_without_propagation(p.score_without_propagation(&pixelwise, &probabilities, cfg)?.as_ref())?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probabilities)?;
         if p.spatial.is_none() {
@@ -227,6 +254,7 @@ mod tests {
             width: 1,
             n_classes: 2,
             classes: vec![None; n],
+            seeds: Default::default(),
         };
         let start = |noise: f64| {
             let mut cfg = ExperimentConfig::spectral();

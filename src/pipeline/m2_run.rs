@@ -151,12 +151,13 @@ pub fn run_m2_split<B: AutodiffBackend>(
     let fitted = fit_prepared::<B>(&p, cfg, dir, resume, progress, device)?;
     let state = fitted.state;
     let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
-    let predicted = p.class_map(&pixelwise, &probs, &cfg.mrf);
+    let predicted = p.class_map(&pixelwise, &probs, cfg);
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
         atomic::write_json(&d.metrics(), &metrics)?;
         atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
+        d.write_metrics_without_propagation(p.score_without_propagation(&pixelwise, &probs, cfg)?.as_ref())?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
         // Generated spectra are drawn for a model of the spectra themselves.
@@ -213,6 +214,7 @@ mod tests {
             c.split = SplitConfig { train: TrainSize::PerClass(3), ..Default::default() };
             c
         };
+        assert!(cfg.propagation.is_on() && cfg.mrf.is_on(), "the map under test is the default's, propagated and cut");
         let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
         let mut labels: Vec<u8> = scene.labels.as_ref().unwrap().classes.iter().map(|c| c.map_or(0, |c| c as u8 + 1)).collect();
         let test_labels: Vec<u8> = split.test.iter().map(|&i| labels[i]).collect();

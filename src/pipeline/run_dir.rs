@@ -10,6 +10,7 @@ use crate::atomic;
 use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
+use crate::eval::propagation::Seeds;
 use crate::error::{Error, Result};
 
 /// How a folder that already holds a run is refused (the command line names its flags after it).
@@ -76,6 +77,17 @@ impl RunDir {
     pub fn metrics_pixelwise(&self) -> PathBuf {
         self.root.join("metrics_pixelwise.json")
     }
+    /// Scores of the graph cut alone on the classifier's output (runs with propagation on).
+    pub fn metrics_without_propagation(&self) -> PathBuf {
+        self.root.join("metrics_without_propagation.json")
+    }
+
+    pub fn write_metrics_without_propagation(&self, metrics: Option<&crate::eval::metrics::Metrics>) -> Result<()> {
+        match metrics {
+            Some(m) => atomic::write_json(&self.metrics_without_propagation(), m),
+            None => Ok(()),
+        }
+    }
     pub fn spatial(&self) -> PathBuf {
         self.root.join("spatial.json")
     }
@@ -95,6 +107,20 @@ impl RunDir {
         atomic::write_json(&self.split(), split)?;
         atomic::write_json(&self.classes(), classes)
     }
+    /// The labelled pixels' model inputs and classes, the nodes through which label
+    /// propagation spreads their classes (runs with propagation on).
+    pub fn seeds(&self) -> PathBuf {
+        self.root.join("seeds.json")
+    }
+
+    /// Writes the propagation's labelled nodes (nothing when there are none).
+    pub fn write_seeds(&self, seeds: &Seeds) -> Result<()> {
+        if seeds.is_empty() {
+            return Ok(());
+        }
+        atomic::write_json(&self.seeds(), seeds)
+    }
+
     pub fn scene_info(&self) -> PathBuf {
         self.root.join("scene.json")
     }

@@ -18,7 +18,9 @@ use crate::data::{LabelMap, Scene};
 use crate::error::{Error, Result};
 use crate::data::array::argmax_rows;
 use crate::eval::classifier::{check_matrix, Classifier, FittedClassifier};
+use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
 use crate::eval::mrf::class_map;
+use crate::eval::propagation::Seeds;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
 use crate::atomic::read_json;
@@ -83,6 +85,8 @@ pub struct Trained<B: Backend> {
     pub spatial: Option<SpatialFeatures>,
     pub split: Split,
     pub classes: ClassInfo,
+    /// The labelled pixels as nodes of the propagation's graph (empty when it is off).
+    pub seeds: Seeds,
     pub model: TrainedModel<B>,
 }
 
@@ -91,7 +95,18 @@ fn load_m1<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, bands: usize, devic
     if !path.exists() {
         return Err(Error::bad(&dir.root, "the run has no trained M1 yet (m1_model.mpk missing): finish it with --resume"));
     }
-    load_model(&path, M1::new(&cfg.m1, bands, cfg.train.seed, device), device)
+    load_model(&path, M1::new(&cfg.m1, bands, cfg.train.seed, device), device).map_err(|e| sizes_from_config(e, dir))
+}
+
+/// A model file whose parameters do not fit the layer sizes that `config.toml` gives may be
+/// sound beside a damaged configuration: the error names both files.
+fn sizes_from_config(e: Error, dir: &RunDir) -> Error {
+    match e {
+        Error::BadData { path, message } if message.contains("layer sizes") => {
+            Error::bad(path, format!("{message}, which {} gives", dir.config().display()))
+        }
+        other => other,
+    }
 }
 
 fn load_m2<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, dim: usize, k: usize, device: &B::Device) -> Result<M2<B>> {
@@ -99,7 +114,7 @@ fn load_m2<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, dim: usize, k: usiz
     if !path.exists() {
         return Err(Error::bad(&dir.root, "the run has no trained M2 yet (m2_model.mpk missing): finish it with --resume"));
     }
-    load_model(&path, M2::new(&cfg.m2, dim, k, cfg.train.seed, device), device)
+    load_model(&path, M2::new(&cfg.m2, dim, k, cfg.train.seed, device), device).map_err(|e| sizes_from_config(e, dir))
 }
 
 impl<B: Backend> Trained<B> {
@@ -131,7 +146,10 @@ impl<B: Backend> Trained<B> {
                 TrainedModel::M1m2 { m1: load_m1(dir, &config, dim, device)?, selection, m2 }
             }
         };
-        Ok(Trained { config, scaler, spatial, split, classes, model })
+        // A run without the file propagates nothing: it was written before propagation existed,
+        // or with it off.
+        let seeds = if dir.seeds().exists() { read_json(&dir.seeds())? } else { Seeds::default() };
+        Ok(Trained { config, scaler, spatial, split, classes, seeds, model })
     }
 
     /// Refuses a scene of another sensor (band count) or with NaN/inf values.
@@ -191,7 +209,9 @@ impl<B: Backend> Trained<B> {
     /// cores share; each tile is scaled, encoded and classified on its own, so the memory
     /// beyond the scene is a few tiles' worth whatever the scene's size. Spatial features
     /// read a tile's neighbouring rows from the scene's projection, which every tile shares. The
-    /// class map is then regularised over the whole scene when the run's configuration says so.
+    /// class map is then regularised over the whole scene when the run's configuration says so:
+    /// the run's labelled pixels ([`Trained::seeds`]) propagated over the scene's graph, then
+    /// the graph cut. The probabilities returned are the classifier's own.
     pub fn predict_scene(&self, scene: &Scene, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
     where
         Self: Sync,
@@ -206,29 +226,40 @@ impl<B: Backend> Trained<B> {
         Self: Sync,
     {
         self.check_scene(scene)?;
+        // Propagation's graph joins every pixel's inputs, so they are kept when it is on.
+        let keep = self.config.propagation.is_on() && !self.seeds.is_empty();
+        let classify = |x: Vec<f32>| -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+            let (c, p) = self.predict_inputs(&x, device)?;
+            Ok((c, p, if keep { x } else { Vec::new() }))
+        };
         let parts = match &self.spatial {
-            None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| self.predict_inputs(&self.scaler.transformed(t)?, device)).collect::<Result<Vec<_>>>()?,
+            None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| classify(self.scaler.transformed(t)?)).collect::<Result<Vec<_>>>()?,
             Some(spatial) => {
                 let projected = spatial.project(&self.scaler.transformed(&scene.pixels)?);
                 let rows = (tile / scene.width).max(1);
                 let bands: Vec<std::ops::Range<usize>> = (0..scene.height).step_by(rows).map(|r| r..(r + rows).min(scene.height)).collect();
-                bands.into_par_iter().map(|r| self.predict_inputs(&spatial.features(&projected, scene.height, scene.width, r), device)).collect::<Result<Vec<_>>>()?
+                bands.into_par_iter().map(|r| classify(spatial.features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
             }
         };
+        let k = self.classes.values.len();
         let mut classes = Vec::with_capacity(scene.n_pixels());
-        let mut probs = Vec::with_capacity(scene.n_pixels() * self.classes.values.len());
-        for (c, p) in parts {
+        let mut probs = Vec::with_capacity(scene.n_pixels() * k);
+        let mut inputs = Vec::new();
+        for (c, p, x) in parts {
             classes.extend(c);
             probs.extend(p);
+            inputs.extend(x);
         }
-        let classes = class_map(classes, &probs, self.classes.values.len(), scene.height, scene.width, &self.config.mrf);
+        let out = SceneOutput { classes: &classes, probs: &probs, k, height: scene.height, width: scene.width, inputs: &inputs, dim: self.dim() };
+        let classes = regularised_map(&out, &self.seeds, &Regularisers { propagation: &self.config.propagation, mrf: &self.config.mrf });
         Ok((classes, probs))
     }
 
     /// The class map and class probabilities of one drill-core file, read a band of
     /// [`CORE_BAND_ROWS`] rows (and the rows its windows reach) at a time, so that memory
     /// holds a band of pixels and the file's probabilities, never the file's pixels. The map
-    /// is regularised over the whole file when the run's configuration says so.
+    /// is regularised over the whole file by the graph cut when the run's configuration says so
+    /// (label propagation, whose graph joins every pixel's inputs, is left out here).
     pub fn predict_core(&self, file: &CoreFile, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)> {
         let transform = PixelTransform { scaler: self.scaler.clone(), spatial: self.spatial.clone() };
         let k = self.classes.values.len();
@@ -272,6 +303,7 @@ impl<B: Backend> Trained<B> {
     pub fn save(&self, root: &std::path::Path) -> Result<()> {
         let dir = RunDir::create(root, false)?;
         dir.write_model_inputs(&self.scaler, self.spatial.as_ref(), &self.split, &self.classes)?;
+        dir.write_seeds(&self.seeds)?;
         let path = |prefix: &str| RunFiles::in_dir(root, prefix).best_model;
         match &self.model {
             TrainedModel::M1 { model, classifier } => {
@@ -328,6 +360,7 @@ mod tests {
             scaler: Scaler::fit(&ScalingConfig::default(), pixels, bands).unwrap(),
             spatial: None,
             split: Split::default(),
+            seeds: Seeds::default(),
             classes: ClassInfo { values: (1..=k as u32).collect(), names: (0..k).map(|c| format!("class {c}")).collect() },
             model: TrainedModel::M2 { model: M2::<B>::new(&cfg, bands, k, seed, &Default::default()) },
         }
