@@ -67,9 +67,10 @@ def fit_scene(cube, labels, model="m2", settings=None, verbose=False, **keywords
     """Fits a model on an image (height x width x bands) and its label map (height x width,
     0 = unlabelled): every labelled pixel trains, every pixel is unlabelled data.
 
-    The default is hyperssl's default model: M2 on spatial features with a graph cut. Settings are
-    those of a run's config.toml: ``epochs``, ``seed``, ``learning_rate``, ``batch_size`` and
-    ``mrf_weight`` by those names, any other as a keyword with ``__`` for the dot
+    The default is hyperssl's default model: M2 on spatial features, the labelled pixels' classes
+    propagated over the scene's nearest-neighbour graph, then a graph cut. Settings are those of a
+    run's config.toml: ``epochs``, ``seed``, ``learning_rate``, ``batch_size``, ``mrf_weight`` and
+    ``propagation_neighbours`` by those names, any other as a keyword with ``__`` for the dot
     (``m2__latent=20``, ``input="spectra"``) or in ``settings`` by its dotted name.
     """
     cube = _cube(cube)

@@ -242,7 +242,8 @@ impl Model {
     }
 
     /// Class map (stored label values, height x width) and class probabilities (height x width
-    /// x classes) of a cube, with the graph cut when the model has one.
+    /// x classes, the classifier's own) of a cube; the map with label propagation and the graph
+    /// cut when the model has them.
     fn predict_scene<'py>(&self, py: Python<'py>, cube: PyReadonlyArray3<'py, f32>) -> PyResult<(Bound<'py, PyArray2<u32>>, Bound<'py, PyArray3<f32>>)> {
         let scene = scene_of(&cube, None)?;
         let (h, w, k) = (scene.height, scene.width, self.inner.classes.values.len());

@@ -37,17 +37,14 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
     let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();
-    let pixelwise = if cfg.mrf.is_on() {
-        let p = &out.metrics_pixelwise;
-        format!(
-            "before the graph cut (the classifier's own classes, metrics_pixelwise.json): OA {:.2}%, AA {:.2}%, kappa {:.4}\n",
-            100.0 * p.overall_accuracy,
-            100.0 * p.average_accuracy,
-            p.kappa
-        )
-    } else {
-        String::new()
-    };
+    let scores = |what: &str, m: &hyperssl::eval::Metrics| format!("{what}: OA {:.2}%, AA {:.2}%, kappa {:.4}\n", 100.0 * m.overall_accuracy, 100.0 * m.average_accuracy, m.kappa);
+    let mut pixelwise = String::new();
+    if cfg.propagation.is_on() && cfg.mrf.is_on() {
+        pixelwise += &scores("with the graph cut alone, no propagation (metrics_without_propagation.json)", &dir.read_metrics_without_propagation()?);
+    }
+    if cfg.mrf.is_on() || cfg.propagation.is_on() {
+        pixelwise += &scores("the classifier's own classes (metrics_pixelwise.json)", &out.metrics_pixelwise);
+    }
     Ok(format!("{}{pixelwise}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
 }
 

@@ -82,6 +82,10 @@ impl RunDir {
         self.root.join("metrics_without_propagation.json")
     }
 
+    pub fn read_metrics_without_propagation(&self) -> Result<crate::eval::metrics::Metrics> {
+        atomic::read_json(&self.metrics_without_propagation())
+    }
+
     pub fn write_metrics_without_propagation(&self, metrics: Option<&crate::eval::metrics::Metrics>) -> Result<()> {
         match metrics {
             Some(m) => atomic::write_json(&self.metrics_without_propagation(), m),
