@@ -132,6 +132,12 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     if cfg.model != ModelKind::M2 {
         return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
     }
+    // Propagation's graph joins every pixel's inputs in memory, which a corpus too large to hold
+    // cannot; the run stores the settings it has, so `predict` and the report say what was done.
+    if cfg.propagation.is_on() {
+        log::warn!("label propagation needs every pixel's inputs in memory: a corpus read from disk as it trains is regularised by the graph cut alone");
+    }
+    let cfg = &ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
     // The files a run trained on are stored with it, so that a resumed run reads the same.
     let files = corpus.files();
     let files_path = dir.root.join("corpus_files.json");
