@@ -121,9 +121,12 @@ pub fn propagate(probs: &[f32], k: usize, x: &[f32], dim: usize, seeds: &Seeds, 
 /// graph over the pixels and the seeds and Y holds the seeds' classes.
 pub fn spread(x: &[f32], dim: usize, seeds: &Seeds, k: usize, config: &PropagationConfig) -> Vec<f32> {
     let n = x.len() / dim;
-    let nodes: Vec<f32> = x.iter().chain(&seeds.inputs).copied().collect();
+    let nodes = Nodes {
+        pixels: ArrayView2::from_shape((n, dim), x).expect("pixels x dim"),
+        seeds: ArrayView2::from_shape((seeds.len(), dim), &seeds.inputs).expect("seeds x dim"),
+    };
     let total = n + seeds.len();
-    let graph = Graph::nearest(&nodes, dim, total, &candidates(n, seeds.len(), config.max_candidates), config.neighbours);
+    let graph = Graph::nearest(&nodes, &candidates(n, seeds.len(), config.max_candidates), config.neighbours);
     let mut y = vec![0.0f64; total * k];
     for (s, &c) in seeds.classes.iter().enumerate() {
         y[(n + s) * k + c] = 1.0;
@@ -147,6 +150,38 @@ fn candidates(n_pixels: usize, n_seeds: usize, max: usize) -> Vec<usize> {
     out
 }
 
+/// The graph's nodes, the scene's pixels then the seeds, read where they lie (the pixels'
+/// inputs are not copied).
+struct Nodes<'a> {
+    pixels: ArrayView2<'a, f32>,
+    seeds: ArrayView2<'a, f32>,
+}
+
+impl Nodes<'_> {
+    fn len(&self) -> usize {
+        self.pixels.nrows() + self.seeds.nrows()
+    }
+
+    fn row(&self, i: usize) -> ndarray::ArrayView1<'_, f32> {
+        let n = self.pixels.nrows();
+        if i < n { self.pixels.row(i) } else { self.seeds.row(i - n) }
+    }
+
+    /// Consecutive nodes in blocks of at most [`BLOCK`], none across the pixels' end: each with
+    /// its first node and its rows.
+    fn blocks(&self) -> Vec<(usize, ArrayView2<'_, f32>)> {
+        let mut out = blocks_of(self.pixels.view(), 0);
+        out.extend(blocks_of(self.seeds.view(), self.pixels.nrows()));
+        out
+    }
+}
+
+/// The rows of `m` in blocks of at most [`BLOCK`], each with the node index of its first row.
+fn blocks_of(m: ArrayView2<'_, f32>, offset: usize) -> Vec<(usize, ArrayView2<'_, f32>)> {
+    let rows = m.nrows();
+    (0..rows).step_by(BLOCK).map(move |s| (offset + s, m.clone().slice_move(ndarray::s![s..(s + BLOCK).min(rows), ..]))).collect()
+}
+
 /// A weighted symmetric graph in compressed rows, normalised as D^-1/2 W D^-1/2.
 struct Graph {
     starts: Vec<usize>,
@@ -161,20 +196,20 @@ impl Graph {
     /// Every node linked to its `k` nearest candidates (itself excluded) with weight
     /// exp(-d^2 / sigma^2), sigma the median distance to the k-th neighbour; an edge found from
     /// either end counts once, with its weight.
-    fn nearest(nodes: &[f32], dim: usize, total: usize, candidates: &[usize], k: usize) -> Graph {
+    fn nearest(nodes: &Nodes, candidates: &[usize], k: usize) -> Graph {
+        let total = nodes.len();
         let k = k.min(candidates.len().saturating_sub(1)).max(1);
-        let all = ArrayView2::from_shape((total, dim), nodes).expect("nodes x dim");
-        let cand = all.select(Axis(0), candidates);
+        let cand = ndarray::stack(Axis(0), &candidates.iter().map(|&c| nodes.row(c)).collect::<Vec<_>>()).expect("rows of one width");
         let cand_norms: Vec<f32> = cand.rows().into_iter().map(|r| r.dot(&r)).collect();
-        let found: Vec<Vec<(u32, f32)>> = (0..total.div_ceil(BLOCK))
+        let found: Vec<Vec<(u32, f32)>> = nodes
+            .blocks()
             .into_par_iter()
-            .flat_map_iter(|b| {
-                let rows = b * BLOCK..((b + 1) * BLOCK).min(total);
-                let block = all.slice(ndarray::s![rows.clone(), ..]);
+            .flat_map_iter(|(first, block)| {
                 let dots = block.dot(&cand.t());
-                rows.zip(dots.rows())
+                (first..first + block.nrows())
+                    .zip(dots.rows())
                     .map(|(i, d)| {
-                        let own = all.row(i).dot(&all.row(i));
+                        let own = nodes.row(i).dot(&nodes.row(i));
                         let dist2 = d.iter().zip(&cand_norms).map(|(&dot, &c)| (own + c - 2.0 * dot).max(0.0));
                         nearest_k(i, dist2, candidates, k)
                     })
