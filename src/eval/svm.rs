@@ -584,84 +584,117 @@ impl Binary {
 /// working-set selection, its two-variable update and its rho. `kernel` is `m x m` row-major,
 /// `y` holds +1 / -1, `warm` a feasible starting point.
 fn solve_binary(kernel: &[f64], y: &[f64], c: f64, warm: Option<&[f64]>) -> Binary {
-    let m = y.len();
-    let k = |i: usize, j: usize| kernel[i * m + j];
-    let mut alpha: Vec<f64> = match warm {
-        Some(a) => a.to_vec(),
-        None => vec![0.0; m],
-    };
-    // grad = Q alpha - e
-    let mut grad = vec![-1.0; m];
-    for i in 0..m {
-        if alpha[i] != 0.0 {
-            for t in 0..m {
-                grad[t] += alpha[i] * y[i] * y[t] * k(i, t);
-            }
-        }
-    }
-    let at_upper = |a: f64| a >= c;
-    let at_lower = |a: f64| a <= 0.0;
-    let max_iterations = (100 * m).max(1_000_000);
+    let mut smo = Smo::new(kernel, y, c, warm);
+    let max_iterations = (100 * y.len()).max(1_000_000);
     let mut converged = false;
     for _ in 0..max_iterations {
-        // i: maximal violating index in I_up.
+        let Some((i, j)) = smo.working_set() else {
+            converged = true;
+            break;
+        };
+        smo.step(i, j);
+    }
+    let rho = smo.rho();
+    Binary { alpha: smo.alpha, rho, converged }
+}
+
+/// The state of one SMO solve: the multipliers and the gradient of the dual, Q alpha - e.
+struct Smo<'a> {
+    kernel: &'a [f64],
+    y: &'a [f64],
+    c: f64,
+    alpha: Vec<f64>,
+    grad: Vec<f64>,
+}
+
+impl<'a> Smo<'a> {
+    fn new(kernel: &'a [f64], y: &'a [f64], c: f64, warm: Option<&[f64]>) -> Self {
+        let m = y.len();
+        let alpha: Vec<f64> = match warm {
+            Some(a) => a.to_vec(),
+            None => vec![0.0; m],
+        };
+        let mut smo = Smo { kernel, y, c, alpha, grad: vec![-1.0; m] };
+        for i in 0..m {
+            if smo.alpha[i] != 0.0 {
+                for t in 0..m {
+                    smo.grad[t] += smo.alpha[i] * y[i] * y[t] * smo.k(i, t);
+                }
+            }
+        }
+        smo
+    }
+
+    fn k(&self, i: usize, j: usize) -> f64 {
+        self.kernel[i * self.y.len() + j]
+    }
+
+    fn at_upper(&self, t: usize) -> bool {
+        self.alpha[t] >= self.c
+    }
+
+    fn at_lower(&self, t: usize) -> bool {
+        self.alpha[t] <= 0.0
+    }
+
+    /// May alpha_t move so that y_t alpha_t grows (I_up) / shrinks (I_low)?
+    fn in_up(&self, t: usize) -> bool {
+        if self.y[t] > 0.0 { !self.at_upper(t) } else { !self.at_lower(t) }
+    }
+
+    fn in_low(&self, t: usize) -> bool {
+        if self.y[t] > 0.0 { !self.at_lower(t) } else { !self.at_upper(t) }
+    }
+
+    /// `quad` with libsvm's floor for a kernel that is not strictly positive definite.
+    fn floored(quad: f64) -> f64 {
+        if quad > 0.0 { quad } else { TAU }
+    }
+
+    /// WSS2: i the maximal violating index in I_up, j in I_low the largest second-order
+    /// decrease of the objective with i; `None` once the KKT conditions hold within KKT_TOL.
+    fn working_set(&self) -> Option<(usize, usize)> {
+        let m = self.y.len();
         let mut g_max = f64::NEG_INFINITY;
         let mut i_sel = None;
         for t in 0..m {
-            let candidate = if y[t] > 0.0 {
-                !at_upper(alpha[t])
-            } else {
-                !at_lower(alpha[t])
-            };
-            if candidate && -y[t] * grad[t] >= g_max {
-                g_max = -y[t] * grad[t];
+            if self.in_up(t) && -self.y[t] * self.grad[t] >= g_max {
+                g_max = -self.y[t] * self.grad[t];
                 i_sel = Some(t);
             }
         }
-        // j: in I_low, the largest second-order decrease of the objective with i.
+        let i = i_sel?;
         let mut g_max2 = f64::NEG_INFINITY;
         let mut j_sel = None;
-        if let Some(i) = i_sel {
-            let mut best_decrease = f64::INFINITY;
-            for t in 0..m {
-                let candidate = if y[t] > 0.0 {
-                    !at_lower(alpha[t])
-                } else {
-                    !at_upper(alpha[t])
-                };
-                if !candidate {
-                    continue;
-                }
-                let yg = y[t] * grad[t];
-                g_max2 = g_max2.max(yg);
-                let grad_diff = g_max + yg;
-                if grad_diff > 0.0 {
-                    let quad = k(i, i) + k(t, t) - 2.0 * k(i, t);
-                    let decrease = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
-                    if decrease <= best_decrease {
-                        best_decrease = decrease;
-                        j_sel = Some(t);
-                    }
+        let mut best_decrease = f64::INFINITY;
+        for t in (0..m).filter(|&t| self.in_low(t)) {
+            let yg = self.y[t] * self.grad[t];
+            g_max2 = g_max2.max(yg);
+            let grad_diff = g_max + yg;
+            if grad_diff > 0.0 {
+                let quad = self.k(i, i) + self.k(t, t) - 2.0 * self.k(i, t);
+                let decrease = -(grad_diff * grad_diff) / Self::floored(quad);
+                if decrease <= best_decrease {
+                    best_decrease = decrease;
+                    j_sel = Some(t);
                 }
             }
         }
-        let (Some(i), Some(j)) = (i_sel, j_sel) else {
-            converged = true;
-            break;
-        };
+        let j = j_sel?;
         if g_max + g_max2 < KKT_TOL {
-            converged = true;
-            break;
+            None
+        } else {
+            Some((i, j))
         }
-        let (old_i, old_j) = (alpha[i], alpha[j]);
-        let quad = {
-            let q = k(i, i) + k(j, j) - 2.0 * k(i, j);
-            if q > 0.0 {
-                q
-            } else {
-                TAU
-            }
-        };
+    }
+
+    /// The analytic two-variable update of alpha_i and alpha_j, clipped to the box, and the
+    /// gradient updated with it.
+    fn step(&mut self, i: usize, j: usize) {
+        let (c, y) = (self.c, self.y);
+        let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
+        let quad = Self::floored(self.k(i, i) + self.k(j, j) - 2.0 * self.k(i, j));
+        let (grad, alpha) = (&self.grad, &mut self.alpha);
         if y[i] != y[j] {
             let delta = (-grad[i] - grad[j]) / quad;
             let diff = alpha[i] - alpha[j];
@@ -709,44 +742,41 @@ fn solve_binary(kernel: &[f64], y: &[f64], c: f64, warm: Option<&[f64]>) -> Bina
                 alpha[j] = sum;
             }
         }
-        let (d_i, d_j) = (alpha[i] - old_i, alpha[j] - old_j);
-        for t in 0..m {
-            grad[t] += y[t] * (y[i] * k(i, t) * d_i + y[j] * k(j, t) * d_j);
+        let (d_i, d_j) = (self.alpha[i] - old_i, self.alpha[j] - old_j);
+        for t in 0..y.len() {
+            self.grad[t] += y[t] * (y[i] * self.k(i, t) * d_i + y[j] * self.k(j, t) * d_j);
         }
     }
-    // rho: the mean of y_i grad_i over free variables, else the middle of the feasible range.
-    let (mut upper, mut lower) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut free_sum, mut free_count) = (0.0, 0usize);
-    for t in 0..m {
-        let yg = y[t] * grad[t];
-        if at_upper(alpha[t]) {
-            if y[t] < 0.0 {
+
+    /// rho: the mean of y_i grad_i over free variables, else the middle of the feasible range.
+    fn rho(&self) -> f64 {
+        let (mut upper, mut lower) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut free_sum, mut free_count) = (0.0, 0usize);
+        for t in 0..self.y.len() {
+            let yg = self.y[t] * self.grad[t];
+            // Whether y_t grad_t bounds rho from above (else from below).
+            let bounds_above = if self.at_upper(t) {
+                self.y[t] < 0.0
+            } else if self.at_lower(t) {
+                self.y[t] > 0.0
+            } else {
+                free_sum += yg;
+                free_count += 1;
+                continue;
+            };
+            if bounds_above {
                 upper = upper.min(yg);
             } else {
                 lower = lower.max(yg);
             }
-        } else if at_lower(alpha[t]) {
-            if y[t] > 0.0 {
-                upper = upper.min(yg);
-            } else {
-                lower = lower.max(yg);
-            }
+        }
+        if free_count > 0 {
+            free_sum / free_count as f64
+        } else if upper.is_finite() && lower.is_finite() {
+            (upper + lower) / 2.0
         } else {
-            free_sum += yg;
-            free_count += 1;
+            0.0
         }
-    }
-    let rho = if free_count > 0 {
-        free_sum / free_count as f64
-    } else if upper.is_finite() && lower.is_finite() {
-        (upper + lower) / 2.0
-    } else {
-        0.0
-    };
-    Binary {
-        alpha,
-        rho,
-        converged,
     }
 }
 
