@@ -32,6 +32,24 @@ pub struct LoopState {
     pub log: Vec<LogRow>,
 }
 
+impl LoopState {
+    /// The state before the first epoch.
+    pub fn start(learning_rate: f64) -> Self {
+        LoopState {
+            epochs_done: 0,
+            step: 0,
+            best_score: f64::MIN,
+            best_epoch: 0,
+            not_improving: 0,
+            learning_rate,
+            elapsed: 0.0,
+            divergences: 0,
+            finished: false,
+            log: Vec::new(),
+        }
+    }
+}
+
 fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
     NamedMpkBytesRecorder::new()
 }

@@ -168,26 +168,10 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     if config.batch_size == 0 || config.eval_every == 0 {
         return Err(Error::invalid("batch size and evaluation interval must be positive"));
     }
-    let mut adam = AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8);
-    if config.weight_decay > 0.0 {
-        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay)));
-    }
-    let mut optim = adam.init::<B, T::Model>();
+    let mut optim = adam(config).init::<B, T::Model>();
     let mut model = model;
     let mut best = model.clone();
-    let mut state = LoopState {
-        epochs_done: 0,
-        step: 0,
-        best_score: f64::MIN,
-        best_epoch: 0,
-        not_improving: 0,
-        learning_rate: config.learning_rate,
-        elapsed: 0.0,
-        divergences: 0,
-        finished: false,
-        log: Vec::new(),
-    };
-
+    let mut state = LoopState::start(config.learning_rate);
     if let (true, Some(f)) = (resume, files) {
         if let Some(restored) = restore::<B, T::Model, _>(&f.checkpoint, &model, &optim, device)? {
             (model, best, optim, state) = restored;
@@ -202,52 +186,25 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
 
     while !state.finished && state.epochs_done < config.epochs {
         let epoch = state.epochs_done;
-        let mut rng = epoch_rng(config.seed, epoch);
-        task.prepare_epoch(epoch)?;
-        task.start_epoch(epoch, &mut rng);
-        let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
-        let steps = task.steps_per_epoch();
-        for s in 0..steps {
-            super::interrupt::check(epoch)?;
-            let terms;
-            (model, terms) = optimiser_step(task, model, &mut optim, state.learning_rate, s, config.step_parts, &mut rng);
-            sum = Some(match sum {
-                Some(acc) => acc + terms,
-                None => terms,
-            });
-            state.step += 1;
-        }
-        state.epochs_done += 1;
+        let terms;
+        (model, terms) = run_epoch(task, model, &mut optim, &mut state, config)?;
         let last_epoch = state.epochs_done == config.epochs;
         if state.epochs_done % config.eval_every != 0 && !last_epoch {
             continue;
         }
-
-        let terms: Vec<f64> = sum.map(|t| to_vec(t.div_scalar(steps.max(1) as f32))).unwrap_or_default().iter().map(|&v| v as f64).collect();
+        let terms: Vec<f64> = terms.map(to_vec).unwrap_or_default().iter().map(|&v| v as f64).collect();
         let valid = task.validate(&model.valid());
         let finite = terms.iter().all(|v| v.is_finite()) && valid.score.is_finite();
         state.elapsed = elapsed_before + session_start.elapsed().as_secs_f64();
         let mut event = String::new();
         if !finite {
-            // Go back to the last good parameters with half the step size.
-            state.divergences += 1;
-            if state.divergences > config.max_divergences {
-                return Err(Error::Training(format!(
-                    "non-finite loss at epoch {} after {} learning-rate halvings; check the data \
-                     scaling or lower --lr",
-                    epoch + 1,
-                    config.max_divergences
-                )));
-            }
-            let lr = state.learning_rate / 2.0;
-            let divergences = state.divergences;
-            let log = state.log.clone();
-            let elapsed = state.elapsed;
+            let lr = back_off(&mut state, config, epoch)?;
+            let kept = state.clone();
             (model, optim, state) = snapshot.clone();
             state.learning_rate = lr;
-            state.divergences = divergences;
-            state.log = log;
-            state.elapsed = elapsed;
+            state.divergences = kept.divergences;
+            state.log = kept.log;
+            state.elapsed = kept.elapsed;
             event = format!("non-finite loss at epoch {}: restored epoch {}, learning rate halved to {lr:e}", epoch + 1, state.epochs_done);
         } else if config.keep == Keep::Last || valid.score > state.best_score {
             state.best_score = valid.score;
@@ -257,20 +214,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
         } else {
             state.not_improving += 1;
         }
-        let get = |i: usize| if finite { terms.get(i).copied().unwrap_or(f64::NAN) } else { f64::NAN };
-        let row = LogRow {
-            step: state.step,
-            time_elapsed: state.elapsed,
-            bound_minibatch: get(0),
-            bound_valid: if finite { valid.bound } else { f64::NAN },
-            not_improving: state.not_improving,
-            reconstruction: get(1),
-            kl: get(2),
-            valid_accuracy: if finite { valid.accuracy } else { f64::NAN },
-            epoch: epoch + 1,
-            learning_rate: state.learning_rate,
-            event,
-        };
+        let row = log_row(&state, epoch, finite.then_some((&terms, &valid)), event);
         state.log.push(row.clone());
         if reached_the_end(&state, config) {
             state.finished = true;
@@ -283,6 +227,79 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
     }
     let epochs_trained = state.epochs_done.saturating_sub(epochs_before);
     Ok(TrainOutcome { best, state, epochs_trained })
+}
+
+/// Adam with the configuration's betas and weight decay.
+fn adam(config: &TrainConfig) -> AdamConfig {
+    let adam = AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8);
+    if config.weight_decay > 0.0 {
+        adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay)))
+    } else {
+        adam
+    }
+}
+
+/// One epoch of optimiser steps on `task`: the model after it and the mean of the task's loss
+/// terms over its steps (not read back from the device until an evaluation needs it).
+fn run_epoch<B, T, O>(task: &mut T, model: T::Model, optim: &mut O, state: &mut LoopState, config: &TrainConfig) -> Result<(T::Model, Option<Tensor<B::InnerBackend, 1>>)>
+where
+    B: AutodiffBackend,
+    T: TrainTask<B>,
+    O: Optimizer<T::Model, B>,
+{
+    let epoch = state.epochs_done;
+    let mut rng = epoch_rng(config.seed, epoch);
+    task.prepare_epoch(epoch)?;
+    task.start_epoch(epoch, &mut rng);
+    let mut model = model;
+    let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
+    let steps = task.steps_per_epoch();
+    for s in 0..steps {
+        super::interrupt::check(epoch)?;
+        let terms;
+        (model, terms) = optimiser_step(task, model, optim, state.learning_rate, s, config.step_parts, &mut rng);
+        sum = Some(match sum {
+            Some(acc) => acc + terms,
+            None => terms,
+        });
+        state.step += 1;
+    }
+    state.epochs_done += 1;
+    Ok((model, sum.map(|t| t.div_scalar(steps.max(1) as f32))))
+}
+
+/// After non-finite numbers at `epoch`: counts the divergence and gives the halved learning
+/// rate to go back to the last good parameters with, or an error once there were too many.
+fn back_off(state: &mut LoopState, config: &TrainConfig, epoch: usize) -> Result<f64> {
+    state.divergences += 1;
+    if state.divergences > config.max_divergences {
+        return Err(Error::Training(format!(
+            "non-finite loss at epoch {} after {} learning-rate halvings; check the data \
+             scaling or lower --lr",
+            epoch + 1,
+            config.max_divergences
+        )));
+    }
+    Ok(state.learning_rate / 2.0)
+}
+
+/// The log's row for an evaluation after `epoch`, with the epoch's mean loss terms and the
+/// validation (`None` when they were not finite: NaN in the row).
+fn log_row(state: &LoopState, epoch: usize, measured: Option<(&Vec<f64>, &Validation)>, event: String) -> LogRow {
+    let term = |i: usize| measured.map_or(f64::NAN, |(terms, _)| terms.get(i).copied().unwrap_or(f64::NAN));
+    LogRow {
+        step: state.step,
+        time_elapsed: state.elapsed,
+        bound_minibatch: term(0),
+        bound_valid: measured.map_or(f64::NAN, |(_, v)| v.bound),
+        not_improving: state.not_improving,
+        reconstruction: term(1),
+        kl: term(2),
+        valid_accuracy: measured.map_or(f64::NAN, |(_, v)| v.accuracy),
+        epoch: epoch + 1,
+        learning_rate: state.learning_rate,
+        event,
+    }
 }
 
 type Restored<M, O> = (M, M, O, LoopState);
