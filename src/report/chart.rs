@@ -104,66 +104,19 @@ fn format_tick(v: f64, decimals: usize) -> String {
 
 /// Draws `panel` inside `area` with text of `size` pixels.
 pub fn draw_panel(image: &mut RgbImage, area: PixelRect, panel: &Panel, size: f32) -> Result<()> {
-    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-    let points = || {
-        panel
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().filter(finite))
-    };
-    let no_data = || Error::invalid(format!("plot {:?}: no finite values to draw", panel.title));
-    let (x0, x1) = {
-        let (lo, hi) = data_range(points().map(|p| p.0)).ok_or_else(no_data)?;
-        // No padding on x: the first and last step sit on the frame.
-        let (dlo, dhi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.0), b.max(p.0))
-        });
-        if dhi > dlo {
-            (dlo, dhi)
-        } else {
-            (lo, hi)
-        }
-    };
-    let (mut y0, mut y1) = data_range(points().map(|p| p.1)).ok_or_else(no_data)?;
-    if let Some((lo, hi)) = panel.y_limits {
-        (y0, y1) = (y0.max(lo), y1.min(hi));
-        if y1 <= y0 {
-            (y0, y1) = (lo, hi);
-        }
-    }
+    let ((x0, x1), (y0, y1)) = axis_ranges(panel)?;
     let (x_ticks, x_decimals) = nice_ticks(x0, x1, 6);
     let (y_ticks, y_decimals) = nice_ticks(y0, y1, 5);
-    let y_tick_labels: Vec<String> = y_ticks
-        .iter()
-        .map(|&v| format_tick(v, y_decimals))
-        .collect();
+    let y_tick_labels: Vec<String> = y_ticks.iter().map(|&v| format_tick(v, y_decimals)).collect();
     let mut y_tick_width = panel.min_y_tick_width;
     for l in &y_tick_labels {
         y_tick_width = y_tick_width.max(text::size_of(l, size)?.0);
     }
-
-    let line = (size * 1.3).ceil() as u32;
-    let left = line + y_tick_width + 8;
-    let top = (size * 1.7).ceil() as u32;
-    let bottom = 2 * line + 6;
-    let right = (size * 1.2).ceil() as u32;
-    if area.width <= left + right + 20 || area.height <= top + bottom + 20 {
-        return Err(Error::invalid(format!(
-            "plot {:?}: {} x {} pixels is too small",
-            panel.title, area.width, area.height
-        )));
-    }
-    let plot = PixelRect {
-        x: area.x + left,
-        y: area.y + top,
-        width: area.width - left - right,
-        height: area.height - top - bottom,
-    };
+    let plot = plot_area(area, panel, size, y_tick_width)?;
     let to_px = |x: f64, y: f64| {
         (
             plot.x as f64 + (x - x0) / (x1 - x0) * (plot.width - 1) as f64,
-            plot.y as f64 + (plot.height - 1) as f64
-                - (y - y0) / (y1 - y0) * (plot.height - 1) as f64,
+            plot.y as f64 + (plot.height - 1) as f64 - (y - y0) / (y1 - y0) * (plot.height - 1) as f64,
         )
     };
 
@@ -184,50 +137,67 @@ pub fn draw_panel(image: &mut RgbImage, area: PixelRect, panel: &Panel, size: f3
     for &t in &x_ticks {
         let (px, _) = to_px(t, y0);
         let at = (px.round() as i64, (plot.y + plot.height + 3) as i64);
-        text::draw(
-            image,
-            &format_tick(t, x_decimals),
-            at,
-            size,
-            TEXT,
-            Align::Centre,
-        )?;
+        text::draw(image, &format_tick(t, x_decimals), at, size, TEXT, Align::Centre)?;
     }
     for (&t, label) in y_ticks.iter().zip(&y_tick_labels) {
         let (_, py) = to_px(x0, t);
         let at = ((plot.x - 5) as i64, py.round() as i64 - (size * 0.6) as i64);
         text::draw(image, label, at, size, TEXT, Align::Right)?;
     }
-    let centre_x = (plot.x + plot.width / 2) as i64;
-    text::draw(
-        image,
-        &panel.title,
-        (centre_x, area.y as i64 + 2),
-        size * 1.15,
-        TEXT,
-        Align::Centre,
-    )?;
-    let x_label_y = (plot.y + plot.height + line + 4) as i64;
-    text::draw(
-        image,
-        &panel.x_label,
-        (centre_x, x_label_y),
-        size,
-        TEXT,
-        Align::Centre,
-    )?;
-    let centre_y = (plot.y + plot.height / 2) as i64;
-    text::draw_vertical(
-        image,
-        &panel.y_label,
-        (area.x as i64 + 1, centre_y),
-        size,
-        TEXT,
-    )?;
+    draw_titles(image, (area, plot), panel, size)?;
     if panel.legend {
         draw_legend(image, &panel.series, plot, size, &to_px)?;
     }
     Ok(())
+}
+
+/// The x and y ranges the panel shows: the finite data's, x without padding (the first and
+/// last step sit on the frame), y within the panel's limits where the data allow.
+fn axis_ranges(panel: &Panel) -> Result<((f64, f64), (f64, f64))> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let points = || panel.series.iter().flat_map(|s| s.points.iter().filter(finite));
+    let no_data = || Error::invalid(format!("plot {:?}: no finite values to draw", panel.title));
+    let (lo, hi) = data_range(points().map(|p| p.0)).ok_or_else(no_data)?;
+    let (dlo, dhi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let x = if dhi > dlo { (dlo, dhi) } else { (lo, hi) };
+    let (mut y0, mut y1) = data_range(points().map(|p| p.1)).ok_or_else(no_data)?;
+    if let Some((lo, hi)) = panel.y_limits {
+        (y0, y1) = (y0.max(lo), y1.min(hi));
+        if y1 <= y0 {
+            (y0, y1) = (lo, hi);
+        }
+    }
+    Ok((x, (y0, y1)))
+}
+
+/// The data's rectangle inside `area`, leaving room for the title above, the tick labels and
+/// the axis titles left and below.
+fn plot_area(area: PixelRect, panel: &Panel, size: f32, y_tick_width: u32) -> Result<PixelRect> {
+    let line = line_height(size);
+    let left = line + y_tick_width + 8;
+    let top = (size * 1.7).ceil() as u32;
+    let bottom = 2 * line + 6;
+    let right = (size * 1.2).ceil() as u32;
+    if area.width <= left + right + 20 || area.height <= top + bottom + 20 {
+        return Err(Error::invalid(format!("plot {:?}: {} x {} pixels is too small", panel.title, area.width, area.height)));
+    }
+    Ok(PixelRect { x: area.x + left, y: area.y + top, width: area.width - left - right, height: area.height - top - bottom })
+}
+
+/// The height of a line of text of `size` pixels, with its spacing.
+fn line_height(size: f32) -> u32 {
+    (size * 1.3).ceil() as u32
+}
+
+/// The panel's title above the plot and its axis titles below and to the left.
+fn draw_titles(image: &mut RgbImage, (area, plot): (PixelRect, PixelRect), panel: &Panel, size: f32) -> Result<()> {
+    let line = line_height(size);
+    let centre_x = (plot.x + plot.width / 2) as i64;
+    text::draw(image, &panel.title, (centre_x, area.y as i64 + 2), size * 1.15, TEXT, Align::Centre)?;
+    let x_label_y = (plot.y + plot.height + line + 4) as i64;
+    text::draw(image, &panel.x_label, (centre_x, x_label_y), size, TEXT, Align::Centre)?;
+    let centre_y = (plot.y + plot.height / 2) as i64;
+    text::draw_vertical(image, &panel.y_label, (area.x as i64 + 1, centre_y), size, TEXT)
 }
 
 fn draw_series(
