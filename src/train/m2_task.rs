@@ -132,6 +132,27 @@ pub struct M2Data {
     pub valid_labels: Vec<usize>,
 }
 
+impl M2Data {
+    /// Refuses rows of the wrong width, labels that do not match their rows in number and class
+    /// indices beyond `n_classes`.
+    fn check(&self) -> Result<()> {
+        let dim = self.dim;
+        self.labelled.check(dim, "labelled pixels")?;
+        self.unlabelled.check(dim, "unlabelled pixels")?;
+        Inputs::Fixed(self.valid_x.clone()).check(dim, "validation pixels")?;
+        if self.labels.len() != self.labelled.rows(dim) || self.labels.is_empty() {
+            return Err(Error::invalid(format!("{} labels for {} labelled pixels (need at least one)", self.labels.len(), self.labelled.rows(dim))));
+        }
+        if self.valid_labels.len() != self.valid_x.len() / dim {
+            return Err(Error::invalid(format!("{} validation labels for {} validation pixels", self.valid_labels.len(), self.valid_x.len() / dim)));
+        }
+        if let Some(&c) = self.labels.iter().chain(&self.valid_labels).find(|&&c| c >= self.n_classes) {
+            return Err(Error::invalid(format!("class index {c} with only {} classes", self.n_classes)));
+        }
+        Ok(())
+    }
+}
+
 pub struct M2Task<B: AutodiffBackend> {
     pub dim: usize,
     pub n_classes: usize,
@@ -177,66 +198,17 @@ impl<B: AutodiffBackend> M2Task<B> {
     /// A task over `data`, with the batch size, seed and noise of `train`.
     pub fn new(data: M2Data, alpha: f64, train: &TrainConfig, device: B::Device) -> Result<Self> {
         let TrainConfig { batch_size, seed, noise, .. } = *train;
-        let M2Data {
-            dim,
-            n_classes,
-            labelled,
-            labels,
-            unlabelled,
-            valid_x,
-            valid_labels,
-        } = data;
-        if dim == 0 || n_classes == 0 || batch_size == 0 {
-            return Err(Error::invalid(
-                "M2 needs a positive dimension, class count and batch size",
-            ));
+        if data.dim == 0 || data.n_classes == 0 || batch_size == 0 {
+            return Err(Error::invalid("M2 needs a positive dimension, class count and batch size"));
         }
         if !(alpha.is_finite() && alpha >= 0.0) {
-            return Err(Error::invalid(format!(
-                "alpha must be a non-negative number, not {alpha}"
-            )));
+            return Err(Error::invalid(format!("alpha must be a non-negative number, not {alpha}")));
         }
-        labelled.check(dim, "labelled pixels")?;
-        unlabelled.check(dim, "unlabelled pixels")?;
-        Inputs::Fixed(valid_x.clone()).check(dim, "validation pixels")?;
-        if labels.len() != labelled.rows(dim) || labels.is_empty() {
-            return Err(Error::invalid(format!(
-                "{} labels for {} labelled pixels (need at least one)",
-                labels.len(),
-                labelled.rows(dim)
-            )));
-        }
-        if valid_labels.len() != valid_x.len() / dim {
-            return Err(Error::invalid(format!(
-                "{} validation labels for {} validation pixels",
-                valid_labels.len(),
-                valid_x.len() / dim
-            )));
-        }
-        if let Some(&c) = labels
-            .iter()
-            .chain(&valid_labels)
-            .find(|&&c| c >= n_classes)
-        {
-            return Err(Error::invalid(format!(
-                "class index {c} with only {n_classes} classes"
-            )));
-        }
-        let n_u = unlabelled.rows(dim);
+        data.check()?;
+        let M2Data { dim, n_classes, labelled, labels, unlabelled, valid_x, valid_labels } = data;
         let (unlabelled, held_out) = if valid_labels.is_empty() {
-            if n_u < 2 {
-                return Err(Error::invalid(
-                    "without a validation set M2 needs at least 2 unlabelled pixels",
-                ));
-            }
-            let mut idx: Vec<usize> = (0..n_u).collect();
-            idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x6d32_686f_6c64));
-            let h = (n_u / 10).clamp(1, 10_000);
-            let held = gather_rows(unlabelled.means(), dim, &idx[..h]);
-            idx.drain(..h);
-            idx.sort_unstable();
-            (unlabelled.select(dim, &idx), held)
-        } else if n_u == 0 {
+            hold_out(unlabelled, dim, seed)?
+        } else if unlabelled.rows(dim) == 0 {
             return Err(Error::invalid("M2 needs unlabelled pixels"));
         } else {
             (unlabelled, Vec::new())
@@ -553,6 +525,22 @@ pub fn mean_unlabelled_bound<B: Backend>(
         total += to_vec(bound)[0] as f64;
     }
     total / n as f64
+}
+
+/// Without a validation set, a tenth of the unlabelled rows (1 to 10,000, drawn with `seed`)
+/// are held out to score the bound on: the rows left to train on and the held-out inputs.
+fn hold_out(unlabelled: Inputs, dim: usize, seed: u64) -> Result<(Inputs, Vec<f32>)> {
+    let n_u = unlabelled.rows(dim);
+    if n_u < 2 {
+        return Err(Error::invalid("without a validation set M2 needs at least 2 unlabelled pixels"));
+    }
+    let mut idx: Vec<usize> = (0..n_u).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x6d32_686f_6c64));
+    let h = (n_u / 10).clamp(1, 10_000);
+    let held = gather_rows(unlabelled.means(), dim, &idx[..h]);
+    idx.drain(..h);
+    idx.sort_unstable();
+    Ok((unlabelled.select(dim, &idx), held))
 }
 
 #[cfg(test)]
