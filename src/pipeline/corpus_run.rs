@@ -142,32 +142,13 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     let files = corpus.files();
     let files_path = dir.root.join("corpus_files.json");
     if resume && files_path.exists() {
-        let before: Vec<CoreFile> = atomic::read_json(&files_path)?;
-        if before != files {
-            return Err(Error::bad(&files_path, format!("the run trained on {} other files ({} now): resume it on the same folder and files", before.len(), files.len())));
-        }
+        check_same_files(&files_path, &files)?;
     }
     let classes = corpus_classes(corpus)?;
     let k = classes.values.len();
     let transform = transforms(corpus, cfg, dir, resume)?;
     let dim = transform.dim();
-    let rows: Vec<usize> = files.iter().map(|f| f.rows).collect();
-    let dense = |f: usize| -> Result<Vec<Option<u32>>> {
-        let stored = corpus.files()[f].read_labels(corpus.label_kind())?;
-        Ok(stored.iter().map(|v| classes.values.binary_search(v).ok().map(|c| c as u32)).collect())
-    };
-    let rule = SplitRule { config: &cfg.corpus, cap: cfg.split.max_per_class.unwrap_or(cfg.corpus.max_per_class), guard: transform.halo(), seed: cfg.split.seed };
-    let split = split_corpus(&rows, corpus.cols(), k, dense, rule)?;
-    for w in &split.warnings {
-        log::warn!("{w}");
-    }
-    if split.test.is_empty() || split.valid.is_empty() {
-        return Err(Error::invalid(format!(
-            "the depth blocks left {} validation and {} test pixels: a corpus run needs both (raise corpus.valid_share or corpus.test_share, or lower corpus.block_rows)",
-            split.valid.len(),
-            split.test.len()
-        )));
-    }
+    let split = split_by_depth(corpus, &classes, cfg, transform.halo())?;
     atomic::write(&dir.config(), cfg.to_toml().as_bytes())?;
     atomic::write_json(&files_path, &files)?;
     atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
@@ -202,7 +183,54 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
     let mut written = outputs::write_learning_curves(dir)?;
     let report = RunReport {
-        title: format!("M2 on the drill-core corpus {}", corpus.files().first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
+        metrics: Some(metrics.clone()),
+        seconds: started.elapsed().as_secs_f64(),
+        images: written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        ..corpus_report(corpus, cfg, &split, &classes, dir)?
+    };
+    written.push(outputs::write_run_report(dir, &report)?);
+    Ok(CorpusOutcome { metrics, split, train_state: outcome.state, seconds: started.elapsed().as_secs_f64(), files: written })
+}
+
+/// Refuses to resume a run on other files than those it stored at `path`.
+fn check_same_files(path: &std::path::Path, files: &[CoreFile]) -> Result<()> {
+    let before: Vec<CoreFile> = atomic::read_json(path)?;
+    if before != files {
+        return Err(Error::bad(path, format!("the run trained on {} other files ({} now): resume it on the same folder and files", before.len(), files.len())));
+    }
+    Ok(())
+}
+
+/// The corpus's labelled pixels dealt to training, validation and test by depth blocks, test
+/// pixels within `guard` rows of another set's block left out; refused when validation or
+/// test gets none.
+fn split_by_depth(corpus: &Corpus, classes: &ClassInfo, cfg: &ExperimentConfig, guard: usize) -> Result<CorpusSplit> {
+    let rows: Vec<usize> = corpus.files().iter().map(|f| f.rows).collect();
+    let dense = |f: usize| -> Result<Vec<Option<u32>>> {
+        let stored = corpus.files()[f].read_labels(corpus.label_kind())?;
+        Ok(stored.iter().map(|v| classes.values.binary_search(v).ok().map(|c| c as u32)).collect())
+    };
+    let rule = SplitRule { config: &cfg.corpus, cap: cfg.split.max_per_class.unwrap_or(cfg.corpus.max_per_class), guard, seed: cfg.split.seed };
+    let split = split_corpus(&rows, corpus.cols(), classes.values.len(), dense, rule)?;
+    for w in &split.warnings {
+        log::warn!("{w}");
+    }
+    if split.test.is_empty() || split.valid.is_empty() {
+        return Err(Error::invalid(format!(
+            "the depth blocks left {} validation and {} test pixels: a corpus run needs both (raise corpus.valid_share or corpus.test_share, or lower corpus.block_rows)",
+            split.valid.len(),
+            split.test.len()
+        )));
+    }
+    Ok(split)
+}
+
+/// The run report's description of a corpus run: its data, its sets and how they were split
+/// (the scores, time and pictures are the caller's).
+fn corpus_report(corpus: &Corpus, cfg: &ExperimentConfig, split: &CorpusSplit, classes: &ClassInfo, dir: &RunDir) -> Result<RunReport> {
+    let files = corpus.files();
+    Ok(RunReport {
+        title: format!("M2 on the drill-core corpus {}", files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
         data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.len(), corpus.cols(), corpus.bands(), corpus.n_pixels()),
         splits: vec![
             ("labelled train".into(), split.train.len()),
@@ -211,10 +239,10 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
             ("unlabelled per epoch".into(), cfg.corpus.unlabelled_per_epoch.min(corpus.n_pixels())),
         ],
         class_names: classes.names.clone(),
-        metrics: Some(metrics.clone()),
+        metrics: None,
         config: cfg.to_toml(),
-        seconds: started.elapsed().as_secs_f64(),
-        images: written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        seconds: 0.0,
+        images: Vec::new(),
         notes: std::iter::once(format!(
             "split by depth blocks of {} rows dealt whole to training, validation ({:.0}%) and test ({:.0}%) with seed {}; test pixels within {} rows of another set's block left out",
             split.block_rows,
@@ -226,9 +254,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
         .chain(split.warnings.iter().cloned())
         .chain(dir.recorded_changes()?.iter().map(|c| c.to_string()))
         .collect(),
-    };
-    written.push(outputs::write_run_report(dir, &report)?);
-    Ok(CorpusOutcome { metrics, split, train_state: outcome.state, seconds: started.elapsed().as_secs_f64(), files: written })
+    })
 }
 
 #[cfg(test)]
