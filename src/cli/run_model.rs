@@ -9,7 +9,7 @@ use hyperssl::pipeline::trained::ClassInfo;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
 use hyperssl::pipeline::m2_run::run_m2;
-use hyperssl::pipeline::run_dir::RunDir;
+use hyperssl::pipeline::run_dir::{RunDir, RunSession};
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 
 use super::train::{progress_bar, report_progress};
@@ -31,8 +31,8 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
     let out = match cfg.model {
-        ModelKind::M1 => run_m1::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?.run,
-        ModelKind::M2 | ModelKind::M1m2 => run_m2::<B>(scene, cfg, Some(dir), resume, &mut progress, &device)?,
+        ModelKind::M1 => run_m1::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?.run,
+        ModelKind::M2 | ModelKind::M1m2 => run_m2::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?,
     };
     let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
     bar.finish_and_clear();
@@ -63,7 +63,7 @@ fn corpus_on<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &
     let device = B::Device::default();
     let bar = progress_bar(cfg.train.epochs);
     let mut progress = report_progress(&bar);
-    let out = run_corpus_m2::<B>(corpus, cfg, dir, resume, &mut progress, &device)?;
+    let out = run_corpus_m2::<B>(corpus, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
     bar.finish_and_clear();
     let names: Vec<String> = read_json::<ClassInfo>(&dir.classes())?.names;
     let listing: String = out.files.iter().map(|f| format!("  {}\n", f.display())).collect();

@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::config::{ExperimentConfig, Input, ModelKind};
 use super::m2_run::{configured_task, initial_model};
 use super::outputs;
-use super::run_dir::RunDir;
+use super::run_dir::{RunDir, RunSession};
 use super::trained::ClassInfo;
 use crate::atomic;
 use crate::data::corpus::depth_split::{split_corpus, CorpusSplit, PixelRef, SplitRule};
@@ -33,7 +33,7 @@ use crate::models::tensors::column_moments;
 use crate::report::RunReport;
 use crate::train::checkpoint::LoopState;
 use crate::train::m2_task::{Inputs, M2Data, UnlabelledSource};
-use crate::train::trainer::{train, Progress, RunFiles};
+use crate::train::trainer::train;
 
 /// Rows read at once when fitting the scaling and gathering labelled pixels.
 const READ_ROWS: usize = 256;
@@ -127,8 +127,9 @@ fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: boo
 
 /// Trains M2 on a corpus and scores its test pixels; the run folder gets what `predict` needs
 /// (configuration, scaling, spatial features, classes, model) and the split by depth blocks.
-pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, progress: &mut dyn FnMut(&Progress), device: &B::Device) -> Result<CorpusOutcome> {
+pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<CorpusOutcome> {
     let started = Instant::now();
+    let (dir, resume) = (run.dir.ok_or_else(|| Error::invalid("a corpus run keeps its split and checkpoints in a run folder"))?, run.resume);
     if cfg.model != ModelKind::M2 {
         return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
     }
@@ -172,8 +173,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, d
     };
     let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)));
     let model = initial_model::<B>(cfg, dim, k, (&mean, &var), device);
-    let run_files = RunFiles::in_dir(&dir.root, "m2_");
-    let outcome = train(&mut task, model, &cfg.train, Some(&run_files), resume, progress, device)?;
+    let outcome = train(&mut task, model, &cfg.train, run.training("m2_"), device)?;
     drop(task);
     let model = outcome.best.valid();
     let test_x = gather(corpus, &transform, &split.test)?;
@@ -323,7 +323,7 @@ mod tests {
         cfg.train.batch_size = 50;
         cfg.corpus = CorpusConfig { block_rows: 4, unlabelled_per_epoch: 200, chunk_rows: 5, ..Default::default() };
         let device = Default::default();
-        let out = run_corpus::<CpuTrain>(&corpus, &cfg, &dir, false, &mut |_| {}, &device).unwrap();
+        let out = run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: false, progress: &mut |_| {} }, &device).unwrap();
         assert_eq!(out.train_state.epochs_done, 2);
         assert_eq!(out.metrics.class_counts().iter().sum::<usize>(), out.split.test.len());
         for f in ["config.toml", "scaler.json", "spatial.json", "classes.json", "split.json", "corpus_split.json", "corpus_files.json", "m2_model.mpk", "report.md", "metrics.json"] {
@@ -331,13 +331,13 @@ mod tests {
         }
         // Extending the run to a third epoch on the same files works; on other files it is refused.
         cfg.train.epochs = 3;
-        let out = run_corpus::<CpuTrain>(&corpus, &cfg, &dir, true, &mut |_| {}, &device).unwrap();
+        let out = run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: true, progress: &mut |_| {} }, &device).unwrap();
         assert_eq!(out.train_state.epochs_done, 3);
         let fewer = Corpus::from_paths(&[corpus.files()[0].path.clone(), corpus.files()[1].path.clone()]).unwrap();
-        let err = run_corpus::<CpuTrain>(&fewer, &cfg, &dir, true, &mut |_| {}, &device).unwrap_err().to_string();
+        let err = run_corpus::<CpuTrain>(&fewer, &cfg, RunSession { dir: Some(&dir), resume: true, progress: &mut |_| {} }, &device).unwrap_err().to_string();
         assert!(err.contains("corpus_files.json") && err.contains("same folder"), "{err}");
         // M1 does not stream.
         cfg.model = ModelKind::M1;
-        assert!(run_corpus::<CpuTrain>(&corpus, &cfg, &dir, false, &mut |_| {}, &device).unwrap_err().to_string().contains("--model m2"));
+        assert!(run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: false, progress: &mut |_| {} }, &device).unwrap_err().to_string().contains("--model m2"));
     }
 }

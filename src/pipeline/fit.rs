@@ -10,8 +10,8 @@ use crate::models::backend::AutodiffBackend;
 use super::config::{CheckedConfig, ExperimentConfig, ModelKind};
 use super::features::dist_qz;
 use super::m1_run::{prepare_split, train_m1, Prepared};
-use super::m2_run::{train_m2, FeatureSelection};
-use super::run_dir::RunDir;
+use super::m2_run::{train_m2, FeatureSelection, M2Inputs};
+use super::run_dir::RunSession;
 use super::trained::{ClassInfo, Trained, TrainedModel};
 use crate::atomic;
 use crate::data::array::gather_rows;
@@ -33,17 +33,11 @@ pub(crate) struct Fitted<B: crate::models::backend::Backend> {
 
 /// Trains the configured model on the training pixels and the unlabelled pool of `p`. With a run
 /// folder, training keeps its checkpoints there and resumes from them when asked.
-pub(crate) fn fit_prepared<B: AutodiffBackend>(
-    p: &Prepared,
-    cfg: &ExperimentConfig,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<Fitted<B::InnerBackend>> {
+pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<Fitted<B::InnerBackend>> {
+    let dir = run.dir;
     match cfg.model {
         ModelKind::M1 => {
-            let outcome = train_m1::<B>(p, cfg, dir, resume, progress, device)?;
+            let outcome = train_m1::<B>(p, cfg, run, device)?;
             let (features, _) = dist_qz(&outcome.best, &p.x, p.dim, device);
             let latent = outcome.best.latent_dim();
             let train_x = gather_rows(&features, latent, &p.split.train);
@@ -54,16 +48,16 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(
             Ok(Fitted { model: TrainedModel::M1 { model: outcome.best, classifier }, state: outcome.state, classifier_fit: Some(report) })
         }
         ModelKind::M2 => {
-            let (model, state) = train_m2::<B>(p, &p.x, None, p.dim, cfg, dir, resume, progress, device)?;
+            let (model, state) = train_m2::<B>(p, M2Inputs { x: &p.x, logvar: None, dim: p.dim }, cfg, run, device)?;
             Ok(Fitted { model: TrainedModel::M2 { model }, state, classifier_fit: None })
         }
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
             m1_cfg.train.epochs = cfg.m1_epochs.unwrap_or(cfg.train.epochs);
-            let m1_outcome = train_m1::<B>(p, &m1_cfg, dir, resume, progress, device)?;
+            let m1_outcome = train_m1::<B>(p, &m1_cfg, run.resuming(run.resume), device)?;
             // M2 resumes only from a checkpoint trained on the features it gets now: not when M1
             // has just trained further.
-            let resume_m2 = resume && m1_outcome.epochs_trained == 0;
+            let resume_m2 = run.resume && m1_outcome.epochs_trained == 0;
             let m1 = m1_outcome.best;
             let (mu, lv) = dist_qz(&m1, &p.x, p.dim, device);
             let latent = m1.latent_dim();
@@ -72,7 +66,8 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(
                 atomic::write_json(&d.m1m2_features(), &selection)?;
             }
             let (features, logvar) = (selection.apply(&mu), selection.logvar(&lv));
-            let (m2, state) = train_m2::<B>(p, &features, Some(&logvar), selection.kept.len(), cfg, dir, resume_m2, progress, device)?;
+            let inputs = M2Inputs { x: &features, logvar: Some(&logvar), dim: selection.kept.len() };
+            let (m2, state) = train_m2::<B>(p, inputs, cfg, run.resuming(resume_m2), device)?;
             Ok(Fitted { model: TrainedModel::M1m2 { m1, selection, m2 }, state, classifier_fit: None })
         }
     }
@@ -109,7 +104,7 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
     let split = Split { train, unlabelled: (0..scene.n_pixels()).collect(), ..Default::default() };
     let cfg: &ExperimentConfig = config;
     let p = prepare_split(scene, cfg, Some(split), None)?;
-    let fitted = fit_prepared::<B>(&p, cfg, None, false, progress, device)?;
+    let fitted = fit_prepared::<B>(&p, cfg, RunSession::in_memory(progress), device)?;
     Ok(Trained { config: cfg.clone(), scaler: p.scaler, spatial: p.spatial, split: p.split, classes: ClassInfo::of(labels), seeds: p.seeds, model: fitted.model })
 }
 

@@ -13,7 +13,7 @@ use super::config::{ExperimentConfig, Input};
 use super::fit::fit_prepared;
 use super::trained::{ClassInfo, TrainedModel};
 use super::outputs;
-use super::run_dir::RunDir;
+use super::run_dir::{RunDir, RunSession};
 use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
@@ -29,7 +29,7 @@ use crate::atomic;
 use super::outcome::RunOutcome;
 use crate::data::array::gather_rows;
 use crate::train::m1_task::M1Task;
-use crate::train::trainer::{train, Progress, RunFiles, TrainOutcome};
+use crate::train::trainer::{train, TrainOutcome};
 
 /// A scene made ready for training: the split, the scaling fitted on the training pool and
 /// what the models see of every pixel.
@@ -161,22 +161,14 @@ pub fn hold_out(pool: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
 
 /// Trains M1 on the pool of a prepared scene; returns the parameters with the best validation
 /// bound.
-pub fn train_m1<B: AutodiffBackend>(
-    p: &Prepared,
-    cfg: &ExperimentConfig,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
+pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
     let dim = p.dim;
     let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone());
     task.kl_warmup = cfg.kl_warmup;
     let (mean, var) = column_moments(&task.x, dim);
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);
-    let files = dir.map(|d| RunFiles::in_dir(&d.root, "m1_"));
-    let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
+    let outcome = train(&mut task, model, &cfg.train, run.training("m1_"), device)?;
     Ok(TrainOutcome { best: outcome.best.valid(), state: outcome.state, epochs_trained: outcome.epochs_trained })
 }
 
@@ -188,17 +180,11 @@ pub struct M1Outcome<B: crate::models::backend::Backend> {
     pub run: RunOutcome,
 }
 
-pub fn run_m1<B: AutodiffBackend>(
-    scene: &Scene,
-    cfg: &ExperimentConfig,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<M1Outcome<B::InnerBackend>> {
+pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<M1Outcome<B::InnerBackend>> {
     let started = Instant::now();
+    let dir = run.dir;
     let p = prepare(scene, cfg, dir)?;
-    let fitted = fit_prepared::<B>(&p, cfg, dir, resume, progress, device)?;
+    let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
     let (pixelwise, probabilities) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
     let (TrainedModel::M1 { model, classifier }, Some(fit)) = (fitted.model, fitted.classifier_fit) else {
         return Err(Error::invalid("run_m1 trains M1"));
@@ -265,7 +251,7 @@ mod tests {
             cfg.train.epochs = 1;
             cfg.train.learning_rate = 0.0;
             cfg.train.batch_size = 16;
-            let trained = train_m1::<CpuTrain>(&p, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+            let trained = train_m1::<CpuTrain>(&p, &cfg, RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
             log_px_at_mean(&trained.best)
         };
         let gain = start(0.1) - start(1.0);

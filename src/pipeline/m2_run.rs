@@ -10,7 +10,7 @@ use super::config::{ExperimentConfig, ModelKind};
 use super::fit::fit_prepared;
 use super::m1_run::{prepare_split, Prepared};
 use super::outputs;
-use super::run_dir::RunDir;
+use super::run_dir::RunSession;
 use super::trained::{ClassInfo, TrainedModel};
 use crate::data::sampling::Split;
 use crate::data::Scene;
@@ -22,7 +22,7 @@ use crate::train::checkpoint::LoopState;
 use super::outcome::RunOutcome;
 use crate::data::array::gather_rows;
 use crate::train::m2_task::{Inputs, M2Data, M2Task};
-use crate::train::trainer::{train, Progress, RunFiles};
+use crate::train::trainer::train;
 
 /// Which M1 latent dimensions feed M2, and the range each is held to, stored with an M1+M2 run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -92,17 +92,8 @@ pub(crate) fn initial_model<B: AutodiffBackend>(cfg: &ExperimentConfig, dim: usi
 /// Trains M2 on `features` (row-major, `dim` wide; `logvar` for sampled M1 features) and scores
 /// the test pixels.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn train_m2<B: AutodiffBackend>(
-    p: &Prepared,
-    features: &[f32],
-    logvar: Option<&[f32]>,
-    dim: usize,
-    cfg: &ExperimentConfig,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<(M2<B::InnerBackend>, LoopState)> {
+pub(crate) fn train_m2<B: AutodiffBackend>(p: &Prepared, inputs: M2Inputs, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<(M2<B::InnerBackend>, LoopState)> {
+    let M2Inputs { x: features, logvar, dim } = inputs;
     let inputs = |idx: &[usize]| match logvar {
         Some(lv) => Inputs::Sampled { mean: gather_rows(features, dim, idx), logvar: gather_rows(lv, dim, idx) },
         None => Inputs::Fixed(gather_rows(features, dim, idx)),
@@ -120,35 +111,28 @@ pub(crate) fn train_m2<B: AutodiffBackend>(
     let (mean, var) = column_moments(&gather_rows(features, dim, pool), dim);
     let mut task = configured_task::<B>(data, cfg, device)?;
     let model = initial_model::<B>(cfg, dim, p.n_classes, (&mean, &var), device);
-    let files = dir.map(|d| RunFiles::in_dir(&d.root, "m2_"));
-    let outcome = train(&mut task, model, &cfg.train, files.as_ref(), resume, progress, device)?;
+    let outcome = train(&mut task, model, &cfg.train, run.training("m2_"), device)?;
     Ok((outcome.best.valid(), outcome.state))
 }
 
-pub fn run_m2<B: AutodiffBackend>(
-    scene: &Scene,
-    cfg: &ExperimentConfig,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<RunOutcome> {
-    run_m2_split::<B>(scene, cfg, None, dir, resume, progress, device)
+/// What M2 sees of every pixel of a prepared scene (`n x dim`, row-major): the scene's own
+/// inputs, or M1's features with their log-variances for M1+M2.
+pub(crate) struct M2Inputs<'a> {
+    pub x: &'a [f32],
+    pub logvar: Option<&'a [f32]>,
+    pub dim: usize,
+}
+
+pub fn run_m2<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
+    run_m2_split::<B>(scene, cfg, None, run, device)
 }
 
 /// [`run_m2`] on a split given by the caller.
-pub fn run_m2_split<B: AutodiffBackend>(
-    scene: &Scene,
-    cfg: &ExperimentConfig,
-    split: Option<Split>,
-    dir: Option<&RunDir>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<RunOutcome> {
+pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
     let started = Instant::now();
+    let dir = run.dir;
     let p = prepare_split(scene, cfg, split, dir)?;
-    let fitted = fit_prepared::<B>(&p, cfg, dir, resume, progress, device)?;
+    let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
     let state = fitted.state;
     let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
     let predicted = p.class_map(&pixelwise, &probs, cfg);
@@ -222,7 +206,7 @@ mod tests {
             labels[i] = test_labels[(n * 7 + 3) % test_labels.len()];
         }
         let permuted = striped_scene(Some(labels));
-        let run = |scene: &Scene| run_m2_split::<CpuTrain>(scene, &cfg, Some(split.clone()), None, false, &mut |_| {}, &Default::default()).unwrap();
+        let run = |scene: &Scene| run_m2_split::<CpuTrain>(scene, &cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
         let (a, b) = (run(&scene), run(&permuted));
         assert_eq!(a.probabilities, b.probabilities);
         assert_eq!(a.predicted, b.predicted);

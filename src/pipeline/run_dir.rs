@@ -12,6 +12,34 @@ use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
 use crate::eval::propagation::Seeds;
 use crate::error::{Error, Result};
+use crate::train::trainer::{Progress, RunFiles, Session};
+
+/// Where a run keeps what it trains, and whom it tells of its progress.
+pub struct RunSession<'a> {
+    /// The run folder (none: a model fitted in memory, nothing written).
+    pub dir: Option<&'a RunDir>,
+    /// Continue from the checkpoints in `dir`, if any.
+    pub resume: bool,
+    /// Called after every evaluation of the training.
+    pub progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl<'a> RunSession<'a> {
+    /// A run in memory that reports nothing.
+    pub fn in_memory(progress: &'a mut dyn FnMut(&Progress)) -> Self {
+        RunSession { dir: None, resume: false, progress }
+    }
+
+    /// The training session of the model whose files in the run folder start with `prefix`.
+    pub fn training(&mut self, prefix: &str) -> Session<'_> {
+        Session { files: self.dir.map(|d| RunFiles::in_dir(&d.root, prefix)), resume: self.resume, progress: &mut *self.progress }
+    }
+
+    /// The same session, resumed or not as `resume` says.
+    pub fn resuming(&mut self, resume: bool) -> RunSession<'_> {
+        RunSession { dir: self.dir, resume, progress: &mut *self.progress }
+    }
+}
 
 /// How a folder that already holds a run is refused (the command line names its flags after it).
 pub const RUN_EXISTS: &str = "already holds a run: resume it or choose another folder";

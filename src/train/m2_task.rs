@@ -553,6 +553,7 @@ mod tests {
     }
     use crate::models::{Activation, Likelihood, M2Config};
     use crate::train::{train, TrainConfig};
+    use crate::train::trainer::Session;
     use burn::backend::{Autodiff, Flex};
 
     type AB = Autodiff<Flex>;
@@ -692,7 +693,7 @@ mod tests {
             seed: 5,
             ..Default::default()
         };
-        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &dev).unwrap();
+        let out = train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &dev).unwrap();
         let last = out.state.log.last().unwrap();
         assert!(
             out.state.best_score > 0.9,
@@ -738,7 +739,7 @@ mod tests {
             learning_rate: 1e-3,
             ..Default::default()
         };
-        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &dev).unwrap();
+        let out = train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &dev).unwrap();
         let row = out.state.log.last().unwrap();
         assert!(
             row.bound_minibatch.is_finite() && row.reconstruction.is_finite() && row.kl.is_finite(),

@@ -13,4 +13,4 @@ pub mod trainer;
 
 pub use config::{Keep, TrainConfig};
 pub use noise::Noise;
-pub use trainer::{train, Progress, TrainOutcome, TrainTask};
+pub use trainer::{train, Progress, Session, TrainOutcome, TrainTask};

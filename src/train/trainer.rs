@@ -144,6 +144,16 @@ impl RunFiles {
     }
 }
 
+/// Where one call of [`train`] keeps its log and checkpoint, and whom it tells of its progress.
+pub struct Session<'a> {
+    /// The log and checkpoint (none: nothing is written, nothing resumed).
+    pub files: Option<RunFiles>,
+    /// Continue from the checkpoint in `files`, if there is one.
+    pub resume: bool,
+    /// Called after every evaluation.
+    pub progress: &'a mut dyn FnMut(&Progress),
+}
+
 fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Stream 0 is left for fixed validation noise.
@@ -151,20 +161,14 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
-/// Trains `model` on `task`. With `files`, writes the log and a checkpoint at every evaluation;
+/// Trains `model` on `task`. With the session's `files`, writes the log and a checkpoint at every evaluation;
 /// with `resume`, continues from the checkpoint there (if any) and reaches the result an
 /// uninterrupted run would have reached. A finished run is extended when `config` now allows
 /// more epochs or more patience: the loop is deterministic, so its first epochs are the ones
 /// already trained (only an evaluation forced by the old last epoch may differ).
-pub fn train<B: AutodiffBackend, T: TrainTask<B>>(
-    task: &mut T,
-    model: T::Model,
-    config: &TrainConfig,
-    files: Option<&RunFiles>,
-    resume: bool,
-    progress: &mut dyn FnMut(&Progress),
-    device: &B::Device,
-) -> Result<TrainOutcome<T::Model>> {
+pub fn train<B: AutodiffBackend, T: TrainTask<B>>(task: &mut T, model: T::Model, config: &TrainConfig, session: Session, device: &B::Device) -> Result<TrainOutcome<T::Model>> {
+    let Session { files, resume, progress } = session;
+    let files = files.as_ref();
     if config.batch_size == 0 || config.eval_every == 0 {
         return Err(Error::invalid("batch size and evaluation interval must be positive"));
     }
@@ -399,7 +403,7 @@ mod tests {
     /// `train` on a fresh `setup(epochs)`, without progress reports.
     fn run(epochs: usize, files: Option<&RunFiles>, resume: bool) -> TrainOutcome<M1<AB>> {
         let (mut task, model, cfg) = setup(epochs);
-        train(&mut task, model, &cfg, files, resume, &mut |_| {}, &Default::default()).unwrap()
+        train(&mut task, model, &cfg, Session { files: files.cloned(), resume, progress: &mut |_| {} }, &Default::default()).unwrap()
     }
 
     fn valid_bounds(s: &LoopState) -> Vec<f64> {
@@ -420,12 +424,12 @@ mod tests {
         let (mut task, model, cfg) = setup(5);
         let mut evaluations = 0;
         let stopped = stoppable(&token, || {
-            train(&mut task, model, &cfg, Some(&files), false, &mut |p| {
+            train(&mut task, model, &cfg, Session { files: Some(files.clone()), resume: false, progress: &mut |p| {
                 evaluations += 1;
                 if p.epoch == 2 {
                     token.stop();
                 }
-            }, &Default::default())
+            } }, &Default::default())
         });
         let Err(Error::Interrupted { epoch }) = stopped else { panic!("not interrupted") };
         assert_eq!((epoch, evaluations), (3, 2));
@@ -445,11 +449,11 @@ mod tests {
         let (mut task, model, cfg) = setup(5);
         // Kill the run right after the checkpoint of epoch 2.
         let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train(&mut task, model, &cfg, Some(&files), false, &mut |p| {
+            train(&mut task, model, &cfg, Session { files: Some(files.clone()), resume: false, progress: &mut |p| {
                 if p.epoch == 2 {
                     panic!("killed")
                 }
-            }, &Default::default())
+            } }, &Default::default())
         }));
         assert!(killed.is_err());
         let resumed = run(5, Some(&files), true);
@@ -503,7 +507,7 @@ mod tests {
         std::fs::write(&files.checkpoint, b"HSSLCKP1 cut short").unwrap();
         std::fs::write(checkpoint::previous(&files.checkpoint), b"").unwrap();
         let (mut task, model, cfg) = setup(5);
-        let err = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).err().unwrap().to_string();
+        let err = train(&mut task, model, &cfg, Session { files: Some(files.clone()), resume: true, progress: &mut |_| {} }, &Default::default()).err().unwrap().to_string();
         assert!(err.contains(&files.checkpoint.display().to_string()) && err.contains("corrupt checkpoint"), "{err}");
     }
 
@@ -514,7 +518,7 @@ mod tests {
         let (mut task, _, cfg) = setup(5);
         let wider = M1Config { hidden: vec![13], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
         let model = M1::new(&wider, 6, 3, &Default::default());
-        let err = train(&mut task, model, &cfg, Some(&files), true, &mut |_| {}, &Default::default()).err().unwrap().to_string();
+        let err = train(&mut task, model, &cfg, Session { files: Some(files.clone()), resume: true, progress: &mut |_| {} }, &Default::default()).err().unwrap().to_string();
         assert!(err.contains("do not fit"), "{err}");
     }
 
@@ -588,7 +592,7 @@ mod tests {
             let (inner, model, cfg) = setup(6);
             let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |_| false, score: Some(score) };
             let cfg = TrainConfig { patience: 2, keep, ..cfg };
-            train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap()
+            train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &Default::default()).unwrap()
         };
         let worse = |e: usize| -(e as f64);
         let (best, last) = (outcome(Keep::Best, worse), outcome(Keep::Last, worse));
@@ -605,7 +609,7 @@ mod tests {
     fn non_finite_loss_restores_parameters_and_halves_the_rate() {
         let (inner, model, cfg) = setup(5);
         let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e == 3, score: None };
-        let out = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).unwrap();
+        let out = train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &Default::default()).unwrap();
         assert_eq!(out.state.divergences, 1);
         assert_eq!(out.state.learning_rate, cfg.learning_rate / 2.0);
         assert!(out.state.log.iter().any(|r| r.event.contains("learning rate halved")));
@@ -616,7 +620,7 @@ mod tests {
     fn repeated_divergence_is_an_error() {
         let (inner, model, cfg) = setup(10);
         let mut task = Poisoned { inner, epoch: AtomicUsize::new(0), poison: |e| e >= 2, score: None };
-        let err = train(&mut task, model, &cfg, None, false, &mut |_| {}, &Default::default()).err().expect("must fail");
+        let err = train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &Default::default()).err().expect("must fail");
         assert!(err.to_string().contains("non-finite loss"), "{err}");
     }
 
