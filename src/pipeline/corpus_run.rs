@@ -185,7 +185,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let report = RunReport {
         metrics: Some(metrics.clone()),
         seconds: started.elapsed().as_secs_f64(),
-        images: written.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        images: outputs::file_names(&written),
         ..corpus_report(corpus, cfg, &split, &classes, dir)?
     };
     written.push(outputs::write_run_report(dir, &report)?);

@@ -18,6 +18,7 @@ use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
 use crate::data::Scene;
+use crate::report::RunReport;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
@@ -203,9 +204,15 @@ pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: Ru
             files.push(outputs::write_m1_spectra(d, &model, &p.x, p.dim, &p.split, scene.wavelengths.as_deref(), device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
-        let title = format!("M1 + {:?} on {}", cfg.classifier, scene.source.display());
-        let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
-        files.push(report);
+        let report = RunReport {
+            title: format!("M1 + {:?} on {}", cfg.classifier, scene.source.display()),
+            metrics: Some(metrics.clone()),
+            config: cfg.to_toml(),
+            seconds: started.elapsed().as_secs_f64(),
+            images: outputs::file_names(&files),
+            ..outputs::scene_report(d, scene, &p.split, &classes)?
+        };
+        files.push(outputs::write_run_report(d, &report)?);
     }
     let run = RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
     Ok(M1Outcome { model, classifier, fit, run })

@@ -14,6 +14,7 @@ use super::run_dir::RunSession;
 use super::trained::{ClassInfo, TrainedModel};
 use crate::data::sampling::Split;
 use crate::data::Scene;
+use crate::report::RunReport;
 use crate::error::Result;
 use crate::models::tensors::column_moments;
 use crate::models::M2;
@@ -150,9 +151,15 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
             files.push(outputs::write_m2_spectra(d, model, &p.x, p.dim, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
-        let title = format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display());
-        let report = outputs::write_report(d, &title, scene, &p.split, &classes, &metrics, &cfg.to_toml(), started.elapsed().as_secs_f64(), &files)?;
-        files.push(report);
+        let report = RunReport {
+            title: format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display()),
+            metrics: Some(metrics.clone()),
+            config: cfg.to_toml(),
+            seconds: started.elapsed().as_secs_f64(),
+            images: outputs::file_names(&files),
+            ..outputs::scene_report(d, scene, &p.split, &classes)?
+        };
+        files.push(outputs::write_run_report(d, &report)?);
     }
     Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }

@@ -11,7 +11,6 @@ use crate::data::sampling::Split;
 use crate::data::readers::npy::write_npy;
 use crate::data::{RawArray, Samples, Scene};
 use crate::error::Result;
-use crate::eval::metrics::Metrics;
 use crate::models::m2::class_indices;
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::{M1, M2};
@@ -134,11 +133,12 @@ pub fn write_m1_spectra<B: Backend>(dir: &RunDir, m1: &M1<B>, x: &[f32], bands: 
     Ok(path)
 }
 
-/// report.md: the data, the split, metrics against the majority baseline, per-class table,
-/// confusion matrix, time, configuration and picture links.
-pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, classes: &ClassInfo, metrics: &Metrics, config: &str, seconds: f64, images: &[PathBuf]) -> Result<PathBuf> {
-    let run = RunReport {
-        title: title.to_string(),
+/// What report.md says of a run on a scene: its data, its sets, its classes, and the notes
+/// (split warnings, settings changed on resume). The title, scores, configuration, time and
+/// pictures are the caller's; [`write_run_report`] writes it.
+pub fn scene_report(dir: &RunDir, scene: &Scene, split: &Split, classes: &ClassInfo) -> Result<RunReport> {
+    Ok(RunReport {
+        title: String::new(),
         data: format!("{}: {} x {} pixels, {} bands ({})", scene.source.display(), scene.height, scene.width, scene.bands, scene.dtype),
         splits: vec![
             ("labelled train".into(), split.train.len()),
@@ -147,14 +147,18 @@ pub fn write_report(dir: &RunDir, title: &str, scene: &Scene, split: &Split, cla
             ("unlabelled pool".into(), split.unlabelled.len()),
         ],
         class_names: classes.names.clone(),
-        metrics: Some(metrics.clone()),
-        config: config.to_string(),
-        seconds,
-        images: images.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect(),
+        metrics: None,
+        config: String::new(),
+        seconds: 0.0,
+        images: Vec::new(),
         // A run's settings changed after it began (on --resume) are part of what made its result.
         notes: split.warnings.iter().cloned().chain(dir.recorded_changes()?.iter().map(|c| c.to_string())).collect(),
-    };
-    write_run_report(dir, &run)
+    })
+}
+
+/// The file names of `paths`, as a report links its pictures.
+pub fn file_names(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect()
 }
 
 /// report.md of a run and metrics.json with the report's facts beside the metrics.
