@@ -1,12 +1,12 @@
 //! Metrics, the classifiers fitted on features and the spatial regularisation of their maps.
 
-pub mod class_map;
+pub(crate) mod class_map;
 pub mod classifier;
 pub(crate) mod cv;
 pub mod logreg;
 pub(crate) mod maxflow;
 pub mod metrics;
-pub mod mrf;
+pub(crate) mod mrf;
 pub mod propagation;
 pub(crate) mod platt;
 pub mod svm;

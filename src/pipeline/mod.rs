@@ -13,7 +13,7 @@ pub mod kernel_cache;
 pub mod m1_run;
 pub mod m2_run;
 pub mod mnist;
-pub mod outcome;
+pub(crate) mod outcome;
 pub mod outputs;
 pub mod predictor;
 pub mod run_dir;

@@ -32,7 +32,7 @@ mod heat;
 mod image_grid;
 mod learning_curves;
 mod legend;
-pub mod maps;
+pub(crate) mod maps;
 mod markdown;
 pub mod palette;
 mod png;

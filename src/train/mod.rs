@@ -1,14 +1,14 @@
 //! Training: the optimiser loop with early stopping and divergence recovery, checkpoints that let
 //! a killed run resume to the same result, and the CSV log.
 
-pub mod checkpoint;
+pub(crate) mod checkpoint;
 pub mod config;
 pub mod heap;
 pub mod interrupt;
-pub mod log;
+pub(crate) mod log;
 pub mod m1_task;
 pub mod m2_task;
-pub mod noise;
+pub(crate) mod noise;
 pub mod trainer;
 
 pub use config::{Keep, TrainConfig};

@@ -5,7 +5,7 @@
 //! a seed, reading one block from disk at a time and shuffling the pixels inside it, so
 //! memory stays at about one chunk whatever the corpus size.
 
-pub mod depth_split;
+pub(crate) mod depth_split;
 pub mod epoch_draw;
 pub mod inputs;
 pub mod synthetic;
