@@ -48,6 +48,9 @@ pub fn composed_softplus_backward<B: burn::tensor::backend::Backend>(x: Tensor<B
 #[cfg(feature = "cuda")]
 impl Backend for burn::backend::Cuda {}
 
+#[cfg(feature = "ndarray-backend")]
+impl Backend for burn::backend::NdArray {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
