@@ -89,7 +89,7 @@ impl Seeds {
 const FLOOR: f32 = 1e-3;
 
 /// The classifier's probabilities (`n x k`) of pixels whose model inputs are `x` (`n x dim`),
-/// each multiplied by the share of the seeds' classes that reaches it (plus [`FLOOR`]) and
+/// each multiplied by the share of the seeds' classes that reaches it (plus `FLOOR`, 0.001) and
 /// normalised. With no seeds, or with propagation off, the probabilities are returned as they
 /// are.
 pub fn propagate(probs: &[f32], k: usize, x: &[f32], dim: usize, seeds: &Seeds, config: &PropagationConfig) -> Vec<f32> {
