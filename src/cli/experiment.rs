@@ -130,7 +130,7 @@ fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &st
         dir.record_changes(&cfg.changes_from(&stored))?;
     }
     let started = Instant::now();
-    super::run_model::run(scene, cfg, &dir, true, device)?;
+    super::run_model::run(super::run_model::Data::Scene(scene), cfg, &dir, true, device)?;
     let seconds_file = root.join("seconds.json");
     let seconds = match read_json::<f64>(&seconds_file) {
         Ok(s) => s,

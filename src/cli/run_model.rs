@@ -14,18 +14,32 @@ use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 
 use super::train::{progress_bar, report_progress};
 
-/// Trains and evaluates; returns the text to print.
-pub fn run(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
+/// What a run trains on: a scene in memory, or a corpus read from disk as it trains.
+pub enum Data<'a> {
+    Scene(&'a Scene),
+    Corpus(&'a Corpus),
+}
+
+/// Trains and evaluates on the chosen device; returns the text to print.
+pub fn run(data: Data, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
     match device {
-        Device::Cpu => run_on::<CpuTrain>(scene, cfg, dir, resume),
+        Device::Cpu => run_on::<CpuTrain>(data, cfg, dir, resume),
         #[cfg(feature = "cuda")]
-        Device::Cuda => run_on::<hyperssl::pipeline::backend::GpuTrain>(scene, cfg, dir, resume),
+        Device::Cuda => run_on::<hyperssl::pipeline::backend::GpuTrain>(data, cfg, dir, resume),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => unreachable!("checked by Device::check_available"),
     }
 }
 
-fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
+fn run_on<B: AutodiffBackend>(data: Data, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
+    match data {
+        Data::Scene(scene) => scene_on::<B>(scene, cfg, dir, resume),
+        Data::Corpus(corpus) => corpus_on::<B>(corpus, cfg, dir, resume),
+    }
+}
+
+/// Trains the configured model on a scene; returns the text to print.
+fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
     let bar = progress_bar(cfg.train.epochs);
     let mut progress = report_progress(&bar);
@@ -49,16 +63,6 @@ fn run_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDi
 }
 
 /// Trains M2 on a corpus read from disk; returns the text to print.
-pub fn run_corpus(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, device: Device) -> anyhow::Result<String> {
-    match device {
-        Device::Cpu => corpus_on::<CpuTrain>(corpus, cfg, dir, resume),
-        #[cfg(feature = "cuda")]
-        Device::Cuda => corpus_on::<hyperssl::pipeline::backend::GpuTrain>(corpus, cfg, dir, resume),
-        #[cfg(not(feature = "cuda"))]
-        Device::Cuda => unreachable!("checked by Device::check_available"),
-    }
-}
-
 fn corpus_on<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
     let bar = progress_bar(cfg.train.epochs);

@@ -287,7 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (dir, cfg) = run_folder(&args.options, &stem)?;
     let model_name = format!("{:?}", cfg.model).to_lowercase();
     eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, dir.root.display());
-    let summary = super::run_model::run(&scene, &cfg, &dir, args.options.resume, args.options.device)
+    let summary = super::run_model::run(super::run_model::Data::Scene(&scene), &cfg, &dir, args.options.resume, args.options.device)
         .with_context(|| format!("run in {}", dir.root.display()))?;
     print!("{summary}");
     Ok(())
@@ -305,7 +305,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
         corpus.bands(),
         dir.root.display()
     );
-    let summary = super::run_model::run_corpus(corpus, &cfg, &dir, args.options.resume, args.options.device)
+    let summary = super::run_model::run(super::run_model::Data::Corpus(corpus), &cfg, &dir, args.options.resume, args.options.device)
         .with_context(|| format!("run in {}", dir.root.display()))?;
     print!("{summary}");
     Ok(())
