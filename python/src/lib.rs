@@ -173,10 +173,7 @@ fn train_interruptibly<T: Send>(py: Python<'_>, verbose: bool, fit: impl FnOnce(
 
 /// Rows of a 2-D array in row-major order: the array's own memory when it is laid out so.
 fn rows_of<'a>(x: &'a PyReadonlyArray2<'_, f32>) -> std::borrow::Cow<'a, [f32]> {
-    match x.as_slice() {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => std::borrow::Cow::Owned(x.as_array().iter().copied().collect()),
-    }
+    hyperssl::data::array::row_major(x.as_array())
 }
 
 /// A height x width x bands cube as a scene, with a label map (0 = unlabelled) when given.

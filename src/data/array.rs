@@ -160,6 +160,25 @@ pub fn gather_rows<T: Copy>(x: &[T], dim: usize, indices: &[usize]) -> Vec<T> {
     out
 }
 
+/// The rows of `x` as one row-major buffer: `x`'s own memory when it is laid out so (any array
+/// in C order, a NumPy array among them), else a copy.
+///
+/// ```
+/// use hyperssl::data::array::row_major;
+/// use std::borrow::Cow;
+/// let x = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let rows = row_major(x.view());
+/// assert!(matches!(rows, Cow::Borrowed(_)) && *rows == [1.0, 2.0, 3.0, 4.0]);
+/// let columns = row_major(x.t()); // the transpose, copied into row-major order
+/// assert!(matches!(columns, Cow::Owned(_)) && *columns == [1.0, 3.0, 2.0, 4.0]);
+/// ```
+pub fn row_major<'a>(x: ndarray::ArrayView2<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
+    match x.to_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
+    }
+}
+
 /// Reverses the axis order of a column-major (Fortran) buffer so that the result is row-major
 /// with the same logical shape. MATLAB, Fortran-ordered .npy and HDF5 written by MATLAB need it.
 ///

@@ -4,6 +4,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 
 use super::trained::Trained;
+use crate::data::array::row_major;
 use crate::error::{Error, Result};
 use crate::models::backend::Backend;
 
@@ -21,20 +22,12 @@ pub trait Predictor {
     fn predict(&self, x: ArrayView2<f32>) -> Result<Array1<u32>>;
 }
 
-/// The rows of `x` as one row-major buffer (a view of it when `x` is already laid out so).
-fn row_major<'a>(x: &'a ArrayView2<'a, f32>) -> std::borrow::Cow<'a, [f32]> {
-    match x.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
-    }
-}
-
 impl<B: Backend> Trained<B> {
     fn classify_array(&self, x: ArrayView2<f32>) -> Result<(Vec<usize>, Vec<f32>)> {
         if x.ncols() != self.scaler.bands() {
             return Err(Error::invalid(format!("rows of {} bands for a model of {} bands", x.ncols(), self.scaler.bands())));
         }
-        self.predict_rows(&row_major(&x))
+        self.predict_rows(&row_major(x))
     }
 }
 
