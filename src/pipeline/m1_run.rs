@@ -201,7 +201,9 @@ pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: Ru
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probabilities)?;
         if p.spatial.is_none() {
-            files.push(outputs::write_m1_spectra(d, &model, &p.x, p.dim, &p.split, scene.wavelengths.as_deref(), device)?);
+            let train_classes = p.classes_of(&p.split.train);
+            let spectra = outputs::SceneSpectra { x: &p.x, bands: p.dim, train: &p.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };
+            files.push(outputs::write_m1_spectra(d, &model, &spectra, device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
         let report = RunReport {

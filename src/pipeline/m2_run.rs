@@ -147,8 +147,9 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
         files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
         // Generated spectra are drawn for a model of the spectra themselves.
         if let (TrainedModel::M2 { model }, None, true) = (&fitted.model, &p.spatial, scene.width > 1 && p.dim > 1) {
-            let classes_of = |idx: &[usize]| p.classes_of(idx);
-            files.push(outputs::write_m2_spectra(d, model, &p.x, p.dim, &p.split, &classes, &classes_of, scene.wavelengths.as_deref(), device)?);
+            let train_classes = p.classes_of(&p.split.train);
+            let spectra = outputs::SceneSpectra { x: &p.x, bands: p.dim, train: &p.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };
+            files.push(outputs::write_m2_spectra(d, model, &spectra, &classes, device)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
         let report = RunReport {
