@@ -73,15 +73,10 @@ pub struct ClassLinear<B: Backend> {
 
 impl<B: Backend> ClassLinear<B> {
     /// Initialised as one layer over the concatenated input (fan-in `d_in + classes`); output
-    /// columns from `zero_from` on start at zero (log-variance heads).
-    fn new<R: Rng>(
-        rng: &mut R,
-        d_in: usize,
-        classes: usize,
-        d_out: usize,
-        zero_from: usize,
-        device: &B::Device,
-    ) -> Self {
+    /// columns from `zero_from` on start at zero (log-variance heads). The shape's hidden
+    /// layers are not this layer's.
+    fn new<R: Rng>(rng: &mut R, shape: &ClassMlpShape, device: &B::Device) -> Self {
+        let ClassMlpShape { d_in, classes, d_out, zero_from, .. } = *shape;
         let joint = init::linear::<B, R>(rng, d_in + classes, d_out, 1.0, device);
         let mut w = to_vec(joint.weight.val());
         zero_columns(&mut w, d_out, zero_from);
@@ -140,30 +135,24 @@ pub struct ClassMlp<B: Backend> {
     pub row_chunks: bool,
 }
 
+/// The layer sizes of a [`ClassMlp`]: `d_in (+ classes) -> hidden... -> d_out`, the output
+/// columns from `zero_from` on starting with zero weights (log-variance heads).
+#[derive(Clone, Copy)]
+struct ClassMlpShape<'a> {
+    d_in: usize,
+    classes: usize,
+    hidden: &'a [usize],
+    d_out: usize,
+    zero_from: usize,
+}
+
 impl<B: Backend> ClassMlp<B> {
-    /// Layers `d_in (+ classes) -> hidden... -> d_out`; output columns from `zero_from` on start
-    /// with zero weights.
-    #[allow(clippy::too_many_arguments)]
-    fn new<R: Rng>(
-        rng: &mut R,
-        d_in: usize,
-        classes: usize,
-        hidden: &[usize],
-        d_out: usize,
-        zero_from: usize,
-        activation: Activation,
-        device: &B::Device,
-    ) -> Self {
+    fn new<R: Rng>(rng: &mut R, shape: ClassMlpShape, activation: Activation, device: &B::Device) -> Self {
+        let ClassMlpShape { d_in, classes, hidden, d_out, zero_from } = shape;
         let widths: Vec<usize> = hidden.iter().copied().chain([d_out]).collect();
         let last = widths.len() - 1;
-        let first = ClassLinear::new(
-            rng,
-            d_in,
-            classes,
-            widths[0],
-            if last == 0 { zero_from } else { widths[0] },
-            device,
-        );
+        let first_zero_from = if last == 0 { zero_from } else { widths[0] };
+        let first = ClassLinear::new(rng, &ClassMlpShape { d_in, classes, hidden: &[], d_out: widths[0], zero_from: first_zero_from }, device);
         let rest = (1..=last)
             .map(|i| {
                 let layer = init::linear::<B, R>(rng, widths[i - 1], widths[i], 1.0, device);
@@ -278,30 +267,12 @@ impl<B: Backend> M2<B> {
         let h = classifier.out_dim(input_dim);
         let q_y = init::linear(&mut rng, h, n_classes, 1.0, device);
         let l = config.latent;
-        let encoder = ClassMlp::new(
-            &mut rng,
-            input_dim,
-            n_classes,
-            &config.hidden_encoder,
-            2 * l,
-            l,
-            act,
-            device,
-        );
+        let encoder = ClassMlp::new(&mut rng, ClassMlpShape { d_in: input_dim, classes: n_classes, hidden: &config.hidden_encoder, d_out: 2 * l, zero_from: l }, act, device);
         let (out, zero_from) = match config.likelihood {
             Likelihood::GaussianPixel => (2 * input_dim, input_dim),
             _ => (input_dim, input_dim),
         };
-        let decoder = ClassMlp::new(
-            &mut rng,
-            l,
-            n_classes,
-            &config.hidden_decoder,
-            out,
-            zero_from,
-            act,
-            device,
-        );
+        let decoder = ClassMlp::new(&mut rng, ClassMlpShape { d_in: l, classes: n_classes, hidden: &config.hidden_decoder, d_out: out, zero_from }, act, device);
         let p_logvar_band = match config.likelihood {
             Likelihood::GaussianBand => {
                 Some(Param::from_tensor(vector(vec![0.0; input_dim], device)))
