@@ -44,7 +44,7 @@ use hyperssl::models::{M1Config, M2Config, M1, M2};
 use hyperssl::train::m1_task::M1Task;
 use hyperssl::train::m2_task::{Inputs, M2Data, M2Task};
 use hyperssl::pipeline::backend::Device;
-use hyperssl::train::trainer::optimiser_step;
+use hyperssl::train::trainer::{optimiser_step, Step};
 use hyperssl::train::{Noise, TrainConfig, TrainTask};
 
 /// The children and bench/reference.py read the device from here.
@@ -609,7 +609,7 @@ fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
             task.start_epoch(0, &mut rng);
         }
         let (model, terms) =
-            optimiser_step(&task, model, &mut optim, tc.learning_rate, step % per_epoch, parts, &mut rng);
+            optimiser_step(&task, model, &mut optim, Step { index: step % per_epoch, learning_rate: tc.learning_rate, parts }, &mut rng);
         sum = Some(match sum.take() {
             Some(acc) => acc + terms,
             None => terms,

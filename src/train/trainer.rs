@@ -72,18 +72,19 @@ pub fn part_rows(rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
     (0..p).map(|i| i * rows / p..(i + 1) * rows / p).collect()
 }
 
+/// Which optimiser step to take: its index within the epoch, its learning rate, and the parts
+/// its minibatch is cut into (run on the rayon pool's threads).
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub index: usize,
+    pub learning_rate: f64,
+    pub parts: usize,
+}
+
 /// One optimiser step: draws the minibatch, runs each part forward and backward (on the rayon
 /// pool's threads when there are several), sums their gradients and Adam-steps the model.
 /// Returns the model and the step's logged terms.
-pub fn optimiser_step<B, T, O>(
-    task: &T,
-    model: T::Model,
-    optim: &mut O,
-    learning_rate: f64,
-    step: usize,
-    parts: usize,
-    rng: &mut ChaCha8Rng,
-) -> (T::Model, Tensor<B::InnerBackend, 1>)
+pub fn optimiser_step<B, T, O>(task: &T, model: T::Model, optim: &mut O, step: Step, rng: &mut ChaCha8Rng) -> (T::Model, Tensor<B::InnerBackend, 1>)
 where
     B: AutodiffBackend,
     T: TrainTask<B>,
@@ -93,7 +94,8 @@ where
         let out = task.loss(model, part);
         (GradientsParams::from_grads(out.loss.backward(), model), out.terms.inner())
     };
-    let mut drawn = task.draw(&model, step, parts.max(1), rng);
+    let Step { index, learning_rate, parts } = step;
+    let mut drawn = task.draw(&model, index, parts.max(1), rng);
     let (grads, terms) = if drawn.len() == 1 {
         run(drawn.pop().expect("one part"), &model)
     } else {
@@ -261,7 +263,7 @@ where
     for s in 0..steps {
         super::interrupt::check(epoch)?;
         let terms;
-        (model, terms) = optimiser_step(task, model, optim, state.learning_rate, s, config.step_parts, &mut rng);
+        (model, terms) = optimiser_step(task, model, optim, Step { index: s, learning_rate: state.learning_rate, parts: config.step_parts }, &mut rng);
         sum = Some(match sum {
             Some(acc) => acc + terms,
             None => terms,
