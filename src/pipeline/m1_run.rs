@@ -7,6 +7,7 @@ use crate::models::backend::AutodiffBackend;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input};
@@ -160,6 +161,52 @@ pub fn hold_out(pool: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<us
     (p, valid)
 }
 
+/// A scene run's classes and scores, as its run folder records them.
+pub(crate) struct ScoredRun<'a> {
+    pub title: String,
+    pub started: Instant,
+    pub pixelwise: &'a [usize],
+    pub predicted: &'a [usize],
+    pub probabilities: &'a [f32],
+    pub metrics: &'a Metrics,
+    pub metrics_pixelwise: &'a Metrics,
+}
+
+impl Prepared {
+    /// Writes a scene run's metrics, maps, learning curves and report into `d`, with the
+    /// picture of spectra that `draw_spectra` makes (if any) for a model of the spectra
+    /// themselves; returns the files written.
+    pub(crate) fn write_run(
+        &self,
+        d: &RunDir,
+        (scene, cfg): (&Scene, &ExperimentConfig),
+        run: &ScoredRun,
+        draw_spectra: impl FnOnce(&outputs::SceneSpectra, &ClassInfo) -> Result<Option<PathBuf>>,
+    ) -> Result<Vec<PathBuf>> {
+        atomic::write_json(&d.metrics(), run.metrics)?;
+        atomic::write_json(&d.metrics_pixelwise(), run.metrics_pixelwise)?;
+        d.write_metrics_without_propagation(self.score_without_propagation(run.pixelwise, run.probabilities, cfg)?.as_ref())?;
+        let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
+        let mut files = outputs::write_run_maps(d, scene, &classes, &self.split, run.predicted, run.probabilities)?;
+        if self.spatial.is_none() {
+            let train_classes = self.classes_of(&self.split.train);
+            let spectra = outputs::SceneSpectra { x: &self.x, bands: self.dim, train: &self.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };
+            files.extend(draw_spectra(&spectra, &classes)?);
+        }
+        files.extend(outputs::write_learning_curves(d)?);
+        let report = RunReport {
+            title: run.title.clone(),
+            metrics: Some(run.metrics.clone()),
+            config: cfg.to_toml(),
+            seconds: run.started.elapsed().as_secs_f64(),
+            images: outputs::file_names(&files),
+            ..outputs::scene_report(d, scene, &self.split, &classes)?
+        };
+        files.push(outputs::write_run_report(d, &report)?);
+        Ok(files)
+    }
+}
+
 /// Trains M1 on the pool of a prepared scene; returns the parameters with the best validation
 /// bound.
 pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
@@ -195,26 +242,16 @@ pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: Ru
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
-        atomic::write_json(&d.metrics(), &metrics)?;
-        atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
-        d.write_metrics_without_propagation(p.score_without_propagation(&pixelwise, &probabilities, cfg)?.as_ref())?;
-        let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
-        files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probabilities)?;
-        if p.spatial.is_none() {
-            let train_classes = p.classes_of(&p.split.train);
-            let spectra = outputs::SceneSpectra { x: &p.x, bands: p.dim, train: &p.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };
-            files.push(outputs::write_m1_spectra(d, &model, &spectra, device)?);
-        }
-        files.extend(outputs::write_learning_curves(d)?);
-        let report = RunReport {
+        let scored = ScoredRun {
             title: format!("M1 + {:?} on {}", cfg.classifier, scene.source.display()),
-            metrics: Some(metrics.clone()),
-            config: cfg.to_toml(),
-            seconds: started.elapsed().as_secs_f64(),
-            images: outputs::file_names(&files),
-            ..outputs::scene_report(d, scene, &p.split, &classes)?
+            started,
+            pixelwise: &pixelwise,
+            predicted: &predicted,
+            probabilities: &probabilities,
+            metrics: &metrics,
+            metrics_pixelwise: &metrics_pixelwise,
         };
-        files.push(outputs::write_run_report(d, &report)?);
+        files = p.write_run(d, (scene, cfg), &scored, |spectra, _| outputs::write_m1_spectra(d, &model, spectra, device).map(Some))?;
     }
     let run = RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
     Ok(M1Outcome { model, classifier, fit, run })

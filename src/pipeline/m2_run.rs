@@ -8,17 +8,15 @@ use std::time::Instant;
 
 use super::config::{ExperimentConfig, ModelKind};
 use super::fit::fit_prepared;
-use super::m1_run::{prepare_split, Prepared};
+use super::m1_run::{prepare_split, Prepared, ScoredRun};
 use super::outputs;
 use super::run_dir::RunSession;
-use super::trained::{ClassInfo, TrainedModel};
+use super::trained::TrainedModel;
 use crate::data::sampling::Split;
 use crate::data::Scene;
-use crate::report::RunReport;
 use crate::error::Result;
 use crate::models::tensors::column_moments;
 use crate::models::M2;
-use crate::atomic;
 use crate::train::checkpoint::LoopState;
 use super::outcome::RunOutcome;
 use crate::data::array::gather_rows;
@@ -140,27 +138,20 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
     let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
-        atomic::write_json(&d.metrics(), &metrics)?;
-        atomic::write_json(&d.metrics_pixelwise(), &metrics_pixelwise)?;
-        d.write_metrics_without_propagation(p.score_without_propagation(&pixelwise, &probs, cfg)?.as_ref())?;
-        let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
-        files = outputs::write_run_maps(d, scene, &classes, &p.split, &predicted, &probs)?;
-        // Generated spectra are drawn for a model of the spectra themselves.
-        if let (TrainedModel::M2 { model }, None, true) = (&fitted.model, &p.spatial, scene.width > 1 && p.dim > 1) {
-            let train_classes = p.classes_of(&p.split.train);
-            let spectra = outputs::SceneSpectra { x: &p.x, bands: p.dim, train: &p.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };
-            files.push(outputs::write_m2_spectra(d, model, &spectra, &classes, device)?);
-        }
-        files.extend(outputs::write_learning_curves(d)?);
-        let report = RunReport {
+        let scored = ScoredRun {
             title: format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display()),
-            metrics: Some(metrics.clone()),
-            config: cfg.to_toml(),
-            seconds: started.elapsed().as_secs_f64(),
-            images: outputs::file_names(&files),
-            ..outputs::scene_report(d, scene, &p.split, &classes)?
+            started,
+            pixelwise: &pixelwise,
+            predicted: &predicted,
+            probabilities: &probs,
+            metrics: &metrics,
+            metrics_pixelwise: &metrics_pixelwise,
         };
-        files.push(outputs::write_run_report(d, &report)?);
+        // Generated spectra are drawn for M2 on spectra (not M1+M2, which generates features).
+        files = p.write_run(d, (scene, cfg), &scored, |spectra, classes| match &fitted.model {
+            TrainedModel::M2 { model } if scene.width > 1 && p.dim > 1 => outputs::write_m2_spectra(d, model, spectra, classes, device).map(Some),
+            _ => Ok(None),
+        })?;
     }
     Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
