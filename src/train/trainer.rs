@@ -163,9 +163,9 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
-/// Trains `model` on `task`. With the session's `files`, writes the log and a checkpoint at every evaluation;
-/// with `resume`, continues from the checkpoint there (if any) and reaches the result an
-/// uninterrupted run would have reached. A finished run is extended when `config` now allows
+/// Trains `model` on `task`. With the session's `files`, writes the log and a checkpoint at
+/// every evaluation; with `resume`, continues from the checkpoint there (if any) and reaches
+/// the result an uninterrupted run would have reached. A finished run is extended when `config` now allows
 /// more epochs or more patience: the loop is deterministic, so its first epochs are the ones
 /// already trained (only an evaluation forced by the old last epoch may differ).
 pub fn train<B: AutodiffBackend, T: TrainTask<B>>(task: &mut T, model: T::Model, config: &TrainConfig, session: Session, device: &B::Device) -> Result<TrainOutcome<T::Model>> {
