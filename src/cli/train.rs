@@ -97,7 +97,8 @@ pub struct TrainOptions {
     #[arg(long)]
     pub depth_block: Option<usize>,
     /// Drill-core corpus read from disk: unlabelled pixels each epoch trains on, drawn from
-    /// shuffled bands of rows across all files; 0 = every pixel [default: 100000].
+    /// shuffled bands of rows across all files, read 262,144 at a time; 0 = every pixel
+    /// [default: 100000].
     #[arg(long)]
     pub unlabelled_per_epoch: Option<usize>,
     #[arg(long)]

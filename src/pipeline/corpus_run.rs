@@ -111,7 +111,15 @@ impl UnlabelledSource for CorpusUnlabelled {
     fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
         self.0.rows(epoch)
     }
+
+    fn epoch_rows_in(&self, epoch: usize, rows: std::ops::Range<usize>, _dim: usize) -> Result<Vec<f32>> {
+        self.0.rows_in(epoch, rows)
+    }
 }
+
+/// Unlabelled pixels held at once: an epoch that visits more (`corpus.unlabelled_per_epoch`
+/// 0, every pixel) is read this many at a time, about 190 MB of 180 spatial features each.
+const HELD_UNLABELLED: usize = 1 << 18;
 
 /// The transforms of the run: stored ones when resuming, else fitted on the corpus.
 fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> Result<PixelTransform> {
@@ -157,7 +165,10 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
 
     let class_of = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
-    let first = draw.rows(0)?;
+    let per_epoch = draw.per_epoch();
+    // Epoch 0's pixels, or its first ones when it is read in parts: the output's initial
+    // moments and the classifier's noise scale come from them.
+    let first = draw.rows_in(0, 0..per_epoch.min(HELD_UNLABELLED))?;
     let (mean, var) = column_moments(&first, dim);
     // Training and validation pixels are capped per class; the test pixels are not, so they
     // are read after training, when the epoch's draw no longer takes memory.
@@ -171,15 +182,18 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
         valid_x,
         valid_labels: class_of(&split.valid),
     };
-    let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)));
+    let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)), per_epoch, HELD_UNLABELLED);
     let model = initial_model::<B>(cfg, dim, k, (&mean, &var), device);
     let outcome = train(&mut task, model, &cfg.train, run.training("m2_"), device)?;
     drop(task);
     let model = outcome.best.valid();
-    let test_x = gather(corpus, &transform, &split.test)?;
-
-    let probs = model.probabilities_of_rows(&test_x, dim, device);
-    let metrics = evaluate(&class_of(&split.test), &argmax_rows(&probs, k), k)?;
+    // The test pixels are not capped, so they are scored a bounded number at a time.
+    let mut predicted = Vec::with_capacity(split.test.len());
+    for part in split.test.chunks(HELD_UNLABELLED) {
+        let x = gather(corpus, &transform, part)?;
+        predicted.extend(argmax_rows(&model.probabilities_of_rows(&x, dim, device), k));
+    }
+    let metrics = evaluate(&class_of(&split.test), &predicted, k)?;
     atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
     let mut written = outputs::write_learning_curves(dir)?;
     let report = RunReport {
@@ -236,7 +250,11 @@ fn corpus_report(corpus: &Corpus, cfg: &ExperimentConfig, split: &CorpusSplit, c
             ("labelled train".into(), split.train.len()),
             ("labelled validation".into(), split.valid.len()),
             ("test".into(), split.test.len()),
-            ("unlabelled per epoch".into(), cfg.corpus.unlabelled_per_epoch.min(corpus.n_pixels())),
+            // 0 asks for every pixel.
+            ("unlabelled per epoch".into(), match cfg.corpus.unlabelled_per_epoch {
+                0 => corpus.n_pixels(),
+                n => n.min(corpus.n_pixels()),
+            }),
         ],
         class_names: classes.names.clone(),
         metrics: None,
@@ -336,6 +354,15 @@ mod tests {
         let fewer = Corpus::from_paths(&[corpus.files()[0].path.clone(), corpus.files()[1].path.clone()]).unwrap();
         let err = run_corpus::<CpuTrain>(&fewer, &cfg, RunSession { dir: Some(&dir), resume: true, progress: &mut |_| {} }, &device).unwrap_err().to_string();
         assert!(err.contains("corpus_files.json") && err.contains("same folder"), "{err}");
+        // 0 unlabelled pixels an epoch asks for every pixel, and the report counts them.
+        let every = tempfile::tempdir().unwrap();
+        let all = ExperimentConfig { corpus: CorpusConfig { unlabelled_per_epoch: 0, ..cfg.corpus.clone() }, train: crate::train::TrainConfig { epochs: 1, ..cfg.train.clone() }, ..cfg.clone() };
+        let every_dir = RunDir::create(every.path(), false).unwrap();
+        let out = run_corpus::<CpuTrain>(&corpus, &all, RunSession { dir: Some(&every_dir), resume: false, progress: &mut |_| {} }, &device).unwrap();
+        assert_eq!(out.train_state.log.last().unwrap().step, 720u64.div_ceil(50));
+        let report = std::fs::read_to_string(every.path().join("report.md")).unwrap();
+        let line = report.lines().find(|l| l.contains("unlabelled per epoch")).unwrap_or_default();
+        assert!(line.split('|').any(|cell| cell.trim() == "720"), "{report}");
         // M1 does not stream.
         cfg.model = ModelKind::M1;
         assert!(run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: false, progress: &mut |_| {} }, &device).unwrap_err().to_string().contains("--model m2"));

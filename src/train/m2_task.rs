@@ -13,6 +13,8 @@
 //! unlabelled pixels given to the task is held out (a tenth, at least 1 and at most 10 000,
 //! chosen with the task's seed) and the score is their mean unlabelled bound.
 
+use std::ops::Range;
+
 use burn::module::AutodiffModule;
 use crate::models::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
@@ -116,6 +118,30 @@ pub trait UnlabelledSource: Send + Sync {
     /// The rows (row-major) epoch `epoch` trains on: the same rows for the same epoch, and as
     /// many every epoch as the task was built with.
     fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>>;
+
+    /// Rows `rows` of [`UnlabelledSource::epoch_rows`] (each `dim` values wide), for epochs
+    /// read a segment at a time. Sources that can read a part alone override this, so that
+    /// the whole epoch is never held.
+    fn epoch_rows_in(&self, epoch: usize, rows: Range<usize>, dim: usize) -> Result<Vec<f32>> {
+        let all = self.epoch_rows(epoch)?;
+        all.get(rows.start * dim..rows.end * dim)
+            .map(<[f32]>::to_vec)
+            .ok_or_else(|| Error::invalid(format!("epoch {epoch} has {} unlabelled rows, not the {} asked for", all.len() / dim.max(1), rows.end)))
+    }
+}
+
+/// An epoch of more unlabelled rows than are held at once, read a segment of steps at a time:
+/// each segment's rows are shuffled among themselves, and its labelled rows drawn with them.
+#[derive(Debug, Clone, Copy)]
+struct Segments {
+    /// Unlabelled rows an epoch visits.
+    per_epoch: usize,
+    /// Steps of one segment.
+    steps: usize,
+    /// This epoch's seed of the segments' draws (from the epoch's random numbers).
+    seed: u64,
+    /// The segment whose rows are held.
+    held: Option<usize>,
 }
 
 /// The examples M2 trains on.
@@ -191,6 +217,11 @@ pub struct M2Task<B: AutodiffBackend> {
     /// Where each epoch's unlabelled rows come from, when not all held, and the epoch whose
     /// rows `unlabelled` holds.
     source: Option<(Box<dyn UnlabelledSource>, usize)>,
+    /// Set when an epoch is read a segment at a time.
+    segments: Option<Segments>,
+    /// The first unlabelled row and the first step that `order` and `drawn` start at (the
+    /// held segment's; 0 for a whole epoch).
+    base: (usize, usize),
     device: B::Device,
 }
 
@@ -240,6 +271,8 @@ impl<B: AutodiffBackend> M2Task<B> {
             order: Vec::new(),
             drawn: Vec::new(),
             source: None,
+            segments: None,
+            base: (0, 0),
             device,
         };
         // Usable before the first epoch too.
@@ -247,15 +280,40 @@ impl<B: AutodiffBackend> M2Task<B> {
         Ok(task)
     }
 
-    /// Draws each epoch's unlabelled rows from `source` (epoch 0's are those the task was
-    /// built with, which must be `source`'s for epoch 0, and every epoch gives as many).
-    pub fn with_source(mut self, source: Box<dyn UnlabelledSource>) -> Self {
+    /// Draws each epoch's `per_epoch` unlabelled rows from `source`, holding at most about
+    /// `held` of them at once. An epoch that fits is read whole, and epoch 0's rows are those
+    /// the task was built with (which must be `source`'s for epoch 0). A larger epoch is read
+    /// a segment of steps at a time (the rows the task was built with then only set the
+    /// classifier's noise scale): memory is bounded by `held`, not by the epoch.
+    pub fn with_source(mut self, source: Box<dyn UnlabelledSource>, per_epoch: usize, held: usize) -> Self {
         self.source = Some((source, 0));
+        if per_epoch > held {
+            let steps = (held / self.batch_size).max(1);
+            self.segments = Some(Segments { per_epoch, steps, seed: 0, held: None });
+            self.beta = classification_weight(self.alpha, self.labels.len(), per_epoch);
+            self.start_epoch(0, &mut ChaCha8Rng::seed_from_u64(self.seed));
+        }
         self
     }
 
     fn n_unlabelled(&self) -> usize {
-        self.unlabelled.rows(self.dim)
+        self.segments.map_or_else(|| self.unlabelled.rows(self.dim), |s| s.per_epoch)
+    }
+
+    /// The first unlabelled row of step `step` in the epoch's order.
+    fn first_row(&self, step: usize) -> usize {
+        step * self.n_unlabelled() / self.steps_per_epoch().max(1)
+    }
+
+    /// `steps` steps' labelled rows, `labelled_per_step` each: a class-balanced draw, each
+    /// distinct row repeated `labelled_repeats` times within its step.
+    fn draw_steps(&self, steps: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+        let repeats = self.labelled_repeats();
+        let distinct = self.labelled_per_step() / repeats;
+        self.draw_labelled(steps * distinct, rng)
+            .chunks(distinct)
+            .flat_map(|step| (0..repeats).flat_map(move |_| step.iter().copied()))
+            .collect()
     }
 
     /// q(y|x)'s classification term sees its labelled rows with Gaussian noise of `scale`
@@ -354,7 +412,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
 
     fn prepare_epoch(&mut self, epoch: usize) -> Result<()> {
         let Some((source, held)) = &self.source else { return Ok(()) };
-        if *held == epoch {
+        if *held == epoch || self.segments.is_some() {
             return Ok(());
         }
         let x = source.epoch_rows(epoch)?;
@@ -369,16 +427,46 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         Ok(())
     }
 
+    fn prepare_step(&mut self, epoch: usize, step: usize) -> Result<()> {
+        let Some(segments) = self.segments else { return Ok(()) };
+        let segment = step / segments.steps;
+        if segments.held == Some(segment) {
+            return Ok(());
+        }
+        let first_step = segment * segments.steps;
+        let end_step = (first_step + segments.steps).min(self.steps_per_epoch());
+        let rows = self.first_row(first_step)..self.first_row(end_step);
+        let Some((source, _)) = &self.source else { return Err(Error::invalid("an epoch read in segments needs a source of unlabelled rows")) };
+        let x = source.epoch_rows_in(epoch, rows.clone(), self.dim)?;
+        if x.len() != rows.len() * self.dim {
+            return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {} rows of {}", x.len(), rows.len(), self.dim)));
+        }
+        check_finite(&x, "unlabelled pixels")?;
+        self.unlabelled = Inputs::Fixed(x);
+        let mut rng = ChaCha8Rng::seed_from_u64(segments.seed);
+        rng.set_stream(segment as u64);
+        self.order = (0..rows.len()).collect();
+        self.order.shuffle(&mut rng);
+        self.drawn = self.draw_steps(end_step - first_step, &mut rng);
+        self.base = (rows.start, first_step);
+        self.segments = Some(Segments { held: Some(segment), ..segments });
+        Ok(())
+    }
+
     fn start_epoch(&mut self, _epoch: usize, rng: &mut ChaCha8Rng) {
-        self.order = (0..self.n_unlabelled()).collect();
-        self.order.shuffle(rng);
-        let repeats = self.labelled_repeats();
-        let distinct = self.labelled_per_step() / repeats;
-        self.drawn = self
-            .draw_labelled(self.steps_per_epoch() * distinct, rng)
-            .chunks(distinct)
-            .flat_map(|step| (0..repeats).flat_map(move |_| step.iter().copied()))
-            .collect();
+        match &mut self.segments {
+            // The segments' rows and orders are drawn as the steps reach them.
+            Some(segments) => {
+                segments.seed = rng.random();
+                segments.held = None;
+            }
+            None => {
+                self.order = (0..self.n_unlabelled()).collect();
+                self.order.shuffle(rng);
+                self.drawn = self.draw_steps(self.steps_per_epoch(), rng);
+                self.base = (0, 0);
+            }
+        }
         self.noise.start_epoch::<B>(rng, &self.device);
     }
 
@@ -388,8 +476,9 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
             self.steps_per_epoch(),
             self.labelled_per_step(),
         );
-        let idx_u = &self.order[step * n_u / steps..(step + 1) * n_u / steps];
-        let idx_l = &self.drawn[step * m..(step + 1) * m];
+        let (row0, step0) = self.base;
+        let idx_u = &self.order[step * n_u / steps - row0..(step + 1) * n_u / steps - row0];
+        let idx_l = &self.drawn[(step - step0) * m..(step - step0 + 1) * m];
         let (dim, latent, dev) = (self.dim, model.latent_dim(), &self.device);
         let labels: Vec<usize> = idx_l.iter().map(|&i| self.labels[i]).collect();
         let weight = self.labelled_weight();
@@ -881,7 +970,7 @@ mod tests {
         let mut data = blob_data(6);
         data.unlabelled = Inputs::Fixed(source.epoch_rows(0).unwrap());
         source.asked.lock().unwrap().clear();
-        let mut task = M2Task::<AB>::new(data, 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(Shared(source.clone())));
+        let mut task = M2Task::<AB>::new(data, 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(Shared(source.clone())), 200, 200);
         task.prepare_epoch(0).unwrap();
         assert!(source.asked.lock().unwrap().is_empty(), "epoch 0's rows were drawn again");
         task.prepare_epoch(2).unwrap();
@@ -890,8 +979,99 @@ mod tests {
         assert!(task.unlabelled.means().iter().all(|&v| v == 3.0));
         // A source that gives another count of rows is an error, not a silent change of epoch.
         let short = CountingSource { rows: 199, dim: 5, asked: Default::default() };
-        let mut task = M2Task::<AB>::new(blob_data(6), 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(short));
+        let mut task = M2Task::<AB>::new(blob_data(6), 1.0, &schedule(50, 1), Default::default()).unwrap().with_source(Box::new(short), 200, 200);
         assert!(task.prepare_epoch(1).unwrap_err().to_string().contains("not 200 rows of 5"));
+    }
+
+    /// An epoch whose unlabelled row `i` of epoch `e` holds `e + i / 1000` in every column,
+    /// recording the rows asked for.
+    struct TracedSource {
+        rows: usize,
+        dim: usize,
+        asked: std::sync::Mutex<Vec<Range<usize>>>,
+    }
+
+    impl UnlabelledSource for TracedSource {
+        fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
+            self.epoch_rows_in(epoch, 0..self.rows, self.dim)
+        }
+        fn epoch_rows_in(&self, epoch: usize, rows: Range<usize>, dim: usize) -> Result<Vec<f32>> {
+            self.asked.lock().unwrap().push(rows.clone());
+            Ok(rows.flat_map(|i| vec![epoch as f32 + i as f32 / 1000.0; dim]).collect())
+        }
+    }
+
+    impl UnlabelledSource for std::sync::Arc<TracedSource> {
+        fn epoch_rows(&self, epoch: usize) -> Result<Vec<f32>> {
+            self.as_ref().epoch_rows(epoch)
+        }
+        fn epoch_rows_in(&self, epoch: usize, rows: Range<usize>, dim: usize) -> Result<Vec<f32>> {
+            self.as_ref().epoch_rows_in(epoch, rows, dim)
+        }
+    }
+
+    #[test]
+    fn an_epoch_larger_than_held_is_read_in_segments_and_visits_every_row_once() {
+        let source = std::sync::Arc::new(TracedSource { rows: 230, dim: 5, asked: Default::default() });
+        let held_first = source.epoch_rows_in(0, 0..60, 5).unwrap();
+        source.asked.lock().unwrap().clear();
+        let data = M2Data { unlabelled: Inputs::Fixed(held_first), ..blob_data(6) };
+        // Batches of 20 rows, at most 60 held: segments of 3 steps over 12 steps.
+        let mut task = M2Task::<AB>::new(data, 1.0, &schedule(20, 1), Default::default()).unwrap().with_source(Box::new(source.clone()), 230, 60);
+        assert_eq!(task.steps_per_epoch(), 12);
+        let m = task.labelled_per_step();
+        for epoch in [0, 1] {
+            let mut rng = ChaCha8Rng::seed_from_u64(epoch as u64);
+            task.prepare_epoch(epoch).unwrap();
+            task.start_epoch(epoch, &mut rng);
+            let mut visited = Vec::new();
+            let mut labelled = Vec::new();
+            for step in 0..12 {
+                task.prepare_step(epoch, step).unwrap();
+                let (row0, step0) = task.base;
+                let rows: Vec<usize> = task.order[task.first_row(step) - row0..task.first_row(step + 1) - row0].iter().map(|&i| i + row0).collect();
+                // The step's rows come from the held segment, shuffled within it.
+                let held = task.unlabelled.means();
+                assert!(rows.iter().all(|&r| (row0..row0 + held.len() / 5).contains(&r)), "step {step}: {rows:?}");
+                assert_eq!(row0, task.first_row(step0));
+                for &r in &rows {
+                    assert_eq!(held[(r - row0) * 5], epoch as f32 + r as f32 / 1000.0);
+                }
+                visited.extend(rows);
+                labelled.extend_from_slice(&task.drawn[(step - step0) * m..(step - step0 + 1) * m]);
+            }
+            visited.sort();
+            assert_eq!(visited, (0..230).collect::<Vec<_>>(), "epoch {epoch}");
+            assert!(labelled.iter().all(|&i| i < task.labels.len()));
+            // Only segments were read, each once, none larger than held.
+            let asked = std::mem::take(&mut *source.asked.lock().unwrap());
+            assert_eq!(asked, vec![0..57, 57..115, 115..172, 172..230]);
+        }
+        // The same epoch's random numbers give the same order.
+        let order = |task: &mut M2Task<AB>| {
+            task.start_epoch(1, &mut ChaCha8Rng::seed_from_u64(1));
+            task.prepare_step(1, 4).unwrap();
+            task.order.clone()
+        };
+        assert_eq!(order(&mut task), order(&mut task));
+    }
+
+    #[test]
+    fn training_on_an_epoch_read_in_segments_holds_no_more_rows_than_asked() {
+        let source = std::sync::Arc::new(TracedSource { rows: 300, dim: 5, asked: Default::default() });
+        let data = M2Data { unlabelled: Inputs::Fixed(source.epoch_rows_in(0, 0..100, 5).unwrap()), ..blob_data(30) };
+        let (dim, k) = (data.dim, data.n_classes);
+        let dev = Default::default();
+        let mut task = M2Task::<AB>::new(data, 0.1, &schedule(25, 1), dev).unwrap().with_source(Box::new(source.clone()), 300, 100);
+        let model = M2::new(&small(8, 2), dim, k, 2, &dev);
+        let cfg = TrainConfig { epochs: 2, batch_size: 25, learning_rate: 1e-3, ..Default::default() };
+        let out = train(&mut task, model, &cfg, Session { files: None, resume: false, progress: &mut |_| {} }, &dev).unwrap();
+        let row = out.state.log.last().unwrap();
+        assert!(row.bound_minibatch.is_finite() && row.bound_valid.is_finite(), "{row:?}");
+        let asked = source.asked.lock().unwrap();
+        // Two epochs of three segments (of 4 steps of 25 rows), none read whole.
+        assert_eq!(asked.len(), 1 + 2 * 3, "{asked:?}");
+        assert!(asked.iter().all(|r| r.len() <= 100), "{asked:?}");
     }
 
     #[test]

@@ -55,6 +55,11 @@ pub trait TrainTask<B: AutodiffBackend>: Sync {
     fn prepare_epoch(&mut self, _epoch: usize) -> Result<()> {
         Ok(())
     }
+    /// Loads what step `step` of epoch `epoch` needs from outside memory, before its draw
+    /// (nothing for tasks that hold their whole epoch).
+    fn prepare_step(&mut self, _epoch: usize, _step: usize) -> Result<()> {
+        Ok(())
+    }
     /// Reshuffles for a new epoch (`epoch` counts from 0, across resumed sessions).
     fn start_epoch(&mut self, epoch: usize, rng: &mut ChaCha8Rng);
     /// Draws step `step`'s minibatch as at most `parts` parts (at least one). The random
@@ -262,6 +267,7 @@ where
     let steps = task.steps_per_epoch();
     for s in 0..steps {
         super::interrupt::check(epoch)?;
+        task.prepare_step(epoch, s)?;
         let terms;
         (model, terms) = optimiser_step(task, model, optim, Step { index: s, learning_rate: state.learning_rate, parts: config.step_parts }, &mut rng);
         sum = Some(match sum {

@@ -3,6 +3,8 @@
 //! visits, whatever the corpus's size. The order is fixed by the seed and the epoch, so a
 //! resumed run draws what the uninterrupted one would have.
 
+use std::ops::Range;
+
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -64,12 +66,26 @@ impl EpochDraw {
 
     /// The model inputs of epoch `epoch`'s pixels, `per_epoch x dim`, row-major.
     pub fn rows(&self, epoch: usize) -> Result<Vec<f32>> {
-        let dim = self.dim();
-        let mut out = Vec::with_capacity(self.per_epoch * dim);
+        self.rows_in(epoch, 0..self.per_epoch)
+    }
+
+    /// Pixels `pixels` of [`EpochDraw::rows`] (`pixels.len() x dim`), reading only the bands
+    /// that hold them: a part of an epoch too large to hold whole.
+    pub fn rows_in(&self, epoch: usize, pixels: Range<usize>) -> Result<Vec<f32>> {
+        let (dim, end) = (self.dim(), pixels.end.min(self.per_epoch));
+        let cols = self.files.first().map_or(1, |f| f.cols);
+        let mut out = Vec::with_capacity(end.saturating_sub(pixels.start) * dim);
+        let mut band_start = 0;
         for (f, first, rows) in self.bands_of(epoch) {
-            out.extend(self.transform.rows(&self.files[f], first..first + rows)?);
+            let band = band_start..band_start + rows * cols;
+            band_start = band.end;
+            if band.end <= pixels.start || band.start >= end {
+                continue;
+            }
+            let values = self.transform.rows(&self.files[f], first..first + rows)?;
+            let (from, to) = (pixels.start.max(band.start) - band.start, end.min(band.end) - band.start);
+            out.extend_from_slice(&values[from * dim..to * dim]);
         }
-        out.truncate(self.per_epoch * dim);
         Ok(out)
     }
 }
@@ -107,6 +123,10 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 3 * 30usize.div_ceil(4));
+        // Any part of the epoch is read alone as it lies in the whole.
+        for part in [0..42, 0..1, 7..23, 19..20, 40..42, 20..20] {
+            assert_eq!(draw.rows_in(3, part.clone()).unwrap(), a[part.start * 4..part.end * 4], "pixels {part:?}");
+        }
         // Zero, or more than the corpus, is all of it.
         let all = EpochDraw::new(&corpus, draw.transform.clone(), 7, 0, 1);
         assert_eq!(all.per_epoch(), 3 * 30 * 5);
