@@ -44,6 +44,15 @@ pub struct SceneArgs {
 /// A folder of more values than this is read from disk as training goes.
 const STREAM_ABOVE_VALUES: usize = 1 << 28;
 
+/// Why a folder of `pixels` x `bands` values is not read into memory whole (None when it is
+/// small enough): a command that holds its scene would need several times its size.
+fn too_large_to_hold(pixels: usize, bands: usize) -> Option<String> {
+    let values = pixels.saturating_mul(bands);
+    (values > STREAM_ABOVE_VALUES).then(|| {
+        format!("{pixels} pixels x {bands} bands ({:.1} GB as 32-bit floats) are more than this command holds in memory", values as f64 * 4.0 / 1e9)
+    })
+}
+
 impl SceneArgs {
     fn label_kind(&self) -> LabelKind {
         match self.label_kind {
@@ -81,6 +90,9 @@ impl SceneArgs {
             return Ok(embedded::indian_pines()?);
         };
         if let Some(corpus) = self.checked_corpus()? {
+            if let Some(why) = too_large_to_hold(corpus.n_pixels(), corpus.bands()) {
+                anyhow::bail!("{}: {why}; `train` and `predict` read such a folder from disk as they go", image.display());
+            }
             return self.corpus_scene(&corpus);
         }
         let spec = SceneSpec {
@@ -91,5 +103,18 @@ impl SceneArgs {
             label_kind: self.label_kind(),
         };
         Ok(load_scene(&spec)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_beyond_the_streaming_size_are_refused_with_their_size() {
+        assert_eq!(too_large_to_hold(1 << 20, 256), None);
+        let why = too_large_to_hold(67_000_000, 268).expect("the first users' corpus");
+        assert!(why.contains("67000000 pixels x 268 bands (71.8 GB"), "{why}");
+        assert!(too_large_to_hold((1 << 20) + 1, 256).is_some());
     }
 }
