@@ -302,6 +302,21 @@ pub fn class_counts(labels: &LabelMap, indices: &[usize]) -> Vec<usize> {
     counts
 }
 
+/// Rows of `n` held out to score a bound on where there is no validation set: a seeded
+/// `fraction` of them, rounded down and kept between 1 and 10,000 (none of fewer than 2 rows).
+/// Returns the rows kept, in increasing order, and those held out.
+pub fn hold_out(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rows: Vec<usize> = (0..n).collect();
+    if n < 2 {
+        return (rows, Vec::new());
+    }
+    rows.shuffle(&mut seeded_rng(seed ^ 0x6d32_686f_6c64));
+    let held = ((n as f64 * fraction) as usize).clamp(1, (n - 1).min(10_000));
+    let held: Vec<usize> = rows.drain(..held).collect();
+    rows.sort_unstable();
+    (rows, held)
+}
+
 /// The random number generator of every seeded draw in hyperssl.
 pub fn seeded_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

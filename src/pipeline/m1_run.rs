@@ -4,9 +4,6 @@
 
 use burn::module::AutodiffModule;
 use crate::models::backend::AutodiffBackend;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -151,16 +148,6 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     Ok(Prepared { seeds, split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })
 }
 
-/// Pixels of the pool held out for the validation bound: a seeded `fraction` (at least one, at
-/// most 10,000), and the rest for training.
-pub fn hold_out(pool: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut p = pool.to_vec();
-    p.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_ba11));
-    let k = ((p.len() as f64 * fraction).round() as usize).clamp(1.min(p.len().saturating_sub(1)), 10_000);
-    let valid = p.split_off(p.len() - k);
-    (p, valid)
-}
-
 /// A scene run's classes and scores, as its run folder records them.
 pub(crate) struct ScoredRun<'a> {
     pub title: String,
@@ -211,7 +198,10 @@ impl Prepared {
 /// bound.
 pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<TrainOutcome<M1<B::InnerBackend>>> {
     let dim = p.dim;
-    let (train_px, valid_px) = hold_out(p.split.pool(), cfg.holdout, cfg.train.seed);
+    // The pool's pixels held out for the validation bound.
+    let pool = p.split.pool();
+    let (kept, held) = crate::data::sampling::hold_out(pool.len(), cfg.holdout, cfg.train.seed);
+    let (train_px, valid_px): (Vec<usize>, Vec<usize>) = (kept.iter().map(|&i| pool[i]).collect(), held.iter().map(|&i| pool[i]).collect());
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone());
     task.kl_warmup = cfg.kl_warmup;
     let (mean, var) = column_moments(&task.x, dim);

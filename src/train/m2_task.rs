@@ -623,13 +623,8 @@ fn hold_out(unlabelled: Inputs, dim: usize, seed: u64) -> Result<(Inputs, Vec<f3
     if n_u < 2 {
         return Err(Error::invalid("without a validation set M2 needs at least 2 unlabelled pixels"));
     }
-    let mut idx: Vec<usize> = (0..n_u).collect();
-    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x6d32_686f_6c64));
-    let h = (n_u / 10).clamp(1, 10_000);
-    let held = gather_rows(unlabelled.means(), dim, &idx[..h]);
-    idx.drain(..h);
-    idx.sort_unstable();
-    Ok((unlabelled.select(dim, &idx), held))
+    let (kept, held) = crate::data::sampling::hold_out(n_u, 0.1, seed);
+    Ok((unlabelled.select(dim, &kept), gather_rows(unlabelled.means(), dim, &held)))
 }
 
 #[cfg(test)]

@@ -352,3 +352,18 @@ fn indian_pines_spatial_split_keeps_test_away_from_training() {
         );
     }
 }
+
+#[test]
+fn a_hold_out_partitions_the_rows_by_its_fraction_and_seed() {
+    for (n, fraction, held) in [(10_856, 0.1, 1_085), (200, 0.05, 10), (7, 0.1, 1), (2, 0.9, 1), (300_000, 0.5, 10_000)] {
+        let (kept, out) = hold_out(n, fraction, 3);
+        assert_eq!(out.len(), held, "{n} rows at {fraction}");
+        assert!(kept.windows(2).all(|w| w[0] < w[1]), "kept rows in order");
+        let mut all: Vec<usize> = kept.iter().chain(&out).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n).collect::<Vec<_>>());
+        assert_eq!(hold_out(n, fraction, 3), (kept, out.clone()));
+    }
+    assert_ne!(hold_out(1000, 0.1, 1).1, hold_out(1000, 0.1, 2).1);
+    assert_eq!(hold_out(1, 0.5, 0), (vec![0], vec![]));
+}
