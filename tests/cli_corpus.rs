@@ -120,3 +120,41 @@ fn a_damaged_file_is_named_before_training_or_skipped_when_asked() {
     let files = std::fs::read_to_string(run.join("corpus_files.json")).unwrap();
     assert!(files.contains("core000") && files.contains("core002") && !files.contains("core001"), "{files}");
 }
+
+#[test]
+fn an_experiment_on_a_corpus_scores_every_method_on_each_runs_own_test_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cores, _) = small_corpus(dir.path());
+    // On spatial features, so that the SVM and logistic regression on them are compared too.
+    let config = dir.path().join("spatial.toml");
+    std::fs::write(&config, format!("input = \"spatial\"\n{SMALL_CONFIG}")).unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let out = dir.path().join("experiment");
+    let o = hyperssl(&["experiment", &cores, "--stream", "--config", &config, "--seeds", "2", "--budgets", "4", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.starts_with("Drill-core corpus of 3 files (1440 pixels)"), "{summary}");
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results-pc4.json")).unwrap()).unwrap();
+    let draws = results[1].as_array().unwrap();
+    assert_eq!(draws.len(), 2);
+    for draw in draws {
+        let seed = draw["seed"].as_u64().unwrap();
+        // The draw's own split: the budget caps each class's training pixels, and every
+        // method is scored on exactly the run's test pixels.
+        let split: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(format!("m2-pc4-seed{seed}/corpus_split.json"))).unwrap()).unwrap();
+        let mut per_class = std::collections::HashMap::new();
+        for p in split["train"].as_array().unwrap() {
+            *per_class.entry(p["class"].as_u64().unwrap()).or_insert(0) += 1;
+        }
+        assert!(per_class.values().all(|&n| n <= 4) && per_class.len() >= 2, "{per_class:?}");
+        let test = split["test"].as_array().unwrap().len();
+        let methods: Vec<&str> = draw["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+        assert_eq!(methods, ["m2 (spatial)", "m2 (spatial), labels only", "svm (spatial)", "logreg (spatial)", "svm (spectra)"]);
+        for m in draw["methods"].as_array().unwrap() {
+            let scored: u64 = m["metrics"]["confusion"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).map(|v| v.as_u64().unwrap()).sum();
+            assert_eq!(scored as usize, test, "{}", m["method"]);
+        }
+    }
+    // The table compares the model with its control and the SVM on the same inputs.
+    assert!(summary.contains("unlabelled bound: m2 (spatial) − labels only") && summary.contains("m2 (spatial) − svm (spatial)"), "{summary}");
+}

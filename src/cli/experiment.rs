@@ -5,11 +5,18 @@
 //! own pixelwise classes); the same model without the unlabelled bound (M2 and M1+M2), which
 //! shows what the unlabelled pixels add; an RBF SVM and logistic regression on the same inputs
 //! (spatial features, with and without the regulariser); and the RBF SVM on the raw spectra.
+//! A folder of drill-core files read from disk gets the same methods on each corpus run's
+//! split, scored pixel by pixel (see [`run_corpus`]).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::run_model::Data;
 use super::scene_args::SceneArgs;
+use hyperssl::data::corpus::Corpus;
+use hyperssl::eval::MrfConfig;
+use hyperssl::eval::propagation::PropagationConfig;
+use hyperssl::pipeline::corpus_baseline::{corpus_baseline, BaselineInputs};
 use super::train::TrainOptions;
 use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
@@ -37,6 +44,10 @@ pub struct Args {
     /// Folder for the per-seed runs and the summary (a killed experiment resumes from it).
     #[arg(long, default_value = "runs/experiment")]
     pub out: PathBuf,
+    /// Read a folder of drill-core files from disk as each run trains, whatever its size
+    /// (folders larger than memory should hold always are).
+    #[arg(long)]
+    pub stream: bool,
 }
 
 /// The model as a table names it: M1 with the classifier fitted on its features; M2 and M1+M2
@@ -124,13 +135,15 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
 /// seconds). The seconds are those of the session that finished the run, kept in
 /// `seconds.json`, so that an experiment repeated over finished runs (to add a baseline, say)
 /// reports the training time, not the time to read the runs back.
-fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(Scores, f64)> {
+fn model_scores(data: Data, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(Scores, f64)> {
     let dir = RunDir::create(root, true)?;
     if let Some(stored) = dir.stored_config()? {
         dir.record_changes(&cfg.changes_from(&stored))?;
     }
     let started = Instant::now();
-    super::run_model::run(super::run_model::Data::Scene(scene), cfg, &dir, true, device)?;
+    // A corpus run scores its test pixels one by one: it makes no map of them.
+    let maps = matches!(data, Data::Scene(_));
+    super::run_model::run(data, cfg, &dir, true, device)?;
     let seconds_file = root.join("seconds.json");
     let seconds = match read_json::<f64>(&seconds_file) {
         Ok(s) => s,
@@ -140,17 +153,21 @@ fn model_scores(scene: &hyperssl::data::Scene, cfg: &ExperimentConfig, root: &st
             s
         }
     };
-    let regularised = cfg.mrf.is_on() || cfg.propagation.is_on();
+    let regularised = maps && (cfg.mrf.is_on() || cfg.propagation.is_on());
     let scores = Scores {
         map: if regularised { Some(read_json(&dir.metrics())?) } else { None },
-        without_propagation: if cfg.propagation.is_on() { Some(read_json(&dir.metrics_without_propagation())?) } else { None },
+        without_propagation: if maps && cfg.propagation.is_on() { Some(read_json(&dir.metrics_without_propagation())?) } else { None },
         pixelwise: read_json(&dir.metrics_pixelwise())?,
     };
     Ok((scores, seconds))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let scene = args.scene.load()?;
+    let scene = match args.scene.checked_corpus()? {
+        Some(corpus) if SceneArgs::streams(&corpus, args.stream) => return run_corpus(&args, &corpus),
+        Some(corpus) => args.scene.corpus_scene(&corpus)?,
+        None => args.scene.load()?,
+    };
     args.options.device.check_available()?;
     // One experiment per folder: two would resume each other's runs and overwrite the table.
     let _lock = RunLock::acquire(&args.out)?;
@@ -167,14 +184,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let label = model_label(&cfg);
             eprintln!("{label}: {budget} labels per class, seed {seed}");
             let mut methods = Vec::new();
-            let (scores, seconds) = model_scores(&scene, &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
+            let (scores, seconds) = model_scores(Data::Scene(&scene), &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
             methods.extend(method_rows(&label, &cfg, scores, seconds));
             let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
             compared = comparisons(&label, &cfg, with_control);
             if with_control {
                 let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
                 let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
-                let (scores, seconds) = model_scores(&scene, &control, &root, opts.device)?;
+                let (scores, seconds) = model_scores(Data::Scene(&scene), &control, &root, opts.device)?;
                 methods.extend(method_rows(&format!("{label}, labels only"), &cfg, scores, seconds));
             }
             let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
@@ -196,9 +213,75 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let started = Instant::now();
             let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
             methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
-            for m in &methods {
-                eprintln!("  {:<40} OA {:.1}% AA {:.1}% kappa {:.3} {:.0} s", m.method, 100.0 * m.metrics.overall_accuracy, 100.0 * m.metrics.average_accuracy, m.metrics.kappa, m.seconds);
+            print_methods(&methods);
+            results.push(SeedResult { seed, methods });
+        }
+        let s = summarise(budget, &results, &compared);
+        atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
+        table.push_str(&s.markdown_rows());
+    }
+    atomic::write(&args.out.join("summary.md"), table.as_bytes())?;
+    print!("{table}");
+    Ok(())
+}
+
+fn print_methods(methods: &[MethodResult]) {
+    for m in methods {
+        eprintln!("  {:<40} OA {:.1}% AA {:.1}% kappa {:.3} {:.0} s", m.method, 100.0 * m.metrics.overall_accuracy, 100.0 * m.metrics.average_accuracy, m.metrics.kappa, m.seconds);
+    }
+}
+
+/// The experiment on a folder of drill-core files read from disk as each run trains. A budget
+/// is the training pixels each class gives at most (the depth split's cap, `--max-per-class`
+/// of a corpus run) and a seed draws the depth blocks' sets; per draw, the model's corpus run,
+/// its labels-only control, and the SVM and logistic regression on the run's inputs and the
+/// SVM on the scaled spectra, each fitted on the run's training pixels. Every method scores
+/// the run's test pixels (held-out depth blocks) one by one: no map is made, so the rows carry
+/// no regulariser.
+fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
+    args.options.device.check_available()?;
+    let _lock = RunLock::acquire(&args.out)?;
+    let mut table = format!(
+        "Drill-core corpus of {} files ({} pixels), read from disk: test pixels of held-out depth blocks, each classified alone (no map, no regulariser).\n\n{}\n",
+        corpus.files().len(),
+        corpus.n_pixels(),
+        Summary::markdown_header()
+    );
+    for &budget in &args.budgets {
+        let mut results = Vec::new();
+        let mut compared = Vec::new();
+        for seed in 0..args.seeds {
+            let mut opts = args.options.clone();
+            opts.max_per_class = Some(budget);
+            opts.seed = Some(seed);
+            let cfg = opts.config()?;
+            // The rows are named as for a run without regulariser: every score is pixelwise.
+            let named = ExperimentConfig { mrf: MrfConfig::off(), propagation: PropagationConfig::off(), ..cfg.clone() };
+            let name = format!("{:?}", cfg.model).to_lowercase();
+            let label = model_label(&cfg);
+            eprintln!("{label}: at most {budget} training pixels per class, seed {seed}");
+            let root = args.out.join(format!("{name}-pc{budget}-seed{seed}"));
+            let (scores, seconds) = model_scores(Data::Corpus(corpus), &cfg, &root, opts.device)?;
+            let mut methods = method_rows(&label, &named, scores, seconds);
+            let with_control = cfg.unlabelled_weight > 0.0;
+            compared = comparisons(&label, &named, with_control);
+            if with_control {
+                let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
+                let (scores, seconds) = model_scores(Data::Corpus(corpus), &control, &args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}")), opts.device)?;
+                methods.extend(method_rows(&format!("{label}, labels only"), &named, scores, seconds));
             }
+            let dir = RunDir::open(&root)?;
+            let mut baselines = vec![(ClassifierKind::Svm, BaselineInputs::Model, "svm (spatial)"), (ClassifierKind::LogReg, BaselineInputs::Model, "logreg (spatial)")];
+            if cfg.input == Input::Spectra {
+                baselines.clear();
+            }
+            baselines.push((ClassifierKind::Svm, BaselineInputs::Spectra, "svm (spectra)"));
+            for (kind, inputs, method) in baselines {
+                let started = Instant::now();
+                let metrics = corpus_baseline(corpus, &dir, kind, inputs)?;
+                methods.push(MethodResult { method: method.into(), metrics, seconds: started.elapsed().as_secs_f64() });
+            }
+            print_methods(&methods);
             results.push(SeedResult { seed, methods });
         }
         let s = summarise(budget, &results, &compared);

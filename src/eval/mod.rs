@@ -16,3 +16,5 @@ pub use classifier::{
     Hyperparameters,
 };
 pub use metrics::{evaluate, Metrics};
+// The graph cut's settings are part of a run's configuration.
+pub use mrf::MrfConfig;

@@ -64,7 +64,7 @@ pub fn corpus_classes(corpus: &Corpus) -> Result<ClassInfo> {
 
 /// Inputs of the pixels `at` (sorted by file and row), `at.len() x dim`, read a band of rows
 /// at a time.
-fn gather(corpus: &Corpus, transform: &PixelTransform, at: &[PixelRef]) -> Result<Vec<f32>> {
+pub(crate) fn gather(corpus: &Corpus, transform: &PixelTransform, at: &[PixelRef]) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(at.len() * transform.dim());
     let mut rest = at;
     while let Some(first) = rest.first() {
@@ -120,6 +120,9 @@ impl UnlabelledSource for CorpusUnlabelled {
 /// Unlabelled pixels held at once: an epoch that visits more (`corpus.unlabelled_per_epoch`
 /// 0, every pixel) is read this many at a time, about 190 MB of 180 spatial features each.
 const HELD_UNLABELLED: usize = 1 << 18;
+
+/// Test pixels read and scored at once (they are not capped per class).
+pub(crate) const SCORED_AT_ONCE: usize = 1 << 18;
 
 /// The transforms of the run: stored ones when resuming, else fitted on the corpus.
 fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> Result<PixelTransform> {
@@ -189,7 +192,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let model = outcome.best.valid();
     // The test pixels are not capped, so they are scored a bounded number at a time.
     let mut predicted = Vec::with_capacity(split.test.len());
-    for part in split.test.chunks(HELD_UNLABELLED) {
+    for part in split.test.chunks(SCORED_AT_ONCE) {
         let x = gather(corpus, &transform, part)?;
         predicted.extend(argmax_rows(&model.probabilities_of_rows(&x, dim, device), k));
     }

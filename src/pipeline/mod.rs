@@ -5,6 +5,7 @@ pub mod backend;
 pub mod baseline;
 pub mod experiment;
 pub mod config;
+pub mod corpus_baseline;
 pub mod corpus_predict;
 pub mod corpus_run;
 pub(crate) mod features;

@@ -1,0 +1,47 @@
+//! Baselines on a corpus run's own split, for `experiment` on a folder read from disk: a
+//! classifier fitted on the run's training pixels scores its test pixels, both read from the
+//! files with the run's stored transform, so that it sees what the model saw.
+
+use super::config::ExperimentConfig;
+use super::corpus_run::{gather, SCORED_AT_ONCE};
+use super::run_dir::RunDir;
+use super::trained::ClassInfo;
+use crate::atomic::read_json;
+use crate::data::corpus::depth_split::{CorpusSplit, PixelRef};
+use crate::data::corpus::inputs::PixelTransform;
+use crate::data::corpus::Corpus;
+use crate::data::scaling::Scaler;
+use crate::error::Result;
+use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind};
+use crate::eval::metrics::{evaluate, Metrics};
+
+/// What a corpus baseline reads of each pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineInputs {
+    /// The run's model inputs (its spatial features, when it has them).
+    Model,
+    /// The scaled spectra alone.
+    Spectra,
+}
+
+/// Scores on the test pixels of a classifier of `kind` fitted on the training pixels of the
+/// corpus run in `dir` (its split, classes, scaling and spatial features as stored there).
+pub fn corpus_baseline(corpus: &Corpus, dir: &RunDir, kind: ClassifierKind, inputs: BaselineInputs) -> Result<Metrics> {
+    let cfg = ExperimentConfig::from_toml_file(&dir.config())?;
+    let split: CorpusSplit = read_json(&dir.root.join("corpus_split.json"))?;
+    let k = read_json::<ClassInfo>(&dir.classes())?.values.len();
+    let spatial = match inputs {
+        BaselineInputs::Model if dir.spatial().exists() => Some(read_json(&dir.spatial())?),
+        _ => None,
+    };
+    let transform = PixelTransform { scaler: Scaler::load(&dir.scaler())?, spatial };
+    let classes = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
+    let x = gather(corpus, &transform, &split.train)?;
+    let (classifier, _) = fit_classifier(kind, &x, transform.dim(), &classes(&split.train), k, cfg.train.seed)?;
+    // The test pixels are not capped: scored a bounded number at a time.
+    let mut predicted = Vec::with_capacity(split.test.len());
+    for part in split.test.chunks(SCORED_AT_ONCE) {
+        predicted.extend(classifier.predict(&gather(corpus, &transform, part)?));
+    }
+    evaluate(&classes(&split.test), &predicted, k)
+}
