@@ -158,3 +158,24 @@ fn an_experiment_on_a_corpus_scores_every_method_on_each_runs_own_test_pixels() 
     // The table compares the model with its control and the SVM on the same inputs.
     assert!(summary.contains("unlabelled bound: m2 (spatial) − labels only") && summary.contains("m2 (spatial) − svm (spatial)"), "{summary}");
 }
+
+#[test]
+fn a_list_of_files_is_a_corpus_of_those_files_and_a_missing_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cores, config) = small_corpus(dir.path());
+    let list = dir.path().join("two-cores.txt");
+    let absolute = Path::new(&cores).join("core002-labeled.hdf5");
+    std::fs::write(&list, format!("# the first and last cores\ncores/core000-labeled.hdf5\n\n{}\n", absolute.display())).unwrap();
+    let run = dir.path().join("run");
+    let o = hyperssl(&["train", list.to_str().unwrap(), "--stream", "--config", &config, "--run", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 drill-core files"), "{}", stderr(&o));
+    let files = std::fs::read_to_string(run.join("corpus_files.json")).unwrap();
+    assert!(files.contains("core000") && files.contains("core002") && !files.contains("core001"), "{files}");
+
+    std::fs::write(&list, "cores/core000-labeled.hdf5\ncores/core009-labeled.hdf5\n").unwrap();
+    let o = hyperssl(&["train", list.to_str().unwrap(), "--stream", "--config", &config, "--run", dir.path().join("run2").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("core009-labeled.hdf5") && err.lines().count() == 1, "{err}");
+}

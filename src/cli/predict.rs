@@ -61,7 +61,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
     let (dir, trained) = args.source.trained()?;
     let device = Default::default();
     let shard: Shard = args.shard.as_deref().map(str::parse).transpose()?.unwrap_or(Shard::WHOLE);
-    let name = args.source.scene.scene.as_ref().and_then(|p| p.file_name()).map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());
+    let name = args.source.scene.corpus_name();
     let out = args.out.clone().unwrap_or_else(|| dir.root.join(format!("predict-{name}")));
     let mine = shard.of(corpus.files());
     if !args.merge {

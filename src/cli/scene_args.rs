@@ -2,7 +2,7 @@
 
 use clap::{Args as ClapArgs, ValueEnum};
 use hyperssl::data::corpus::Corpus;
-use hyperssl::data::readers::hdf5::{list_core_files, read_core_scene, LabelKind};
+use hyperssl::data::readers::hdf5::{list_core_files, read_core_list, read_core_scene, LabelKind};
 use hyperssl::data::readers::source::{load_scene, SceneSpec};
 use hyperssl::data::{embedded, Scene};
 use std::path::PathBuf;
@@ -20,8 +20,9 @@ pub enum Labels {
 
 #[derive(ClapArgs, Debug, Clone, Default)]
 pub struct SceneArgs {
-    /// Image file (.npy, .mat, ENVI .hdr/data, .hdf5) or a folder of drill-core HDF5 files.
-    /// Without it, the embedded Indian Pines scene is used.
+    /// Image file (.npy, .mat, ENVI .hdr/data, .hdf5), a folder of drill-core HDF5 files, or a
+    /// .txt list of such files (one path a line, relative to the list's folder). Without it,
+    /// the embedded Indian Pines scene is used.
     pub scene: Option<PathBuf>,
     /// Label map file (0 = unlabelled).
     #[arg(long)]
@@ -62,15 +63,37 @@ impl SceneArgs {
         }
     }
 
-    /// The drill-core files of a folder given as the scene, each checked before any long work
-    /// (or skipped with a warning under --skip-bad-files); None when the scene is not a folder.
+    /// The drill-core files of a folder or list given as the scene, each checked before any
+    /// long work (or skipped with a warning under --skip-bad-files); None when the scene is one
+    /// image.
     pub fn checked_corpus(&self) -> anyhow::Result<Option<Corpus>> {
-        let Some(dir) = self.scene.as_ref().filter(|p| p.is_dir()) else { return Ok(None) };
-        let (corpus, skipped) = Corpus::open_checked(&list_core_files(dir)?, self.label_kind(), self.skip_bad_files)?;
+        let Some(files) = self.core_files()? else { return Ok(None) };
+        let (corpus, skipped) = Corpus::open_checked(&files, self.label_kind(), self.skip_bad_files)?;
         for s in skipped {
             log::warn!("{s}");
         }
         Ok(Some(corpus))
+    }
+
+    /// The drill-core files the scene names: a folder's, or those of a .txt list; None when
+    /// it is one image.
+    fn core_files(&self) -> anyhow::Result<Option<Vec<PathBuf>>> {
+        let Some(path) = &self.scene else { return Ok(None) };
+        if path.is_dir() {
+            return Ok(Some(list_core_files(path)?));
+        }
+        let listed = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+        Ok(if listed { Some(read_core_list(path)?) } else { None })
+    }
+
+    /// The name of a corpus in run folders and reports: its folder's or its list's (without
+    /// `.txt`).
+    pub fn corpus_name(&self) -> String {
+        let name = self.scene.as_ref().and_then(|p| p.file_name()).map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());
+        match name.strip_suffix(".txt") {
+            Some(stem) if !stem.is_empty() => stem.to_string(),
+            _ => name,
+        }
     }
 
     /// Whether a corpus is to be read from disk as training goes: when `force` is set or it is

@@ -296,7 +296,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Trains M2 on a corpus read from disk as it goes.
 fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
-    let stem = args.scene.scene.as_ref().and_then(|p| p.file_name()).map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());
+    let stem = args.scene.corpus_name();
     let (dir, cfg) = run_folder(&args.options, &stem)?;
     eprintln!(
         "training {:?} on {} drill-core files ({} pixels of {} bands), read from disk as it goes; run folder {}",

@@ -303,6 +303,18 @@ pub fn list_core_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The drill-core files a text list names, one path a line (relative paths are taken from the
+/// list's folder; blank lines and lines starting with `#` are skipped), in the list's order.
+pub fn read_core_list(list: &Path) -> Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(list).map_err(|e| Error::io(list, e))?;
+    let base = list.parent().unwrap_or(Path::new(""));
+    let files: Vec<PathBuf> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(|l| base.join(l)).collect();
+    if files.is_empty() {
+        return Err(Error::bad(list, "the list names no drill-core file (one path a line)"));
+    }
+    Ok(files)
+}
+
 /// Checks that all files share one width and band count; returns `(cols, bands)`.
 pub fn common_layout(files: &[CoreFile]) -> Result<(usize, usize)> {
     let first = files
@@ -396,6 +408,18 @@ mod tests {
     use crate::data::testdata;
     use super::*;
     use hdf5_pure::FileBuilder;
+
+    #[test]
+    fn a_list_names_its_files_in_order_from_its_own_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("cores.txt");
+        std::fs::write(&list, "# two cores\n\ncore-b.hdf5\n  /data/core-a.h5  \n").unwrap();
+        assert_eq!(read_core_list(&list).unwrap(), vec![dir.path().join("core-b.hdf5"), PathBuf::from("/data/core-a.h5")]);
+        std::fs::write(&list, "# nothing\n\n").unwrap();
+        let err = read_core_list(&list).unwrap_err().to_string();
+        assert!(err.contains("cores.txt") && err.contains("names no drill-core file"), "{err}");
+        assert!(read_core_list(&dir.path().join("missing.txt")).unwrap_err().to_string().contains("missing.txt"));
+    }
 
     fn u16_array(shape: &[usize], values: Vec<u16>) -> RawArray {
         RawArray {

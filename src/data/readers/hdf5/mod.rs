@@ -17,7 +17,7 @@ mod mat73;
 mod write;
 
 pub use self::core_file::{
-    check_same_layout, common_layout, list_core_files, open_core, read_core_scene, CoreFile, LabelKind,
+    check_same_layout, common_layout, list_core_files, open_core, read_core_list, read_core_scene, CoreFile, LabelKind,
 };
 pub use self::dataset::read_dataset;
 pub use self::mat73::read_mat73;
