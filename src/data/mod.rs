@@ -5,11 +5,11 @@
 pub mod array;
 pub mod corpus;
 pub mod embedded;
-pub mod labels;
+pub(crate) mod labels;
 pub mod readers;
 pub mod sampling;
 pub mod scaling;
-pub mod scene;
+pub(crate) mod scene;
 pub mod spatial;
 #[cfg(test)]
 pub(crate) mod testdata;

@@ -5,7 +5,7 @@ pub mod classifier;
 pub(crate) mod cv;
 pub mod logreg;
 pub(crate) mod maxflow;
-pub mod metrics;
+pub(crate) mod metrics;
 pub(crate) mod mrf;
 pub mod propagation;
 pub(crate) mod platt;

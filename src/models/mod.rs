@@ -6,7 +6,7 @@ pub(crate) mod activation;
 pub mod backend;
 pub(crate) mod distributions;
 pub(crate) mod init;
-pub mod m1;
+pub(crate) mod m1;
 pub mod m2;
 pub(crate) mod mlp;
 pub(crate) mod param_ids;

@@ -10,13 +10,15 @@ pub mod corpus_predict;
 pub mod corpus_run;
 pub(crate) mod features;
 pub mod fit;
-pub mod kernel_cache;
+// Its cache serves the CUDA build alone.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(crate) mod kernel_cache;
 pub mod m1_run;
 pub mod m2_run;
 pub mod mnist;
 pub(crate) mod outcome;
 pub mod outputs;
-pub mod predictor;
+pub(crate) mod predictor;
 pub mod run_dir;
 pub mod run_lock;
 pub mod trained;

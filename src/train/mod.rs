@@ -2,7 +2,7 @@
 //! a killed run resume to the same result, and the CSV log.
 
 pub(crate) mod checkpoint;
-pub mod config;
+pub(crate) mod config;
 pub mod heap;
 pub mod interrupt;
 pub(crate) mod log;
