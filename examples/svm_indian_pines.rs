@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use hyperssl::eval::{evaluate, fit_classifier, Classifier, ClassifierKind};
+use hyperssl::eval::{evaluate, fit_classifier, Classifier, ClassifierKind, LabelledRows};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
         let (x_test, y_test) = gather(&test);
 
         let start = Instant::now();
-        let (model, report) = fit_classifier(kind, &x_train, bands, &y_train, n_classes, seed)?;
+        let (model, report) = fit_classifier(kind, LabelledRows::new(&x_train, bands, &y_train, n_classes), seed)?;
         let fit_time = start.elapsed();
         let predicted = model.predict(&x_test);
         let metrics = evaluate(&y_test, &predicted, n_classes)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use hyperssl::eval::logreg::LogReg;
 use hyperssl::eval::svm::Svm;
-use hyperssl::eval::Classifier;
+use hyperssl::eval::{Classifier, LabelledRows};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -77,7 +77,7 @@ fn svm_decision_values_and_votes_match_libsvm() {
     let x = f32s(&r.x);
     let eval_x = f32s(&r.eval_x);
     for case in &r.svm {
-        let svm = Svm::fit(&x, r.dim, &r.y, r.n_classes, case.c, case.gamma).unwrap();
+        let svm = Svm::fit(LabelledRows::new(&x, r.dim, &r.y, r.n_classes), case.c, case.gamma).unwrap();
         assert_eq!(svm.unconverged(), 0);
         let pairs: Vec<(usize, usize)> = svm.pairs().iter().map(|p| (p.positive, p.negative)).collect();
         assert_eq!(pairs, case.pairs, "one-vs-one pair order");
@@ -121,7 +121,7 @@ fn svm_pairwise_coupling_matches_libsvm_given_its_sigmoids() {
     let x = f32s(&r.x);
     let eval_x = f32s(&r.eval_x);
     for case in &r.svm {
-        let svm = Svm::fit(&x, r.dim, &r.y, r.n_classes, case.c, case.gamma).unwrap();
+        let svm = Svm::fit(LabelledRows::new(&x, r.dim, &r.y, r.n_classes), case.c, case.gamma).unwrap();
         let libsvm = with_sigmoids(&svm, &case.libsvm_sigmoids);
         let got = probabilities(&libsvm, &eval_x);
         assert_close(&format!("C {} gamma {} coupled probabilities", case.c, case.gamma), &got, &case.libsvm_probabilities, DECISION_TOL);
@@ -141,7 +141,7 @@ fn platt_sigmoids_match_scikit_learn_on_our_folds() {
     let x = f32s(&r.x);
     let eval_x = f32s(&r.eval_x);
     for case in &r.svm {
-        let svm = Svm::fit(&x, r.dim, &r.y, r.n_classes, case.c, case.gamma).unwrap();
+        let svm = Svm::fit(LabelledRows::new(&x, r.dim, &r.y, r.n_classes), case.c, case.gamma).unwrap();
         for (pair, &(a, b)) in svm.pairs().iter().zip(&case.sigmoids_on_our_folds) {
             let (got_a, got_b) = (pair.platt.a, pair.platt.b);
             assert!(
@@ -172,7 +172,7 @@ fn logistic_regression_matches_scikit_learn() {
     let eval_x = f32s(&r.eval_x);
     let k = r.n_classes;
     for case in &r.logreg {
-        let model = LogReg::fit(&x, r.dim, &r.y, k, case.lambda).unwrap();
+        let model = LogReg::fit(LabelledRows::new(&x, r.dim, &r.y, k), case.lambda).unwrap();
         assert!(model.convergence().converged);
         let logits = model.decision_function(&eval_x);
         let centred: Vec<f64> = logits

@@ -200,43 +200,30 @@ impl Classifier for FittedClassifier {
     }
 }
 
-/// Picks the hyperparameters of a `kind` classifier by stratified k-fold CV on (x, y) and
-/// returns the model refitted on all of (x, y), with a report of the choice.
-/// `x` is row-major `n x dim`, `y` holds class indices in 0..n_classes; `seed` fixes the folds.
-pub fn fit_classifier(
-    kind: ClassifierKind,
-    x: &[f32],
-    dim: usize,
-    y: &[usize],
-    n_classes: usize,
-    seed: u64,
-) -> Result<(FittedClassifier, FitReport)> {
+/// Picks the hyperparameters of a `kind` classifier by stratified k-fold CV on the labelled
+/// rows and returns the model refitted on all of them, with a report of the choice; `seed`
+/// fixes the folds.
+pub fn fit_classifier(kind: ClassifierKind, rows: LabelledRows, seed: u64) -> Result<(FittedClassifier, FitReport)> {
     match kind {
         ClassifierKind::LogReg => {
-            let (model, report) = logreg::select_and_fit(x, dim, y, n_classes, seed)?;
+            let (model, report) = logreg::select_and_fit(rows, seed)?;
             Ok((FittedClassifier::LogReg(model), report))
         }
         ClassifierKind::Svm => {
-            let (model, report) = svm::select_and_fit(x, dim, y, n_classes, seed)?;
+            let (model, report) = svm::select_and_fit(rows, seed)?;
             Ok((FittedClassifier::Svm(model), report))
         }
     }
 }
 
 /// Fits a classifier with the given hyperparameters, no CV.
-pub fn fit_with(
-    hyperparameters: Hyperparameters,
-    x: &[f32],
-    dim: usize,
-    y: &[usize],
-    n_classes: usize,
-) -> Result<FittedClassifier> {
+pub fn fit_with(hyperparameters: Hyperparameters, rows: LabelledRows) -> Result<FittedClassifier> {
     Ok(match hyperparameters {
         Hyperparameters::LogReg { lambda } => {
-            FittedClassifier::LogReg(LogReg::fit(x, dim, y, n_classes, lambda)?)
+            FittedClassifier::LogReg(LogReg::fit(rows, lambda)?)
         }
         Hyperparameters::Svm { c, gamma } => {
-            FittedClassifier::Svm(Svm::fit(x, dim, y, n_classes, c, gamma)?)
+            FittedClassifier::Svm(Svm::fit(rows, c, gamma)?)
         }
     })
 }
@@ -264,38 +251,55 @@ pub fn check_matrix(x: &[f32], dim: usize) -> Result<usize> {
     Ok(x.len() / dim)
 }
 
-/// Checks a training set: shapes agree, labels in range, values finite, at least two classes
-/// with samples. Returns the number of samples.
-pub fn check_training_set(x: &[f32], dim: usize, y: &[usize], n_classes: usize) -> Result<usize> {
-    let n = y.len();
-    if n == 0 {
-        return Err(Error::invalid("no training samples"));
+/// The labelled rows a classifier is fitted on: `x` row-major with `dim` values a row, and
+/// each row's class in `0..n_classes` in `y`.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledRows<'a> {
+    pub x: &'a [f32],
+    pub dim: usize,
+    pub y: &'a [usize],
+    pub n_classes: usize,
+}
+
+impl<'a> LabelledRows<'a> {
+    pub fn new(x: &'a [f32], dim: usize, y: &'a [usize], n_classes: usize) -> Self {
+        LabelledRows { x, dim, y, n_classes }
     }
-    let expected = n.checked_mul(dim).ok_or_else(|| {
-        Error::invalid(format!("{n} training samples of dimension {dim} overflow"))
-    })?;
-    if x.len() != expected {
-        return Err(Error::invalid(format!(
-            "{n} training labels of dimension {dim} need {expected} feature values, got {}",
-            x.len()
-        )));
+
+    /// Checks the set: shapes agree, classes in range, values finite, at least two classes
+    /// with rows. Returns the number of rows.
+    pub fn check(&self) -> Result<usize> {
+        let LabelledRows { x, dim, y, n_classes } = *self;
+        let n = y.len();
+        if n == 0 {
+            return Err(Error::invalid("no training samples"));
+        }
+        let expected = n.checked_mul(dim).ok_or_else(|| {
+            Error::invalid(format!("{n} training samples of dimension {dim} overflow"))
+        })?;
+        if x.len() != expected {
+            return Err(Error::invalid(format!(
+                "{n} training labels of dimension {dim} need {expected} feature values, got {}",
+                x.len()
+            )));
+        }
+        check_matrix(x, dim)?;
+        if let Some((i, &c)) = y.iter().enumerate().find(|(_, &c)| c >= n_classes) {
+            return Err(Error::invalid(format!(
+                "training sample {i} has class {c}, but there are only {n_classes} classes"
+            )));
+        }
+        let present = class_counts(y, n_classes)
+            .iter()
+            .filter(|&&c| c > 0)
+            .count();
+        if present < 2 {
+            return Err(Error::invalid(format!(
+                "training samples cover {present} class; a classifier needs at least two"
+            )));
+        }
+        Ok(n)
     }
-    check_matrix(x, dim)?;
-    if let Some((i, &c)) = y.iter().enumerate().find(|(_, &c)| c >= n_classes) {
-        return Err(Error::invalid(format!(
-            "training sample {i} has class {c}, but there are only {n_classes} classes"
-        )));
-    }
-    let present = class_counts(y, n_classes)
-        .iter()
-        .filter(|&&c| c > 0)
-        .count();
-    if present < 2 {
-        return Err(Error::invalid(format!(
-            "training samples cover {present} class; a classifier needs at least two"
-        )));
-    }
-    Ok(n)
 }
 
 /// Per-feature standardization, (x - mean) / std, fitted on training data and stored with the
@@ -392,14 +396,14 @@ mod tests {
     #[test]
     fn training_sets_are_checked() {
         let x = [0.0f32, 1.0, 2.0, 3.0];
-        assert_eq!(check_training_set(&x, 2, &[0, 1], 2).unwrap(), 2);
-        assert!(check_training_set(&x, 2, &[0, 1, 1], 2).is_err());
-        assert!(check_training_set(&x, 2, &[0, 2], 2).is_err());
-        assert!(check_training_set(&x, 2, &[1, 1], 2).is_err());
-        assert!(check_training_set(&x, 0, &[0, 1], 2).is_err());
-        assert!(check_training_set(&[], 2, &[], 2).is_err());
-        assert!(check_training_set(&[0.0, f32::NAN, 2.0, 3.0], 2, &[0, 1], 2).is_err());
-        assert!(check_training_set(&x, usize::MAX, &[0, 1], 2).is_err());
+        assert_eq!(LabelledRows::new(&x, 2, &[0, 1], 2).check().unwrap(), 2);
+        assert!(LabelledRows::new(&x, 2, &[0, 1, 1], 2).check().is_err());
+        assert!(LabelledRows::new(&x, 2, &[0, 2], 2).check().is_err());
+        assert!(LabelledRows::new(&x, 2, &[1, 1], 2).check().is_err());
+        assert!(LabelledRows::new(&x, 0, &[0, 1], 2).check().is_err());
+        assert!(LabelledRows::new(&[], 2, &[], 2).check().is_err());
+        assert!(LabelledRows::new(&[0.0, f32::NAN, 2.0, 3.0], 2, &[0, 1], 2).check().is_err());
+        assert!(LabelledRows::new(&x, usize::MAX, &[0, 1], 2).check().is_err());
         assert!(check_matrix(&x, 3).is_err());
         assert!(check_matrix(&[f32::INFINITY], 1).is_err());
     }

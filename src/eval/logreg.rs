@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::array::argmax;
 use super::classifier::{
-    check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
+    rows_of, LabelledRows, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
 use super::cv::{best_score, fold_count, grid_scores, stratified_k_fold};
@@ -66,14 +66,9 @@ pub struct LogReg {
 
 impl LogReg {
     /// Fits with a given penalty on row-major `n x dim` features `x` and classes `y`.
-    pub fn fit(
-        x: &[f32],
-        dim: usize,
-        y: &[usize],
-        n_classes: usize,
-        lambda: f64,
-    ) -> Result<LogReg> {
-        check_training_set(x, dim, y, n_classes)?;
+    pub fn fit(rows: LabelledRows, lambda: f64) -> Result<LogReg> {
+        rows.check()?;
+        let LabelledRows { x, dim, y, n_classes } = rows;
         check_lambda(lambda)?;
         let standardizer = Standardizer::fit(x, dim);
         let z = standardizer.transform(x);
@@ -161,14 +156,9 @@ impl Classifier for LogReg {
 /// Chooses lambda by stratified k-fold CV on (x, y) and refits on everything.
 /// The features are standardized once with statistics of all training samples (no labels are
 /// involved), then every fold trains on the standardized rows.
-pub fn select_and_fit(
-    x: &[f32],
-    dim: usize,
-    y: &[usize],
-    n_classes: usize,
-    seed: u64,
-) -> Result<(LogReg, FitReport)> {
-    let n = check_training_set(x, dim, y, n_classes)?;
+pub fn select_and_fit(rows: LabelledRows, seed: u64) -> Result<(LogReg, FitReport)> {
+    let n = rows.check()?;
+    let LabelledRows { x, dim, y, n_classes } = rows;
     let standardizer = Standardizer::fit(x, dim);
     let z = standardizer.transform(x);
     let Some(k) = fold_count(y, n_classes) else {
@@ -581,7 +571,7 @@ mod tests {
     #[test]
     fn separable_data_is_fit_perfectly_and_probabilities_sum_to_one() {
         let (x, y) = blobs(&[&[0.0, 0.0], &[4.0, 0.0], &[0.0, 4.0]], 0.5, 20, 1);
-        let model = LogReg::fit(&x, 2, &y, 3, 1e-4).unwrap();
+        let model = LogReg::fit(LabelledRows::new(&x, 2, &y, 3), 1e-4).unwrap();
         assert_eq!(model.predict(&x), y);
         let proba = model.predict_proba(&x);
         assert_eq!(proba.len(), y.len() * 3);
@@ -595,8 +585,8 @@ mod tests {
     #[test]
     fn stronger_penalty_gives_smaller_weights() {
         let (x, y) = blobs(&[&[0.0, 0.0], &[2.0, 1.0]], 1.0, 30, 2);
-        let weak = LogReg::fit(&x, 2, &y, 2, 1e-4).unwrap();
-        let strong = LogReg::fit(&x, 2, &y, 2, 1.0).unwrap();
+        let weak = LogReg::fit(LabelledRows::new(&x, 2, &y, 2), 1e-4).unwrap();
+        let strong = LogReg::fit(LabelledRows::new(&x, 2, &y, 2), 1.0).unwrap();
         let norm = |m: &LogReg| m.weights.iter().map(|w| w * w).sum::<f64>();
         assert!(norm(&strong) < norm(&weak));
     }
@@ -609,7 +599,7 @@ mod tests {
             15,
             4,
         );
-        let (model, report) = select_and_fit(&x, 3, &y, 3, 11).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 3, &y, 3), 11).unwrap();
         assert_eq!(report.folds, 5);
         assert_eq!(report.grid.len(), lambda_grid().len());
         assert_eq!(
@@ -632,7 +622,7 @@ mod tests {
         let (mut x, mut y) = blobs(&[&[0.0, 0.0], &[3.0, 3.0]], 0.5, 6, 5);
         x.extend_from_slice(&[10.0, -10.0]);
         y.push(2);
-        let (model, report) = select_and_fit(&x, 2, &y, 3, 0).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 2, &y, 3), 0).unwrap();
         assert_eq!(report.folds, 0);
         assert_eq!(
             report.chosen,
@@ -646,10 +636,10 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(LogReg::fit(&[0.0, 1.0], 1, &[0, 1], 2, -1.0).is_err());
-        assert!(LogReg::fit(&[0.0, 1.0], 1, &[0, 1], 2, f64::NAN).is_err());
-        assert!(LogReg::fit(&[0.0, 1.0, 2.0], 1, &[0, 1], 2, 1.0).is_err());
-        assert!(select_and_fit(&[0.0, 1.0], 1, &[0, 0], 2, 0).is_err());
+        assert!(LogReg::fit(LabelledRows::new(&[0.0, 1.0], 1, &[0, 1], 2), -1.0).is_err());
+        assert!(LogReg::fit(LabelledRows::new(&[0.0, 1.0], 1, &[0, 1], 2), f64::NAN).is_err());
+        assert!(LogReg::fit(LabelledRows::new(&[0.0, 1.0, 2.0], 1, &[0, 1], 2), 1.0).is_err());
+        assert!(select_and_fit(LabelledRows::new(&[0.0, 1.0], 1, &[0, 0], 2), 0).is_err());
     }
 
     /// scikit-learn's LogisticRegression on the fixture of tests/reference/sklearn_reference.py,

@@ -13,7 +13,7 @@ pub mod svm;
 
 pub use classifier::{
     fit_classifier, fit_with, Classifier, ClassifierKind, FitReport, FittedClassifier,
-    Hyperparameters,
+    Hyperparameters, LabelledRows,
 };
 pub use metrics::{evaluate, Metrics};
 // The graph cut's settings are part of a run's configuration.

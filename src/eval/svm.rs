@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::array::argmax;
 use super::classifier::{
-    check_training_set, rows_of, Classifier, ClassifierKind, FitReport, Hyperparameters,
+    rows_of, LabelledRows, Classifier, ClassifierKind, FitReport, Hyperparameters,
     Standardizer,
 };
 use super::cv::{best_score, class_counts, fold_count, grid_scores, stratified_k_fold, Fold};
@@ -80,40 +80,19 @@ pub struct Svm {
 
 impl Svm {
     /// Fits with given C and gamma (gamma on standardized features).
-    pub fn fit(
-        x: &[f32],
-        dim: usize,
-        y: &[usize],
-        n_classes: usize,
-        c: f64,
-        gamma: f64,
-    ) -> Result<Svm> {
-        check_svm_training_set(x, dim, y, n_classes)?;
+    pub fn fit(rows: LabelledRows, c: f64, gamma: f64) -> Result<Svm> {
+        check_svm_training_set(rows)?;
+        let LabelledRows { x, dim, y, n_classes } = rows;
         check_hyperparameters(c, gamma)?;
         let standardizer = Standardizer::fit(x, dim);
         let z = standardizer.transform(x);
         let distances = SquaredDistances::new(&z, dim);
-        Ok(Self::fit_prepared(
-            standardizer,
-            &z,
-            &distances,
-            y,
-            n_classes,
-            c,
-            gamma,
-        ))
+        Ok(Self::fit_prepared(standardizer, LabelledRows::new(&z, dim, y, n_classes), &distances, c, gamma))
     }
 
-    fn fit_prepared(
-        standardizer: Standardizer,
-        z: &[f32],
-        distances: &SquaredDistances,
-        y: &[usize],
-        n_classes: usize,
-        c: f64,
-        gamma: f64,
-    ) -> Svm {
-        let dim = standardizer.dim();
+    /// Fits on rows already standardized by `standardizer`, with their squared distances.
+    fn fit_prepared(standardizer: Standardizer, standardized: LabelledRows, distances: &SquaredDistances, c: f64, gamma: f64) -> Svm {
+        let LabelledRows { x: z, dim, y, n_classes } = standardized;
         let all: Vec<usize> = (0..y.len()).collect();
         // (positive class, negative class, members, their signs, dual solution, sigmoid) per machine.
         type Solved = (usize, usize, Vec<usize>, Vec<f64>, Binary, Platt);
@@ -293,28 +272,16 @@ impl Classifier for Svm {
 }
 
 /// Chooses C and gamma from the default grid by stratified k-fold CV and refits on everything.
-pub fn select_and_fit(
-    x: &[f32],
-    dim: usize,
-    y: &[usize],
-    n_classes: usize,
-    seed: u64,
-) -> Result<(Svm, FitReport)> {
-    select_and_fit_with_grid(x, dim, y, n_classes, seed, &SvmGrid::default())
+pub fn select_and_fit(rows: LabelledRows, seed: u64) -> Result<(Svm, FitReport)> {
+    select_and_fit_with_grid(rows, seed, &SvmGrid::default())
 }
 
 /// As `select_and_fit`, over a given grid. The features are standardized once with statistics
 /// of all training samples (no labels are involved). Grid points are scored by mean fold
 /// accuracy; ties go to the smaller C, then the smaller gamma.
-pub fn select_and_fit_with_grid(
-    x: &[f32],
-    dim: usize,
-    y: &[usize],
-    n_classes: usize,
-    seed: u64,
-    grid: &SvmGrid,
-) -> Result<(Svm, FitReport)> {
-    let n = check_svm_training_set(x, dim, y, n_classes)?;
+pub fn select_and_fit_with_grid(rows: LabelledRows, seed: u64, grid: &SvmGrid) -> Result<(Svm, FitReport)> {
+    let n = check_svm_training_set(rows)?;
+    let LabelledRows { x, dim, y, n_classes } = rows;
     check_grid(grid)?;
     let standardizer = Standardizer::fit(x, dim);
     let z = standardizer.transform(x);
@@ -322,7 +289,7 @@ pub fn select_and_fit_with_grid(
     let gamma_unit = unit_gamma(&z, dim);
     let Some(k) = fold_count(y, n_classes) else {
         let (c, gamma) = (DEFAULT_C, gamma_unit);
-        let model = Svm::fit_prepared(standardizer, &z, &distances, y, n_classes, c, gamma);
+        let model = Svm::fit_prepared(standardizer, LabelledRows::new(&z, dim, y, n_classes), &distances, c, gamma);
         let note = format!(
             "a class has a single training sample, so no CV: used the defaults C = {c}, gamma = {gamma:.3e} (1 / total variance)"
         );
@@ -356,7 +323,7 @@ pub fn select_and_fit_with_grid(
     let Hyperparameters::Svm { c, gamma } = scores[best].hyperparameters else {
         return Err(Error::invalid("SVM grid holds other hyperparameters"));
     };
-    let model = Svm::fit_prepared(standardizer, &z, &distances, y, n_classes, c, gamma);
+    let model = Svm::fit_prepared(standardizer, LabelledRows::new(&z, dim, y, n_classes), &distances, c, gamma);
     let report = FitReport::from_cv(ClassifierKind::Svm, scores, best, k, n);
     Ok(with_convergence_note(model, report))
 }
@@ -822,8 +789,8 @@ fn couple_pairwise(r: &[Vec<f64>]) -> Vec<f64> {
     p
 }
 
-fn check_svm_training_set(x: &[f32], dim: usize, y: &[usize], n_classes: usize) -> Result<usize> {
-    let n = check_training_set(x, dim, y, n_classes)?;
+fn check_svm_training_set(rows: LabelledRows) -> Result<usize> {
+    let n = rows.check()?;
     if n > MAX_TRAIN {
         return Err(Error::invalid(format!(
             "the SVM keeps all {n}^2 kernel distances in memory and accepts at most {MAX_TRAIN} training samples"
@@ -908,7 +875,7 @@ mod tests {
         // The same through the full pipeline (standardization maps the points to -1 and +1 on
         // the first feature and the constant second feature to 0, so the distance is still 2).
         let x = [0.0f32, 7.0, 2.0, 7.0];
-        let model = Svm::fit(&x, 2, &[0, 1], 2, 100.0, gamma).unwrap();
+        let model = Svm::fit(LabelledRows::new(&x, 2, &[0, 1], 2), 100.0, gamma).unwrap();
         let dec = model.decision_values(&[0.0, 7.0, 2.0, 7.0, 1.0, 7.0]);
         assert!(
             (dec[0] - 1.0).abs() < 1e-6 && (dec[1] + 1.0).abs() < 1e-6 && dec[2].abs() < 1e-6,
@@ -1009,9 +976,9 @@ mod tests {
     #[test]
     fn xor_is_fit_by_rbf_but_not_by_a_linear_model() {
         let (x, y) = xor_data(1);
-        let linear = LogReg::fit(&x, 2, &y, 2, 1e-4).unwrap();
+        let linear = LogReg::fit(LabelledRows::new(&x, 2, &y, 2), 1e-4).unwrap();
         assert!(accuracy(&linear.predict(&x), &y) < 0.8);
-        let (model, report) = select_and_fit(&x, 2, &y, 2, 3).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 2, &y, 2), 3).unwrap();
         assert_eq!(accuracy(&model.predict(&x), &y), 1.0, "{report}");
         let (x_test, y_test) = xor_data(2);
         assert!(accuracy(&model.predict(&x_test), &y_test) > 0.95);
@@ -1020,7 +987,7 @@ mod tests {
     #[test]
     fn two_blobs_are_split_between_them() {
         let (x, y) = blobs(&[&[0.0, 0.0, 0.0], &[6.0, 6.0, 0.0]], 0.7, 20, 5);
-        let (model, report) = select_and_fit(&x, 3, &y, 2, 1).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 3, &y, 2), 1).unwrap();
         assert_eq!(report.folds, 5);
         assert_eq!(report.grid.len(), 66);
         // Decision values are positive (class 0) around the first centre and beyond it.
@@ -1043,7 +1010,7 @@ mod tests {
         let centres: [&[f32]; 3] = [&[0.0, 0.0], &[4.0, 0.0], &[2.0, 3.5]];
         let (x, y) = blobs(&centres, 0.6, 12, 7);
         // Class 3 has no training samples: it gets no machine, no votes and probability 0.
-        let (model, report) = select_and_fit(&x, 2, &y, 4, 2).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 2, &y, 4), 2).unwrap();
         assert_eq!(model.pairs().len(), 3);
         assert!(report.cv_accuracy.unwrap() > 0.9, "{report}");
         let (x_test, y_test) = blobs(&centres, 0.6, 40, 8);
@@ -1067,14 +1034,14 @@ mod tests {
         // sigmoid is steep; the plain sigmoid of a decision value near the margin (|d| ~ 1)
         // would give about 0.73.
         let (x, y) = blobs(&[&[0.0, 0.0, 0.0], &[6.0, 6.0, 0.0]], 0.7, 20, 5);
-        let model = Svm::fit(&x, 3, &y, 2, 1.0, 0.5).unwrap();
+        let model = Svm::fit(LabelledRows::new(&x, 3, &y, 2), 1.0, 0.5).unwrap();
         let pair = &model.pairs()[0];
         assert!(pair.platt.a < -1.0, "{:?}", pair.platt);
         let proba = model.predict_proba(&[0.0, 0.0, 0.0, 6.0, 6.0, 0.0]);
         assert!(proba[0] > 0.9 && proba[3] > 0.9, "{proba:?}");
         // Overlapping blobs: less sure than that at a point between them.
         let (x, y) = blobs(&[&[0.0, 0.0], &[1.0, 0.0]], 1.0, 20, 7);
-        let model = Svm::fit(&x, 2, &y, 2, 1.0, 0.5).unwrap();
+        let model = Svm::fit(LabelledRows::new(&x, 2, &y, 2), 1.0, 0.5).unwrap();
         let between = model.predict_proba(&[0.5, 0.0]);
         assert!(between[0] > 0.2 && between[0] < 0.8, "{between:?}");
     }
@@ -1082,7 +1049,7 @@ mod tests {
     #[test]
     fn a_model_saved_before_calibration_reads_with_the_plain_sigmoid() {
         let (x, y) = blobs(&[&[0.0, 0.0], &[3.0, 0.0]], 1.0, 10, 9);
-        let model = Svm::fit(&x, 2, &y, 2, 1.0, 0.5).unwrap();
+        let model = Svm::fit(LabelledRows::new(&x, 2, &y, 2), 1.0, 0.5).unwrap();
         let mut json: serde_json::Value = serde_json::to_value(&model).unwrap();
         for pair in json["pairs"].as_array_mut().unwrap() {
             pair.as_object_mut().unwrap().remove("platt");
@@ -1095,7 +1062,7 @@ mod tests {
     #[test]
     fn serde_round_trip_keeps_predictions() {
         let (x, y) = blobs(&[&[0.0, 0.0], &[3.0, 0.0], &[0.0, 3.0]], 1.0, 10, 9);
-        let (model, _) = select_and_fit(&x, 2, &y, 3, 0).unwrap();
+        let (model, _) = select_and_fit(LabelledRows::new(&x, 2, &y, 3), 0).unwrap();
         let json = serde_json::to_string(&model).unwrap();
         let back: Svm = serde_json::from_str(&json).unwrap();
         let (probe, _) = blobs(&[&[1.0, 1.0]], 2.0, 200, 10);
@@ -1131,7 +1098,7 @@ mod tests {
         let (mut x, mut y) = blobs(&[&[0.0, 0.0], &[3.0, 3.0]], 0.5, 6, 5);
         x.extend_from_slice(&[10.0, -10.0]);
         y.push(2);
-        let (model, report) = select_and_fit(&x, 2, &y, 3, 0).unwrap();
+        let (model, report) = select_and_fit(LabelledRows::new(&x, 2, &y, 3), 0).unwrap();
         assert_eq!(report.folds, 0);
         assert!(report.note.unwrap().contains("single training sample"));
         assert_eq!(model.c(), DEFAULT_C);
@@ -1141,16 +1108,16 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let x = [0.0f32, 1.0, 2.0, 3.0];
-        assert!(Svm::fit(&x, 1, &[0, 0, 1, 1], 2, 0.0, 1.0).is_err());
-        assert!(Svm::fit(&x, 1, &[0, 0, 1, 1], 2, 1.0, f64::NAN).is_err());
-        assert!(Svm::fit(&x, 1, &[0, 0, 1], 2, 1.0, 1.0).is_err());
+        assert!(Svm::fit(LabelledRows::new(&x, 1, &[0, 0, 1, 1], 2), 0.0, 1.0).is_err());
+        assert!(Svm::fit(LabelledRows::new(&x, 1, &[0, 0, 1, 1], 2), 1.0, f64::NAN).is_err());
+        assert!(Svm::fit(LabelledRows::new(&x, 1, &[0, 0, 1], 2), 1.0, 1.0).is_err());
         let big = vec![0.0f32; MAX_TRAIN + 1];
         let labels: Vec<usize> = (0..=MAX_TRAIN).map(|i| i % 2).collect();
-        assert!(select_and_fit(&big, 1, &labels, 2, 0).is_err());
+        assert!(select_and_fit(LabelledRows::new(&big, 1, &labels, 2), 0).is_err());
         let bad_grid = SvmGrid {
             c: vec![10.0, 1.0],
             gamma_scale: vec![1.0],
         };
-        assert!(select_and_fit_with_grid(&x, 1, &[0, 0, 1, 1], 2, 0, &bad_grid).is_err());
+        assert!(select_and_fit_with_grid(LabelledRows::new(&x, 1, &[0, 0, 1, 1], 2), 0, &bad_grid).is_err());
     }
 }

@@ -12,7 +12,7 @@ use crate::data::corpus::inputs::PixelTransform;
 use crate::data::corpus::Corpus;
 use crate::data::scaling::Scaler;
 use crate::error::Result;
-use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind};
+use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
 
 /// What a corpus baseline reads of each pixel.
@@ -37,7 +37,7 @@ pub fn corpus_baseline(corpus: &Corpus, dir: &RunDir, kind: ClassifierKind, inpu
     let transform = PixelTransform { scaler: Scaler::load(&dir.scaler())?, spatial };
     let classes = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let x = gather(corpus, &transform, &split.train)?;
-    let (classifier, _) = fit_classifier(kind, &x, transform.dim(), &classes(&split.train), k, cfg.train.seed)?;
+    let (classifier, _) = fit_classifier(kind, LabelledRows::new(&x, transform.dim(), &classes(&split.train), k), cfg.train.seed)?;
     // The test pixels are not capped: scored a bounded number at a time.
     let mut predicted = Vec::with_capacity(split.test.len());
     for part in split.test.chunks(SCORED_AT_ONCE) {

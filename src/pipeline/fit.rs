@@ -18,7 +18,7 @@ use crate::data::array::gather_rows;
 use crate::data::sampling::Split;
 use crate::data::{LabelMap, RawArray, Samples, Scene};
 use crate::error::{Error, Result};
-use crate::eval::classifier::{fit_classifier, FitReport};
+use crate::eval::classifier::{fit_classifier, FitReport, LabelledRows};
 use crate::train::checkpoint::LoopState;
 use crate::train::trainer::Progress;
 
@@ -41,7 +41,7 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
             let (features, _) = dist_qz(&outcome.best, &p.x, p.dim, device);
             let latent = outcome.best.latent_dim();
             let train_x = gather_rows(&features, latent, &p.split.train);
-            let (classifier, report) = fit_classifier(cfg.classifier, &train_x, latent, &p.classes_of(&p.split.train), p.n_classes, cfg.train.seed)?;
+            let (classifier, report) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, latent, &p.classes_of(&p.split.train), p.n_classes), cfg.train.seed)?;
             if let Some(d) = dir {
                 atomic::write_json(&d.classifier(), &classifier)?;
             }
