@@ -172,6 +172,12 @@ fn a_list_of_files_is_a_corpus_of_those_files_and_a_missing_one_is_named() {
     assert!(stderr(&o).contains("2 drill-core files"), "{}", stderr(&o));
     let files = std::fs::read_to_string(run.join("corpus_files.json")).unwrap();
     assert!(files.contains("core000") && files.contains("core002") && !files.contains("core001"), "{files}");
+    // Prediction over the list maps its files alone.
+    let maps = dir.path().join("maps");
+    let o = hyperssl(&["predict", "--run", run.to_str().unwrap(), list.to_str().unwrap(), "--out", maps.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(maps.join("core000-labeled/class_map.npy").exists() && maps.join("core002-labeled/class_map.npy").exists());
+    assert!(!maps.join("core001-labeled").exists());
 
     std::fs::write(&list, "cores/core000-labeled.hdf5\ncores/core009-labeled.hdf5\n").unwrap();
     let o = hyperssl(&["train", list.to_str().unwrap(), "--stream", "--config", &config, "--run", dir.path().join("run2").to_str().unwrap()]);
