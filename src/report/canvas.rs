@@ -1,8 +1,6 @@
-//! A white RGB canvas and the few shapes the pictures need: filled and outlined rectangles and
-//! anti-aliased lines clipped to a rectangle.
+//! A white RGB canvas and the few shapes the maps need: filled and outlined rectangles (the
+//! charts' lines are plotters', in [`super::chart`]).
 
-use super::heat::PixelRect;
-use super::text::blend;
 use crate::error::{Error, Result};
 use image::{Rgb, RgbImage};
 
@@ -52,65 +50,9 @@ pub fn outline_rect(
     fill_rect(image, x + width - 1, y, 1, height, colour);
 }
 
-/// Draws an anti-aliased segment of `thickness` pixels from `a` to `b` (pixel-centre
-/// coordinates), painting only inside `clip`.
-pub fn line(
-    image: &mut RgbImage,
-    a: (f64, f64),
-    b: (f64, f64),
-    thickness: f64,
-    colour: [u8; 3],
-    clip: PixelRect,
-) {
-    if ![a.0, a.1, b.0, b.1].iter().all(|v| v.is_finite()) {
-        return;
-    }
-    let reach = thickness / 2.0 + 1.0;
-    let x0 = (a.0.min(b.0) - reach).floor().max(clip.x as f64) as i64;
-    let x1 = (a.0.max(b.0) + reach)
-        .ceil()
-        .min((clip.x + clip.width) as f64 - 1.0) as i64;
-    let y0 = (a.1.min(b.1) - reach).floor().max(clip.y as f64) as i64;
-    let y1 = (a.1.max(b.1) + reach)
-        .ceil()
-        .min((clip.y + clip.height) as f64 - 1.0) as i64;
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let length2 = dx * dx + dy * dy;
-    for y in y0..=y1 {
-        for x in x0..=x1 {
-            // Distance from the pixel centre to the segment; coverage falls off over one pixel.
-            let (px, py) = (x as f64 - a.0, y as f64 - a.1);
-            let t = if length2 > 0.0 {
-                ((px * dx + py * dy) / length2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let d = ((px - t * dx).powi(2) + (py - t * dy).powi(2)).sqrt();
-            let coverage = (thickness / 2.0 + 0.5 - d).clamp(0.0, 1.0);
-            blend(image, x, y, colour, coverage as f32);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_line_paints_its_path_and_stays_inside_the_clip() {
-        let mut img = blank(40, 20).unwrap();
-        let clip = PixelRect {
-            x: 0,
-            y: 0,
-            width: 30,
-            height: 20,
-        };
-        line(&mut img, (2.0, 10.0), (39.0, 10.0), 2.0, [0, 0, 255], clip);
-        assert_eq!(img.get_pixel(10, 10).0, [0, 0, 255]);
-        assert_eq!(img.get_pixel(10, 3).0, WHITE);
-        assert_eq!(img.get_pixel(35, 10).0, WHITE, "painted outside the clip");
-        line(&mut img, (f64::NAN, 1.0), (3.0, 3.0), 1.0, [0, 0, 0], clip);
-    }
 
     #[test]
     fn refuses_empty_and_huge_canvases() {

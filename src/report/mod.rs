@@ -35,6 +35,7 @@ mod legend;
 pub(crate) mod maps;
 mod markdown;
 pub mod palette;
+mod paper;
 mod png;
 mod spectra;
 mod text;

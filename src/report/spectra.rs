@@ -1,12 +1,15 @@
 //! spectra.png: small multiples of spectra, one panel per class (mean real spectrum with a few
 //! generated ones) or, for M1, real pixels beside their reconstructions plus free samples.
 
-use super::canvas::{self, TEXT};
+use super::canvas;
 use super::chart::{self, Panel, Series, Style};
 use super::heat::PixelRect;
-use super::text::{self, Align};
+use super::paper;
+use super::text;
 use crate::error::{Error, Result};
 use image::RgbImage;
+use plotters::element::{PathElement, Text};
+use plotters::style::Color;
 
 /// The spectra of one class.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,37 +214,38 @@ fn grid(panels: &[Panel], title: &str, key: &[(&str, [u8; 3])]) -> Result<RgbIma
         .and_then(|h| h.checked_add(HEADER))
         .ok_or_else(|| Error::invalid(format!("spectra: {} panels are too many", panels.len())))?;
     let mut image = canvas::blank(width.max(PANEL_WIDTH * 2), height)?;
-    text::draw(&mut image, title, (12, 6), 16.0, TEXT, Align::Left)?;
-    let mut x = 12 + text::size_of(title, 16.0)?.0 as i64 + 24;
-    let whole = PixelRect {
-        x: 0,
-        y: 0,
-        width: image.width(),
-        height: image.height(),
-    };
-    for (label, colour) in key {
-        let y = 17.0;
-        canvas::line(
-            &mut image,
-            (x as f64, y),
-            (x as f64 + 22.0, y),
-            2.0,
-            *colour,
-            whole,
-        );
-        text::draw(&mut image, label, (x + 28, 9), TEXT_SIZE, TEXT, Align::Left)?;
-        x += 28 + text::size_of(label, TEXT_SIZE)?.0 as i64 + 20;
-    }
-    for (i, panel) in panels.iter().enumerate() {
-        let (row, col) = ((i / columns) as u32, (i % columns) as u32);
-        let area = PixelRect {
-            x: col * PANEL_WIDTH + 4,
-            y: HEADER + row * PANEL_HEIGHT + 4,
-            width: PANEL_WIDTH - 8,
-            height: PANEL_HEIGHT - 8,
-        };
-        chart::draw_panel(&mut image, area, panel, TEXT_SIZE)?;
-    }
+    paper::draw_on(&mut image, |root| {
+        let failed = paper::failed("spectra");
+        root.draw(&Text::new(title, (12, 6), paper::font(16.0)))
+            .map_err(&failed)?;
+        // The colour key: a short stroke and the label of each kind of spectrum.
+        let mut x = 12 + text::size_of(title, 16.0)?.0 as i32 + 24;
+        for &(label, colour) in key {
+            let stroke = PathElement::new(
+                vec![(x, 17), (x + 22, 17)],
+                paper::rgb(colour).stroke_width(2),
+            );
+            root.draw(&stroke).map_err(&failed)?;
+            root.draw(&Text::new(
+                label,
+                (x + 28, 9),
+                paper::font(TEXT_SIZE.into()),
+            ))
+            .map_err(&failed)?;
+            x += 28 + text::size_of(label, TEXT_SIZE)?.0 as i32 + 20;
+        }
+        for (i, panel) in panels.iter().enumerate() {
+            let (row, col) = ((i / columns) as u32, (i % columns) as u32);
+            let area = PixelRect {
+                x: col * PANEL_WIDTH + 4,
+                y: HEADER + row * PANEL_HEIGHT + 4,
+                width: PANEL_WIDTH - 8,
+                height: PANEL_HEIGHT - 8,
+            };
+            chart::draw_panel(root, area, panel, TEXT_SIZE)?;
+        }
+        Ok(())
+    })?;
     Ok(image)
 }
 

@@ -6,7 +6,7 @@ use ab_glyph::{point, Font, FontRef, GlyphId, ScaleFont};
 use image::RgbImage;
 use std::sync::OnceLock;
 
-static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 fn font() -> Result<&'static FontRef<'static>> {
     static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
@@ -19,7 +19,6 @@ fn font() -> Result<&'static FontRef<'static>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
     Left,
-    Centre,
     Right,
 }
 
@@ -31,7 +30,8 @@ pub struct TextMask {
 }
 
 impl TextMask {
-    fn at(&self, x: u32, y: u32) -> f32 {
+    /// The coverage at (`x`, `y`); 0 outside the mask.
+    pub fn at(&self, x: u32, y: u32) -> f32 {
         self.coverage
             .get((y * self.width + x) as usize)
             .copied()
@@ -86,7 +86,7 @@ pub fn size_of(text: &str, size: f32) -> Result<(u32, u32)> {
     Ok((m.width, m.height))
 }
 
-/// Draws `text` with the top of its line at `y`; `x` is its left end, centre or right end.
+/// Draws `text` with the top of its line at `y`; `x` is its left or right end.
 pub fn draw(
     image: &mut RgbImage,
     text: &str,
@@ -98,7 +98,6 @@ pub fn draw(
     let mask = render(text, size)?;
     let left = match align {
         Align::Left => x,
-        Align::Centre => x - mask.width as i64 / 2,
         Align::Right => x - mask.width as i64,
     };
     for my in 0..mask.height {
@@ -107,31 +106,6 @@ pub fn draw(
                 image,
                 left + mx as i64,
                 y + my as i64,
-                colour,
-                mask.at(mx, my),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Draws `text` turned a quarter turn anticlockwise (read from bottom to top), centred on `y`,
-/// with the top of its line at `x`: the usual y-axis caption.
-pub fn draw_vertical(
-    image: &mut RgbImage,
-    text: &str,
-    (x, y): (i64, i64),
-    size: f32,
-    colour: [u8; 3],
-) -> Result<()> {
-    let mask = render(text, size)?;
-    let bottom = y + mask.width as i64 / 2;
-    for my in 0..mask.height {
-        for mx in 0..mask.width {
-            blend(
-                image,
-                x + my as i64,
-                bottom - mx as i64,
                 colour,
                 mask.at(mx, my),
             );
@@ -190,6 +164,14 @@ mod tests {
         assert!(img.pixels().any(|p| p.0 == [0, 0, 0]));
         // Partly and wholly off the canvas: no panic.
         draw(&mut img, "Hello", (-10, 25), 20.0, [0, 0, 0], Align::Left).unwrap();
-        draw_vertical(&mut img, "Hello", (1000, 1000), 20.0, [0, 0, 0]).unwrap();
+        draw(
+            &mut img,
+            "Hello",
+            (1000, 1000),
+            20.0,
+            [0, 0, 0],
+            Align::Right,
+        )
+        .unwrap();
     }
 }
