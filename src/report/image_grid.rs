@@ -1,4 +1,5 @@
 //! A grid of small grey images (MNIST digits, real or generated): one labelled row per class.
+//! Drawn by hand rather than with plotters: it places pixel images side by side, with no axes.
 
 use super::canvas::{self, TEXT};
 use super::text::{self, Align};

@@ -1,6 +1,7 @@
 //! Per-pixel maps of a scene: classes (prediction or ground truth), right and wrong test pixels,
 //! and uncertainty. Small scenes are upscaled by whole pixels (nearest neighbour) so that a
-//! 145 x 145 scene is legible; a legend or colour bar stands to the right of the map.
+//! 145 x 145 scene is legible; a legend or colour bar stands to the right of the map. Drawn by
+//! hand rather than with plotters: a map is a pixel image, each scene pixel one block of colour.
 
 use super::canvas::{self, TEXT};
 use super::heat::{self, PixelRect};

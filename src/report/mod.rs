@@ -5,6 +5,11 @@
 //! [`image::RgbImage`] values and written with [`save_png`] (temporary name, then rename). Text
 //! is drawn with a font compiled into the library, so no system fonts are needed.
 //!
+//! The charts (learning curves, spectra) are laid out and drawn by plotters on its bitmap
+//! backend. The maps, their legends and colour bar, and the grid of digits are drawn by hand:
+//! they are pixel images, one block per scene pixel or image pixel, which a chart library does
+//! not lay out.
+//!
 //! | file | made by |
 //! | --- | --- |
 //! | [`CLASS_MAP`], [`GROUND_TRUTH`] | [`class_map`] (colours from [`palette`]) |
