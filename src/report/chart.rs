@@ -12,10 +12,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const GRID: RGBColor = RGBColor(225, 225, 225);
 const FRAME: RGBColor = RGBColor(110, 110, 110);
-/// At most this many ticks on the x and y axes (plotters picks steps of 1, 2 or 5 times a power
-/// of ten).
-const X_TICKS: usize = 8;
-const Y_TICKS: usize = 6;
+/// About this many ticks on the x and y axes.
+const X_TICKS: usize = 6;
+const Y_TICKS: usize = 5;
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +52,18 @@ pub struct Panel {
     pub min_y_tick_width: u32,
 }
 
-/// At most `max` round tick values inside [lo, hi], as plotters places them.
-fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
-    RangedCoordf64::from(lo..hi).key_points(max)
+/// Round tick values inside [lo, hi] as plotters places them (steps of 1, 2 or 5 times a power
+/// of ten): those whose step divides the range into the number of steps closest to `target`.
+fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let range = RangedCoordf64::from(lo..hi);
+    let miss = |t: &Vec<f64>| match t[..] {
+        [a, b, ..] => ((hi - lo) / (b - a) - target as f64).abs(),
+        _ => target as f64,
+    };
+    (1..=2 * target)
+        .map(|max| range.key_points(max))
+        .min_by(|a, b| miss(a).total_cmp(&miss(b)))
+        .unwrap_or_default()
 }
 
 /// The fewest decimals that print every tick exactly (to a millionth of their spacing).
@@ -161,10 +169,10 @@ fn stroke(thickness: f64) -> u32 {
 /// Draws `panel` inside `area` of `root` with text of `size` pixels.
 pub fn draw_panel(root: &Area<'_>, area: PixelRect, panel: &Panel, size: f32) -> Result<()> {
     let ((x0, x1), (y0, y1)) = axis_ranges(panel)?;
-    let x_decimals = decimals(&ticks(x0, x1, X_TICKS));
-    let y_decimals = decimals(&ticks(y0, y1, Y_TICKS));
+    let (x_ticks, y_ticks) = (ticks(x0, x1, X_TICKS), ticks(y0, y1, Y_TICKS));
+    let (x_decimals, y_decimals) = (decimals(&x_ticks), decimals(&y_ticks));
     let mut y_tick_width = panel.min_y_tick_width;
-    for t in ticks(y0, y1, Y_TICKS) {
+    for &t in &y_ticks {
         y_tick_width = y_tick_width.max(text::size_of(&format_tick(t, y_decimals), size)?.0);
     }
     // Room for the title above, the tick labels and axis captions left and below.
@@ -198,8 +206,9 @@ pub fn draw_panel(root: &Area<'_>, area: PixelRect, panel: &Panel, size: f32) ->
     let f64_size = f64::from(size);
     chart
         .configure_mesh()
-        .x_labels(X_TICKS)
-        .y_labels(Y_TICKS)
+        // plotters' ticks for at most as many as these are these.
+        .x_labels(x_ticks.len())
+        .y_labels(y_ticks.len())
         .x_label_formatter(&x_format)
         .y_label_formatter(&y_format)
         .x_desc(panel.x_label.as_str())
@@ -385,24 +394,48 @@ mod tests {
 
     #[test]
     fn tick_labels_are_round_with_the_decimals_they_need() {
-        let labels = |lo, hi, max| {
-            let t = ticks(lo, hi, max);
+        let labels = |lo, hi, target| {
+            let t = ticks(lo, hi, target);
             let d = decimals(&t);
             t.iter().map(|&v| format_tick(v, d)).collect::<Vec<_>>()
         };
         assert_eq!(
-            labels(0.0, 1.0, 6),
+            labels(0.0, 1.0, 5),
             ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
         );
         assert_eq!(
-            labels(-153.2, -101.7, 6),
+            labels(-153.2, -101.7, 5),
             ["-150", "-140", "-130", "-120", "-110"]
         );
         assert_eq!(
-            labels(0.0, 12000.0, 8),
+            labels(0.0, 12000.0, 6),
             ["0", "2000", "4000", "6000", "8000", "10000", "12000"]
         );
         assert_eq!(labels(0.0, 0.03, 4), ["0.00", "0.01", "0.02", "0.03"]);
+        assert_eq!(labels(-2.2, 1.7, 5), ["-2", "-1", "0", "1"]);
+        assert_eq!(
+            labels(98.0, 229.0, 5),
+            ["100", "120", "140", "160", "180", "200", "220"]
+        );
+    }
+
+    #[test]
+    fn the_mesh_draws_the_ticks_that_were_measured() {
+        // The mesh is asked for at most as many ticks as were chosen: plotters then places
+        // exactly those, whose labels set the decimals and the room left of the axis.
+        for (lo, hi) in [
+            (0.0, 1.0),
+            (-153.2, -101.7),
+            (80.0, 615.0),
+            (-2.2, 1.7),
+            (3.0, 3.5),
+        ] {
+            for target in [5, 6] {
+                let chosen = ticks(lo, hi, target);
+                let drawn = RangedCoordf64::from(lo..hi).key_points(chosen.len());
+                assert_eq!(drawn, chosen, "{lo}..{hi}");
+            }
+        }
     }
 
     #[test]
