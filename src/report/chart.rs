@@ -148,6 +148,13 @@ fn axis_ranges(panel: &Panel) -> Result<((f64, f64), (f64, f64))> {
             y = padded;
         }
     }
+    // plotters' tick placement never ends on an infinite span.
+    if !(x.1 - x.0).is_finite() || !(y.1 - y.0).is_finite() {
+        return Err(Error::invalid(format!(
+            "plot {:?}: values too large to draw",
+            panel.title
+        )));
+    }
     Ok((x, y))
 }
 
@@ -545,6 +552,19 @@ mod tests {
         };
         assert!(picture(&ok, 30, 20).is_err());
         assert!(picture(&ok, 400, 300).is_ok());
+    }
+
+    #[test]
+    fn values_too_large_for_an_axis_are_an_error() {
+        let huge = |points| Panel {
+            series: vec![line("", RED, points)],
+            ..Panel::default()
+        };
+        assert!(picture(&huge(vec![(0.0, -1e308), (1.0, 1e308)]), 300, 200).is_err());
+        assert!(picture(&huge(vec![(-1e308, 0.0), (1e308, 1.0)]), 300, 200).is_err());
+        // Huge but finite: drawn, or refused for want of room for its tick labels.
+        let _ = picture(&huge(vec![(0.0, -1e300), (1.0, 1e300)]), 300, 200);
+        assert!(picture(&huge(vec![(0.0, -1e9), (1.0, 1e9)]), 400, 200).is_ok());
     }
 
     #[test]
