@@ -168,7 +168,7 @@ fn pen(colour: RGBColor, width: u32) -> ShapeStyle {
     Color::stroke_width(&colour, width)
 }
 
-/// Line width in whole pixels (plotters draws 1-pixel lines anti-aliased, wider ones as polygons).
+/// Line width in whole pixels (plotters' styles have no fractions of a pixel).
 fn stroke(thickness: f64) -> u32 {
     thickness.round().clamp(1.0, 20.0) as u32
 }

@@ -68,6 +68,9 @@ impl DrawingBackend for Paper<'_> {
         style: &S,
     ) -> Drawn {
         let width = style.stroke_width() as i32;
+        if width == 0 {
+            return Ok(());
+        }
         let points: Vec<BackendCoord> = path.into_iter().collect();
         for pair in points.windows(2) {
             let (a, b) = (pair[0], pair[1]);
