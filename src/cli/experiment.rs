@@ -38,7 +38,8 @@ pub struct Args {
     /// Number of seeded draws (seeds 0..N).
     #[arg(long, default_value_t = 10)]
     pub seeds: u64,
-    /// Labelled pixels per class, one experiment each (comma-separated).
+    /// Labelled pixels per class, one experiment each (comma-separated); on a folder read
+    /// from disk, each class's cap of training pixels.
     #[arg(long, value_delimiter = ',', default_value = "10")]
     pub budgets: Vec<usize>,
     /// Folder for the per-seed runs and the summary (a killed experiment resumes from it).
