@@ -605,7 +605,7 @@ fn time_steps<B: AutodiffBackend, T: TrainTask<B>>(
     let mut sum: Option<Tensor<B::InnerBackend, 1>> = None;
     let sync = || B::sync(device).map_err(|e| format!("device synchronisation failed: {e:?}"));
     let mut one_step = |model: T::Model| -> T::Model {
-        if step % per_epoch == 0 {
+        if step.is_multiple_of(per_epoch) {
             task.start_epoch(0, &mut rng);
         }
         let (model, terms) =

@@ -70,7 +70,7 @@ fn majority_class_warning() {
     let lab = dir.path().join("lab.npy");
     let mut a = b"\x93NUMPY\x01\x00".to_vec();
     let mut h = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4, 3), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -82,7 +82,7 @@ fn majority_class_warning() {
     std::fs::write(&img, &a).unwrap();
     let mut l = b"\x93NUMPY\x01\x00".to_vec();
     let mut h = "{'descr': '|u1', 'fortran_order': False, 'shape': (4, 4), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -128,7 +128,7 @@ fn label_map_of_the_wrong_shape_is_refused() {
     let lab = dir.path().join("small.npy");
     let mut l = b"\x93NUMPY\x01\x00".to_vec();
     let mut h = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

@@ -191,6 +191,12 @@ fn scene_of(cube: &PyReadonlyArray3<'_, f32>, labels: Option<&PyReadonlyArray2<'
     scene.with_labels(map, source).map_err(|e| py_error(e, Doing::Arrays))
 }
 
+/// What a prediction returns to Python: the classes and the probabilities, as numpy arrays.
+type Predicted<'py, C, P> = (Bound<'py, C>, Bound<'py, P>);
+
+/// A scene for Python: its cube, its label map and its class names.
+type LabelledCube<'py> = (Bound<'py, PyArray3<f32>>, Bound<'py, PyArray2<u32>>, Vec<String>);
+
 /// A fitted model: a run folder's content in memory.
 #[pyclass(module = "hyperssl._hyperssl", name = "Model", frozen)]
 struct Model {
@@ -229,7 +235,7 @@ impl Model {
     }
 
     /// Dense class index (int64) and class probabilities of every row of spectra.
-    fn predict_rows<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f32>) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<f32>>)> {
+    fn predict_rows<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f32>) -> PyResult<Predicted<'py, PyArray1<i64>, PyArray2<f32>>> {
         let (n, k) = (x.shape()[0], self.inner.classes.values.len());
         let rows = rows_of(&x);
         let (classes, probabilities) = py.detach(|| self.inner.predict_rows(&rows)).map_err(|e| py_error(e, Doing::Arrays))?;
@@ -241,7 +247,7 @@ impl Model {
     /// Class map (stored label values, height x width) and class probabilities (height x width
     /// x classes, the classifier's own) of a cube; the map with label propagation and the graph
     /// cut when the model has them.
-    fn predict_scene<'py>(&self, py: Python<'py>, cube: PyReadonlyArray3<'py, f32>) -> PyResult<(Bound<'py, PyArray2<u32>>, Bound<'py, PyArray3<f32>>)> {
+    fn predict_scene<'py>(&self, py: Python<'py>, cube: PyReadonlyArray3<'py, f32>) -> PyResult<Predicted<'py, PyArray2<u32>, PyArray3<f32>>> {
         let scene = scene_of(&cube, None)?;
         let (h, w, k) = (scene.height, scene.width, self.inner.classes.values.len());
         let (classes, probabilities) = py.detach(|| self.inner.predict_scene(&scene, &Default::default())).map_err(|e| py_error(e, Doing::Arrays))?;
@@ -255,7 +261,7 @@ impl Model {
         let n = x.shape()[0];
         let rows = rows_of(&x);
         let (mean, _) = py.detach(|| self.inner.m1_features_of_rows(&rows, &Default::default())).map_err(|e| py_error(e, Doing::Arrays))?;
-        let latent = if n == 0 { 0 } else { mean.len() / n };
+        let latent = mean.len().checked_div(n).unwrap_or(0);
         let mean = ndarray::Array2::from_shape_vec((n, latent), mean).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(mean.into_pyarray(py))
     }
@@ -307,7 +313,7 @@ fn config_toml(base: &str, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Str
 /// The embedded Indian Pines scene: cube (145 x 145 x 200, float32), label map (uint32,
 /// 0 = unlabelled) and class names.
 #[pyfunction]
-fn indian_pines<'py>(py: Python<'py>) -> PyResult<(Bound<'py, PyArray3<f32>>, Bound<'py, PyArray2<u32>>, Vec<String>)> {
+fn indian_pines<'py>(py: Python<'py>) -> PyResult<LabelledCube<'py>> {
     let scene = hyperssl::data::embedded::indian_pines().map_err(|e| py_error(e, Doing::Files))?;
     let labels = scene.labels.as_ref().expect("the embedded scene has ground truth");
     let names = labels.names.clone();

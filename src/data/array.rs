@@ -93,11 +93,14 @@ impl Samples {
     }
 
     /// All values as f32 (exact for 8- and 16-bit integers and f32).
+    // The macro casts every sample type, f32 itself among them.
+    #[allow(clippy::unnecessary_cast)]
     pub fn to_f32(&self) -> Vec<f32> {
         each_samples!(self, v => v.iter().map(|&x| x as f32).collect())
     }
 
     /// All values as f64.
+    #[allow(clippy::unnecessary_cast)]
     pub fn to_f64(&self) -> Vec<f64> {
         each_samples!(self, v => v.iter().map(|&x| x as f64).collect())
     }

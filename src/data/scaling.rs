@@ -88,7 +88,7 @@ impl Scaler {
                 self.scale.len()
             )));
         }
-        if bands == 0 || pixels.len() % bands != 0 {
+        if bands == 0 || !pixels.len().is_multiple_of(bands) {
             return Err(Error::invalid(format!(
                 "scaler fitted on {bands} bands, data has {} values, not a whole number of pixels",
                 pixels.len()
@@ -196,7 +196,7 @@ impl ScalerFitter {
 
     /// Adds whole pixels (pixel-major). A rejected chunk leaves the fitter unchanged.
     pub fn update(&mut self, pixels: &[f32]) -> Result<()> {
-        if pixels.len() % self.bands != 0 {
+        if !pixels.len().is_multiple_of(self.bands) {
             return Err(Error::invalid(format!(
                 "{} values is not a whole number of {}-band pixels",
                 pixels.len(),

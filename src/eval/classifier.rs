@@ -234,7 +234,7 @@ pub fn check_matrix(x: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 {
         return Err(Error::invalid("features have dimension 0"));
     }
-    if x.len() % dim != 0 {
+    if !x.len().is_multiple_of(dim) {
         return Err(Error::invalid(format!(
             "feature buffer of {} values is not a whole number of rows of {dim}",
             x.len()
@@ -366,7 +366,7 @@ impl Standardizer {
 /// Asserts that `x` is whole rows of `dim` and returns their number (the trait's contract).
 pub(crate) fn rows_of(x: &[f32], dim: usize) -> usize {
     assert!(
-        dim > 0 && x.len() % dim == 0,
+        dim > 0 && x.len().is_multiple_of(dim),
         "feature buffer of {} values is not a whole number of rows of {dim}",
         x.len()
     );

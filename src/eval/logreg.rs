@@ -1,7 +1,7 @@
 //! Multinomial logistic regression with an L2 penalty, fitted by full-batch L-BFGS.
 //!
-//! Loss on standardized features z: mean over samples of -log softmax(W z + b)_y
-//! + lambda/2 |W|^2 (the bias is not penalized). Lambda is chosen by stratified k-fold CV over
+//! Loss on standardized features z: mean over samples of -log softmax(W z + b)_y, plus
+//! lambda/2 |W|^2 (the bias is not penalized). Lambda is chosen by stratified k-fold CV over
 //! a log grid, walking the grid from strong to weak penalty with warm starts.
 
 use rayon::prelude::*;

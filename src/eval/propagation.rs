@@ -179,7 +179,7 @@ impl Nodes<'_> {
 /// The rows of `m` in blocks of at most [`BLOCK`], each with the node index of its first row.
 fn blocks_of(m: ArrayView2<'_, f32>, offset: usize) -> Vec<(usize, ArrayView2<'_, f32>)> {
     let rows = m.nrows();
-    (0..rows).step_by(BLOCK).map(move |s| (offset + s, m.clone().slice_move(ndarray::s![s..(s + BLOCK).min(rows), ..]))).collect()
+    (0..rows).step_by(BLOCK).map(move |s| (offset + s, m.slice_move(ndarray::s![s..(s + BLOCK).min(rows), ..]))).collect()
 }
 
 /// A weighted symmetric graph in compressed rows, normalised as D^-1/2 W D^-1/2.

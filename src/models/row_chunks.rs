@@ -23,7 +23,7 @@ pub const MIN_CHUNK_ROWS: usize = 1024;
 /// chunk at least `MIN_CHUNK_ROWS` long (1 when `rows` is below twice that).
 pub fn chunk_count(rows: usize) -> usize {
     let most = rows / MIN_CHUNK_ROWS;
-    (1..=most.max(1)).rev().find(|c| rows % c == 0).unwrap_or(1)
+    (1..=most.max(1)).rev().find(|c| rows.is_multiple_of(*c)).unwrap_or(1)
 }
 
 /// `layer.forward(x)` for `x` `[rows, d_in]`, computed over `chunk_count(rows)` row chunks when

@@ -154,7 +154,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let files = corpus.files();
     let files_path = dir.root.join("corpus_files.json");
     if resume && files_path.exists() {
-        check_same_files(&files_path, &files)?;
+        check_same_files(&files_path, files)?;
     }
     let classes = corpus_classes(corpus)?;
     let k = classes.values.len();

@@ -152,7 +152,7 @@ pub fn fit_array<B: AutodiffBackend>(x: ArrayView2<f32>, labels: &[u32], config:
 /// rows.
 fn rows_scene(x: Vec<f32>, bands: usize, labels: &[u32], config: &CheckedConfig) -> Result<Scene> {
     config.check_for_rows()?;
-    if bands == 0 || x.len() % bands != 0 {
+    if bands == 0 || !x.len().is_multiple_of(bands) {
         return Err(Error::invalid(format!("{} values are not whole rows of {bands} bands", x.len())));
     }
     let n = x.len() / bands;

@@ -35,7 +35,7 @@ pub fn mnist_scene(dir: &Path) -> Result<Scene> {
 /// unlabelled too.
 pub fn paper_split(scene: &Scene, labels: usize, seed: u64) -> Result<Split> {
     let map = scene.labels.as_ref().ok_or_else(|| Error::invalid("MNIST scene without labels"))?;
-    if labels % 10 != 0 || labels == 0 || labels > N_TRAIN {
+    if !labels.is_multiple_of(10) || labels == 0 || labels > N_TRAIN {
         return Err(Error::invalid(format!("--labels must be a positive multiple of 10 up to {N_TRAIN}, not {labels}")));
     }
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 10];

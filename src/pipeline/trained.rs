@@ -47,6 +47,8 @@ pub const CORE_BAND_ROWS: usize = 64;
 /// Pixels per tile of a whole-scene prediction.
 pub const PREDICTION_TILE: usize = 4096;
 
+// The variants are held one at a time, never in bulk, so their sizes need not match.
+#[allow(clippy::large_enum_variant)]
 pub enum TrainedModel<B: Backend> {
     M1 { model: M1<B>, classifier: FittedClassifier },
     M2 { model: M2<B> },

@@ -144,7 +144,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log.csv");
-        std::fs::write(&p, to_csv(&[row.clone()])).unwrap();
+        std::fs::write(&p, to_csv(std::slice::from_ref(&row))).unwrap();
         let back = read_csv(&p).unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].step, 120);

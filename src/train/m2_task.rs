@@ -878,10 +878,11 @@ mod tests {
         let part = task.draw(&model, 0, 1, &mut rng).pop().unwrap();
         let labelled = part.labelled.unwrap();
         let (x, noisy) = (to_vec(labelled.x.inner()), to_vec(labelled.x_classify.unwrap().inner()));
-        for j in 0..dim {
+        assert_eq!(var.len(), dim);
+        for (j, &var_j) in var.iter().enumerate() {
             let d: Vec<f64> = x.iter().zip(&noisy).skip(j).step_by(dim).map(|(a, b)| (b - a) as f64).collect();
             let sd = (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
-            let want = 0.5 * (var[j] as f64).sqrt();
+            let want = 0.5 * (var_j as f64).sqrt();
             assert!((sd - want).abs() < 0.05 * want, "input {j}: noise sd {sd}, want {want}");
         }
         task.set_classifier_noise(0.0);

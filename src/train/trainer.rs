@@ -200,7 +200,7 @@ pub fn train<B: AutodiffBackend, T: TrainTask<B>>(task: &mut T, model: T::Model,
         let terms;
         (model, terms) = run_epoch(task, model, &mut optim, &mut state, config)?;
         let last_epoch = state.epochs_done == config.epochs;
-        if state.epochs_done % config.eval_every != 0 && !last_epoch {
+        if !state.epochs_done.is_multiple_of(config.eval_every) && !last_epoch {
             continue;
         }
         let terms: Vec<f64> = terms.map(to_vec).unwrap_or_default().iter().map(|&v| v as f64).collect();
@@ -250,9 +250,12 @@ fn adam(config: &TrainConfig) -> AdamConfig {
     }
 }
 
+/// The mean of an epoch's loss terms, left on the device (None for an epoch of no steps).
+type EpochTerms<B> = Option<Tensor<<B as burn::tensor::backend::AutodiffBackend>::InnerBackend, 1>>;
+
 /// One epoch of optimiser steps on `task`: the model after it and the mean of the task's loss
 /// terms over its steps (not read back from the device until an evaluation needs it).
-fn run_epoch<B, T, O>(task: &mut T, model: T::Model, optim: &mut O, state: &mut LoopState, config: &TrainConfig) -> Result<(T::Model, Option<Tensor<B::InnerBackend, 1>>)>
+fn run_epoch<B, T, O>(task: &mut T, model: T::Model, optim: &mut O, state: &mut LoopState, config: &TrainConfig) -> Result<(T::Model, EpochTerms<B>)>
 where
     B: AutodiffBackend,
     T: TrainTask<B>,

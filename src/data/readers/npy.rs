@@ -70,7 +70,7 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<RawArray> {
     let header_bytes = &bytes[header_start..header_end];
     let header = std::str::from_utf8(header_bytes)
         .map_err(|_| bad(format!("header is not text: {}", shorten(header_bytes))))?;
-    let header = parse_header(header).map_err(|msg| bad(msg))?;
+    let header = parse_header(header).map_err(&bad)?;
 
     let dtype_size = header.dtype_size();
     let data = &bytes[header_end..];
@@ -737,7 +737,7 @@ mod tests {
     #[test]
     fn fortran_order_3d_float() {
         // Element (i, j, k) = 100i + 10j + k at column-major offset i + 2j + 4k.
-        let mut column_major = vec![0f64; 8];
+        let mut column_major = [0f64; 8];
         for i in 0..2 {
             for j in 0..2 {
                 for k in 0..2 {

@@ -161,7 +161,7 @@ pub fn load_scene(spec: &SceneSpec) -> Result<Scene> {
         return hdf5::read_core_scene(&files, spec.label_kind);
     }
     if format_of(image)? == Format::Hdf5 && spec.variable.is_none() {
-        return hdf5::read_core_scene(&[image.clone()], spec.label_kind);
+        return hdf5::read_core_scene(std::slice::from_ref(image), spec.label_kind);
     }
     let mut scene = if format_of(image)? == Format::Envi {
         let (header, array) = envi::read_envi(image)?;

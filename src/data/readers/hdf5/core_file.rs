@@ -733,7 +733,7 @@ mod tests {
         );
         assert!(read_core_scene(&[], LabelKind::All).is_err());
         // One file is a scene of its own, named after it.
-        let scene = read_core_scene(&[a.clone()], LabelKind::All).unwrap();
+        let scene = read_core_scene(std::slice::from_ref(&a), LabelKind::All).unwrap();
         assert_eq!(
             (scene.height, scene.width, scene.bands, scene.source),
             (2, 3, 4, a)
