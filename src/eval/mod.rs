@@ -16,5 +16,9 @@ pub use classifier::{
     Hyperparameters, LabelledRows,
 };
 pub use metrics::{evaluate, Metrics};
-// The graph cut's settings are part of a run's configuration.
+// Types that public signatures and fields use, nameable where their modules are private: the
+// graph cut's settings (part of a run's configuration), a CV report's scores, an SVM pair's
+// probability sigmoid.
+pub use cv::CvScore;
 pub use mrf::MrfConfig;
+pub use platt::Platt;

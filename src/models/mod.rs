@@ -14,5 +14,6 @@ pub(crate) mod row_chunks;
 pub mod tensors;
 
 pub use activation::Activation;
-pub use m1::{M1Config, Likelihood, M1};
+pub use m1::{Bound, M1Config, Likelihood, M1};
+pub use mlp::Mlp;
 pub use m2::{M2Config, M2};

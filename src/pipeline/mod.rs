@@ -24,3 +24,4 @@ pub mod run_lock;
 pub mod trained;
 
 pub use config::{ExperimentConfig, ModelKind};
+pub use outcome::RunOutcome;

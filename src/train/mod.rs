@@ -11,6 +11,9 @@ pub mod m2_task;
 pub(crate) mod noise;
 pub mod trainer;
 
+// Types that public signatures and fields use, nameable where their modules are private.
+pub use checkpoint::LoopState;
 pub use config::{Keep, TrainConfig};
+pub use log::LogRow;
 pub use noise::Noise;
 pub use trainer::{train, Progress, Session, TrainOutcome, TrainTask};

@@ -10,6 +10,9 @@ pub mod epoch_draw;
 pub mod inputs;
 pub mod synthetic;
 
+// A run's corpus settings and split, which its configuration and outcome hold.
+pub use depth_split::{CorpusConfig, CorpusSplit, PixelRef, Role};
+
 use crate::data::array::Samples;
 use crate::data::readers::hdf5::{check_same_layout, common_layout, list_core_files, open_core, CoreFile, LabelKind};
 use crate::error::{Error, Result};

@@ -23,7 +23,8 @@ use std::ops::Range;
 
 use crate::error::{Error, Result};
 use filters::{box_means, box_means_at, edge_aware_means, edge_aware_means_at, median, vertical_distances, Image};
-use pca::Pca;
+// The fitted projection, a field of [`SpatialFeatures`].
+pub use pca::Pca;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
