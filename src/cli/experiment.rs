@@ -169,52 +169,53 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(corpus) => args.scene.corpus_scene(&corpus)?,
         None => args.scene.load()?,
     };
+    over_draws(&args, String::new(), |budget, seed| {
+        let mut opts = args.options.clone();
+        opts.per_class = Some(budget);
+        opts.seed = Some(seed);
+        let cfg = opts.config()?;
+        eprintln!("{}: {budget} labels per class, seed {seed}", model_label(&cfg));
+        let (mut methods, compared) = model_rows(&args, Data::Scene(&scene), &cfg, &cfg, (budget, seed))?;
+        let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
+        if cfg.input == Input::Spatial {
+            // Two classic classifiers on the same features, which they share: the SVM,
+            // usually the stronger pixelwise, and logistic regression, whose probabilities
+            // are a likelihood fit of all classes at once. Each one's time includes the
+            // features' preparation.
+            let started = Instant::now();
+            let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
+            let preparation = started.elapsed().as_secs_f64();
+            for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
+                let started = Instant::now();
+                let scores = baseline(&prepared, &cfg, kind)?;
+                let scores = Scores { map: scores.regularised, without_propagation: scores.without_propagation, pixelwise: scores.pixelwise };
+                methods.extend(method_rows(name, &cfg, scores, preparation + started.elapsed().as_secs_f64()));
+            }
+        }
+        let started = Instant::now();
+        let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
+        methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
+        Ok((methods, compared))
+    })
+}
+
+/// Every budget's draws (seeds 0..N), each giving its methods' rows and the comparisons to
+/// draw from them, summarised per budget in `results-pc{budget}.json` and in `summary.md`
+/// under `preface`.
+fn over_draws(args: &Args, preface: String, mut draw: impl FnMut(usize, u64) -> anyhow::Result<(Vec<MethodResult>, Vec<Comparison>)>) -> anyhow::Result<()> {
     args.options.device.check_available()?;
     // One experiment per folder: two would resume each other's runs and overwrite the table.
     let _lock = RunLock::acquire(&args.out)?;
-    let mut table = format!("{}\n", Summary::markdown_header());
+    let mut table = format!("{preface}{}\n", Summary::markdown_header());
     for &budget in &args.budgets {
         let mut results = Vec::new();
         let mut compared = Vec::new();
         for seed in 0..args.seeds {
-            let mut opts = args.options.clone();
-            opts.per_class = Some(budget);
-            opts.seed = Some(seed);
-            let cfg = opts.config()?;
-            let name = format!("{:?}", cfg.model).to_lowercase();
-            let label = model_label(&cfg);
-            eprintln!("{label}: {budget} labels per class, seed {seed}");
-            let mut methods = Vec::new();
-            let (scores, seconds) = model_scores(Data::Scene(&scene), &cfg, &args.out.join(format!("{name}-pc{budget}-seed{seed}")), opts.device)?;
-            methods.extend(method_rows(&label, &cfg, scores, seconds));
-            let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
-            compared = comparisons(&label, &cfg, with_control);
-            if with_control {
-                let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
-                let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
-                let (scores, seconds) = model_scores(Data::Scene(&scene), &control, &root, opts.device)?;
-                methods.extend(method_rows(&format!("{label}, labels only"), &cfg, scores, seconds));
+            let methods;
+            (methods, compared) = draw(budget, seed)?;
+            for m in &methods {
+                eprintln!("  {:<40} OA {:.1}% AA {:.1}% kappa {:.3} {:.0} s", m.method, 100.0 * m.metrics.overall_accuracy, 100.0 * m.metrics.average_accuracy, m.metrics.kappa, m.seconds);
             }
-            let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
-            if cfg.input == Input::Spatial {
-                // Two classic classifiers on the same features, which they share: the SVM,
-                // usually the stronger pixelwise, and logistic regression, whose probabilities
-                // are a likelihood fit of all classes at once. Each one's time includes the
-                // features' preparation.
-                let started = Instant::now();
-                let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
-                let preparation = started.elapsed().as_secs_f64();
-                for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
-                    let started = Instant::now();
-                    let scores = baseline(&prepared, &cfg, kind)?;
-                    let scores = Scores { map: scores.regularised, without_propagation: scores.without_propagation, pixelwise: scores.pixelwise };
-                    methods.extend(method_rows(name, &cfg, scores, preparation + started.elapsed().as_secs_f64()));
-                }
-            }
-            let started = Instant::now();
-            let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
-            methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
-            print_methods(&methods);
             results.push(SeedResult { seed, methods });
         }
         let s = summarise(budget, &results, &compared);
@@ -226,10 +227,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_methods(methods: &[MethodResult]) {
-    for m in methods {
-        eprintln!("  {:<40} OA {:.1}% AA {:.1}% kappa {:.3} {:.0} s", m.method, 100.0 * m.metrics.overall_accuracy, 100.0 * m.metrics.average_accuracy, m.metrics.kappa, m.seconds);
+/// The model's rows on the draw `(budget, seed)` and, for M2 and M1+M2 with the unlabelled
+/// bound on, its labels-only control's, named by `named`'s regularisers; with the
+/// comparisons the table draws from them.
+fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &ExperimentConfig, (budget, seed): (usize, u64)) -> anyhow::Result<(Vec<MethodResult>, Vec<Comparison>)> {
+    let name = format!("{:?}", cfg.model).to_lowercase();
+    let label = model_label(cfg);
+    let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, (budget, seed)), args.options.device)?;
+    let mut methods = method_rows(&label, named, scores, seconds);
+    let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
+    if with_control {
+        let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
+        let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
+        let (scores, seconds) = model_scores(data, &control, &root, args.options.device)?;
+        methods.extend(method_rows(&format!("{label}, labels only"), named, scores, seconds));
     }
+    Ok((methods, comparisons(&label, named, with_control)))
+}
+
+/// The run folder of the model on the draw `(budget, seed)`.
+fn model_root(args: &Args, cfg: &ExperimentConfig, (budget, seed): (usize, u64)) -> PathBuf {
+    args.out.join(format!("{}-pc{budget}-seed{seed}", format!("{:?}", cfg.model).to_lowercase()))
 }
 
 /// The experiment on a folder of drill-core files read from disk as each run trains. A budget
@@ -240,58 +258,33 @@ fn print_methods(methods: &[MethodResult]) {
 /// the run's test pixels (held-out depth blocks) one by one: no map is made, so the rows carry
 /// no regulariser.
 fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
-    args.options.device.check_available()?;
-    let _lock = RunLock::acquire(&args.out)?;
-    let mut table = format!(
-        "Drill-core corpus of {} files ({} pixels), read from disk: test pixels of held-out depth blocks, each classified alone (no map, no regulariser).\n\n{}\n",
+    let preface = format!(
+        "Drill-core corpus of {} files ({} pixels), read from disk: test pixels of held-out depth blocks, each classified alone (no map, no regulariser).\n\n",
         corpus.files().len(),
-        corpus.n_pixels(),
-        Summary::markdown_header()
+        corpus.n_pixels()
     );
-    for &budget in &args.budgets {
-        let mut results = Vec::new();
-        let mut compared = Vec::new();
-        for seed in 0..args.seeds {
-            let mut opts = args.options.clone();
-            opts.max_per_class = Some(budget);
-            opts.seed = Some(seed);
-            let cfg = opts.config()?;
-            // The rows are named as for a run without regulariser: every score is pixelwise.
-            let named = ExperimentConfig { mrf: MrfConfig::off(), propagation: PropagationConfig::off(), ..cfg.clone() };
-            let name = format!("{:?}", cfg.model).to_lowercase();
-            let label = model_label(&cfg);
-            eprintln!("{label}: at most {budget} training pixels per class, seed {seed}");
-            let root = args.out.join(format!("{name}-pc{budget}-seed{seed}"));
-            let (scores, seconds) = model_scores(Data::Corpus(corpus), &cfg, &root, opts.device)?;
-            let mut methods = method_rows(&label, &named, scores, seconds);
-            let with_control = cfg.unlabelled_weight > 0.0;
-            compared = comparisons(&label, &named, with_control);
-            if with_control {
-                let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
-                let (scores, seconds) = model_scores(Data::Corpus(corpus), &control, &args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}")), opts.device)?;
-                methods.extend(method_rows(&format!("{label}, labels only"), &named, scores, seconds));
-            }
-            let dir = RunDir::open(&root)?;
-            let mut baselines = vec![(ClassifierKind::Svm, BaselineInputs::Model, "svm (spatial)"), (ClassifierKind::LogReg, BaselineInputs::Model, "logreg (spatial)")];
-            if cfg.input == Input::Spectra {
-                baselines.clear();
-            }
-            baselines.push((ClassifierKind::Svm, BaselineInputs::Spectra, "svm (spectra)"));
-            for (kind, inputs, method) in baselines {
-                let started = Instant::now();
-                let metrics = corpus_baseline(corpus, &dir, kind, inputs)?;
-                methods.push(MethodResult { method: method.into(), metrics, seconds: started.elapsed().as_secs_f64() });
-            }
-            print_methods(&methods);
-            results.push(SeedResult { seed, methods });
+    over_draws(args, preface, |budget, seed| {
+        let mut opts = args.options.clone();
+        opts.max_per_class = Some(budget);
+        opts.seed = Some(seed);
+        let cfg = opts.config()?;
+        // The rows are named as for a run without regulariser: every score is pixelwise.
+        let named = ExperimentConfig { mrf: MrfConfig::off(), propagation: PropagationConfig::off(), ..cfg.clone() };
+        eprintln!("{}: at most {budget} training pixels per class, seed {seed}", model_label(&cfg));
+        let (mut methods, compared) = model_rows(args, Data::Corpus(corpus), &cfg, &named, (budget, seed))?;
+        let dir = RunDir::open(&model_root(args, &cfg, (budget, seed)))?;
+        let mut baselines = vec![(ClassifierKind::Svm, BaselineInputs::Model, "svm (spatial)"), (ClassifierKind::LogReg, BaselineInputs::Model, "logreg (spatial)")];
+        if cfg.input == Input::Spectra {
+            baselines.clear();
         }
-        let s = summarise(budget, &results, &compared);
-        atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
-        table.push_str(&s.markdown_rows());
-    }
-    atomic::write(&args.out.join("summary.md"), table.as_bytes())?;
-    print!("{table}");
-    Ok(())
+        baselines.push((ClassifierKind::Svm, BaselineInputs::Spectra, "svm (spectra)"));
+        for (kind, inputs, method) in baselines {
+            let started = Instant::now();
+            let metrics = corpus_baseline(corpus, &dir, kind, inputs)?;
+            methods.push(MethodResult { method: method.into(), metrics, seconds: started.elapsed().as_secs_f64() });
+        }
+        Ok((methods, compared))
+    })
 }
 
 #[cfg(test)]

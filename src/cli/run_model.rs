@@ -15,6 +15,7 @@ use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use super::train::{progress_bar, report_progress};
 
 /// What a run trains on: a scene in memory, or a corpus read from disk as it trains.
+#[derive(Clone, Copy)]
 pub enum Data<'a> {
     Scene(&'a Scene),
     Corpus(&'a Corpus),
