@@ -3,7 +3,7 @@
 //! files with the run's stored transform, so that it sees what the model saw.
 
 use super::config::ExperimentConfig;
-use super::corpus_run::{gather, SCORED_AT_ONCE};
+use super::corpus_run::{gather, score_in_parts};
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
 use crate::atomic::read_json;
@@ -13,7 +13,7 @@ use crate::data::corpus::Corpus;
 use crate::data::scaling::Scaler;
 use crate::error::Result;
 use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind, LabelledRows};
-use crate::eval::metrics::{evaluate, Metrics};
+use crate::eval::metrics::Metrics;
 
 /// What a corpus baseline reads of each pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +38,5 @@ pub fn corpus_baseline(corpus: &Corpus, dir: &RunDir, kind: ClassifierKind, inpu
     let classes = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let x = gather(corpus, &transform, &split.train)?;
     let (classifier, _) = fit_classifier(kind, LabelledRows::new(&x, transform.dim(), &classes(&split.train), k), cfg.train.seed)?;
-    // The test pixels are not capped: scored a bounded number at a time.
-    let mut predicted = Vec::with_capacity(split.test.len());
-    for part in split.test.chunks(SCORED_AT_ONCE) {
-        predicted.extend(classifier.predict(&gather(corpus, &transform, part)?));
-    }
-    evaluate(&classes(&split.test), &predicted, k)
+    score_in_parts(corpus, &transform, &split.test, k, |x| classifier.predict(x))
 }

@@ -122,7 +122,18 @@ impl UnlabelledSource for CorpusUnlabelled {
 const HELD_UNLABELLED: usize = 1 << 18;
 
 /// Test pixels read and scored at once (they are not capped per class).
-pub(crate) const SCORED_AT_ONCE: usize = 1 << 18;
+const SCORED_AT_ONCE: usize = 1 << 18;
+
+/// Scores of a classifier's classes (`predict` of rows of inputs) on `test`, whose inputs are
+/// read and classified a bounded number at a time.
+pub(crate) fn score_in_parts(corpus: &Corpus, transform: &PixelTransform, test: &[PixelRef], k: usize, predict: impl Fn(&[f32]) -> Vec<usize>) -> Result<Metrics> {
+    let mut predicted = Vec::with_capacity(test.len());
+    for part in test.chunks(SCORED_AT_ONCE) {
+        predicted.extend(predict(&gather(corpus, transform, part)?));
+    }
+    let truth: Vec<usize> = test.iter().map(|p| p.class as usize).collect();
+    evaluate(&truth, &predicted, k)
+}
 
 /// The transforms of the run: stored ones when resuming, else fitted on the corpus.
 fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> Result<PixelTransform> {
@@ -190,13 +201,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let outcome = train(&mut task, model, &cfg.train, run.training("m2_"), device)?;
     drop(task);
     let model = outcome.best.valid();
-    // The test pixels are not capped, so they are scored a bounded number at a time.
-    let mut predicted = Vec::with_capacity(split.test.len());
-    for part in split.test.chunks(SCORED_AT_ONCE) {
-        let x = gather(corpus, &transform, part)?;
-        predicted.extend(argmax_rows(&model.probabilities_of_rows(&x, dim, device), k));
-    }
-    let metrics = evaluate(&class_of(&split.test), &predicted, k)?;
+    let metrics = score_in_parts(corpus, &transform, &split.test, k, |x| argmax_rows(&model.probabilities_of_rows(x, dim, device), k))?;
     atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
     let mut written = outputs::write_learning_curves(dir)?;
     let report = RunReport {
