@@ -416,10 +416,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
             return Ok(());
         }
         let x = source.epoch_rows(epoch)?;
-        if x.len() != self.n_unlabelled() * self.dim {
-            return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {} rows of {}", x.len(), self.n_unlabelled(), self.dim)));
-        }
-        check_finite(&x, "unlabelled pixels")?;
+        check_drawn(epoch, &x, self.n_unlabelled(), self.dim)?;
         self.unlabelled = Inputs::Fixed(x);
         if let Some((_, held)) = &mut self.source {
             *held = epoch;
@@ -438,10 +435,7 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
         let rows = self.first_row(first_step)..self.first_row(end_step);
         let Some((source, _)) = &self.source else { return Err(Error::invalid("an epoch read in segments needs a source of unlabelled rows")) };
         let x = source.epoch_rows_in(epoch, rows.clone(), self.dim)?;
-        if x.len() != rows.len() * self.dim {
-            return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {} rows of {}", x.len(), rows.len(), self.dim)));
-        }
-        check_finite(&x, "unlabelled pixels")?;
+        check_drawn(epoch, &x, rows.len(), self.dim)?;
         self.unlabelled = Inputs::Fixed(x);
         let mut rng = ChaCha8Rng::seed_from_u64(segments.seed);
         rng.set_stream(segment as u64);
@@ -471,13 +465,9 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     }
 
     fn draw(&self, model: &M2<B>, step: usize, parts: usize, rng: &mut ChaCha8Rng) -> Vec<M2Part<B>> {
-        let (n_u, steps, m) = (
-            self.n_unlabelled(),
-            self.steps_per_epoch(),
-            self.labelled_per_step(),
-        );
+        let m = self.labelled_per_step();
         let (row0, step0) = self.base;
-        let idx_u = &self.order[step * n_u / steps - row0..(step + 1) * n_u / steps - row0];
+        let idx_u = &self.order[self.first_row(step) - row0..self.first_row(step + 1) - row0];
         let idx_l = &self.drawn[(step - step0) * m..(step - step0 + 1) * m];
         let (dim, latent, dev) = (self.dim, model.latent_dim(), &self.device);
         let labels: Vec<usize> = idx_l.iter().map(|&i| self.labels[i]).collect();
@@ -614,6 +604,14 @@ pub fn mean_unlabelled_bound<B: Backend>(
         total += to_vec(bound)[0] as f64;
     }
     total / n as f64
+}
+
+/// Refuses what a source gave for `epoch` unless it is `rows` rows of `dim` finite values.
+fn check_drawn(epoch: usize, x: &[f32], rows: usize, dim: usize) -> Result<()> {
+    if x.len() != rows * dim {
+        return Err(Error::invalid(format!("epoch {epoch} drew {} unlabelled values, not {rows} rows of {dim}", x.len())));
+    }
+    check_finite(x, "unlabelled pixels")
 }
 
 /// Without a validation set, a tenth of the unlabelled rows (1 to 10,000, drawn with `seed`)
