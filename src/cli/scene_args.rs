@@ -48,10 +48,14 @@ const STREAM_ABOVE_VALUES: usize = 1 << 28;
 /// Why a folder of `pixels` x `bands` values is not read into memory whole (None when it is
 /// small enough): a command that holds its scene would need several times its size.
 fn too_large_to_hold(pixels: usize, bands: usize) -> Option<String> {
-    let values = pixels.saturating_mul(bands);
-    (values > STREAM_ABOVE_VALUES).then(|| {
-        format!("{pixels} pixels x {bands} bands ({:.1} GB as 32-bit floats) are more than this command holds in memory", values as f64 * 4.0 / 1e9)
+    beyond_memory(pixels, bands).then(|| {
+        format!("{pixels} pixels x {bands} bands ({:.1} GB as 32-bit floats) are more than this command holds in memory", pixels as f64 * bands as f64 * 4.0 / 1e9)
     })
+}
+
+/// Whether a folder of `pixels` x `bands` values is more than memory should hold.
+fn beyond_memory(pixels: usize, bands: usize) -> bool {
+    pixels.saturating_mul(bands) > STREAM_ABOVE_VALUES
 }
 
 impl SceneArgs {
@@ -99,7 +103,7 @@ impl SceneArgs {
     /// Whether a corpus is to be read from disk as training goes: when `force` is set or it is
     /// larger than memory should hold.
     pub fn streams(corpus: &Corpus, force: bool) -> bool {
-        force || corpus.n_pixels().saturating_mul(corpus.bands()) > STREAM_ABOVE_VALUES
+        force || beyond_memory(corpus.n_pixels(), corpus.bands())
     }
 
     /// The files of a checked corpus stacked into one scene in memory.
