@@ -35,8 +35,7 @@ pub fn corpus_baseline(corpus: &Corpus, dir: &RunDir, kind: ClassifierKind, inpu
         _ => None,
     };
     let transform = PixelTransform { scaler: Scaler::load(&dir.scaler())?, spatial };
-    let classes = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let x = gather(corpus, &transform, &split.train)?;
-    let (classifier, _) = fit_classifier(kind, LabelledRows::new(&x, transform.dim(), &classes(&split.train), k), cfg.train.seed)?;
+    let (classifier, _) = fit_classifier(kind, LabelledRows::new(&x, transform.dim(), &PixelRef::classes(&split.train), k), cfg.train.seed)?;
     score_in_parts(corpus, &transform, &split.test, k, |x| classifier.predict(x))
 }

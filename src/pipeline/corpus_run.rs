@@ -131,8 +131,7 @@ pub(crate) fn score_in_parts(corpus: &Corpus, transform: &PixelTransform, test: 
     for part in test.chunks(SCORED_AT_ONCE) {
         predicted.extend(predict(&gather(corpus, transform, part)?));
     }
-    let truth: Vec<usize> = test.iter().map(|p| p.class as usize).collect();
-    evaluate(&truth, &predicted, k)
+    evaluate(&PixelRef::classes(test), &predicted, k)
 }
 
 /// The transforms of the run: stored ones when resuming, else fitted on the corpus.
@@ -177,7 +176,6 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
     dir.write_model_inputs(&transform.scaler, transform.spatial.as_ref(), &stacked_indices(files, &split), &classes)?;
 
-    let class_of = |set: &[PixelRef]| set.iter().map(|p| p.class as usize).collect::<Vec<_>>();
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
     let per_epoch = draw.per_epoch();
     // Epoch 0's pixels, or its first ones when it is read in parts: the output's initial
@@ -191,10 +189,10 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
         dim,
         n_classes: k,
         labelled: Inputs::Fixed(train_x),
-        labels: class_of(&split.train),
+        labels: PixelRef::classes(&split.train),
         unlabelled: Inputs::Fixed(first),
         valid_x,
-        valid_labels: class_of(&split.valid),
+        valid_labels: PixelRef::classes(&split.valid),
     };
     let mut task = configured_task::<B>(data, cfg, device)?.with_source(Box::new(CorpusUnlabelled(draw)), per_epoch, HELD_UNLABELLED);
     let model = initial_model::<B>(cfg, dim, k, (&mean, &var), device);

@@ -201,7 +201,7 @@ pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut ru
     // The pool's pixels held out for the validation bound.
     let pool = p.split.pool();
     let (kept, held) = crate::data::sampling::hold_out(pool.len(), cfg.holdout, cfg.train.seed);
-    let (train_px, valid_px): (Vec<usize>, Vec<usize>) = (kept.iter().map(|&i| pool[i]).collect(), held.iter().map(|&i| pool[i]).collect());
+    let (train_px, valid_px) = (gather_rows(pool, 1, &kept), gather_rows(pool, 1, &held));
     let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone());
     task.kl_warmup = cfg.kl_warmup;
     let (mean, var) = column_moments(&task.x, dim);

@@ -71,6 +71,13 @@ pub struct PixelRef {
     pub class: u32,
 }
 
+impl PixelRef {
+    /// The dense class of each pixel of `set`.
+    pub fn classes(set: &[PixelRef]) -> Vec<usize> {
+        set.iter().map(|p| p.class as usize).collect()
+    }
+}
+
 /// Which set a depth block went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
