@@ -189,18 +189,25 @@ fn validate(labels: &LabelMap, config: &SplitConfig) -> Result<()> {
             "the label map has no labelled pixels; nothing to split",
         ));
     }
-    config.train.validate("train")?;
-    config.valid.validate("valid")?;
-    if let Some(test) = &config.test {
-        test.validate("test")?;
+    config.check()
+}
+
+impl SplitConfig {
+    /// Refuses sizes that cannot make a split, naming the setting.
+    pub fn check(&self) -> Result<()> {
+        self.train.validate("train")?;
+        self.valid.validate("valid")?;
+        if let Some(test) = &self.test {
+            test.validate("test")?;
+        }
+        if self.max_per_class == Some(0) {
+            return Err(Error::invalid("max_per_class must be at least 1"));
+        }
+        if self.spatial_block == Some(0) {
+            return Err(Error::invalid("spatial_block must be at least 1 pixel"));
+        }
+        Ok(())
     }
-    if config.max_per_class == Some(0) {
-        return Err(Error::invalid("max_per_class must be at least 1"));
-    }
-    if config.spatial_block == Some(0) {
-        return Err(Error::invalid("spatial_block must be at least 1 pixel"));
-    }
-    Ok(())
 }
 
 /// Random (not spatially disjoint) draw of one class.

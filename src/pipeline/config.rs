@@ -269,6 +269,8 @@ impl ExperimentConfig {
         }
         // Refused even when the input is spectra: a bad setting in a file is a mistake either way.
         self.spatial.check()?;
+        // The split's sizes, which a corpus run's depth split reads too.
+        self.split.check()?;
         self.mrf.check()?;
         self.propagation.check()?;
         self.corpus.check()?;
@@ -413,5 +415,9 @@ mod tests {
         assert!(refusal(|c| c.train.eval_every = 0).contains("train.eval_every must"));
         assert!(refusal(|c| c.train.learning_rate = 0.0).contains("train.learning_rate must be a positive number, not 0"));
         assert!(refusal(|c| c.train.learning_rate = f64::NAN).contains("not NaN"));
+        // The split's sizes are refused with the rest, before any data is read (a corpus run
+        // reads its cap through its own depth split).
+        assert!(refusal(|c| c.split.max_per_class = Some(0)).contains("max_per_class must be at least 1"));
+        assert!(refusal(|c| c.split.spatial_block = Some(0)).contains("spatial_block must be at least 1"));
     }
 }
