@@ -21,33 +21,43 @@ pub fn blank(width: u32, height: u32) -> Result<RgbImage> {
     Ok(RgbImage::from_pixel(width, height, Rgb(WHITE)))
 }
 
+/// A rectangle of pixels: its top-left corner and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Rect {
+    /// A `side` x `side` square with its top-left corner at `(x, y)`.
+    pub fn square(x: u32, y: u32, side: u32) -> Rect {
+        Rect { x, y, width: side, height: side }
+    }
+}
+
 /// Fills a rectangle, clipped to the canvas.
-pub fn fill_rect(image: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, colour: [u8; 3]) {
-    let x_end = x.saturating_add(width).min(image.width());
-    let y_end = y.saturating_add(height).min(image.height());
-    for yy in y..y_end {
-        for xx in x..x_end {
+pub fn fill_rect(image: &mut RgbImage, r: Rect, colour: [u8; 3]) {
+    let x_end = r.x.saturating_add(r.width).min(image.width());
+    let y_end = r.y.saturating_add(r.height).min(image.height());
+    for yy in r.y..y_end {
+        for xx in r.x..x_end {
             image.put_pixel(xx, yy, Rgb(colour));
         }
     }
 }
 
 /// Draws a one-pixel rectangle outline, clipped to the canvas.
-pub fn outline_rect(
-    image: &mut RgbImage,
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-    colour: [u8; 3],
-) {
-    if width == 0 || height == 0 {
+pub fn outline_rect(image: &mut RgbImage, r: Rect, colour: [u8; 3]) {
+    if r.width == 0 || r.height == 0 {
         return;
     }
-    fill_rect(image, x, y, width, 1, colour);
-    fill_rect(image, x, y + height - 1, width, 1, colour);
-    fill_rect(image, x, y, 1, height, colour);
-    fill_rect(image, x + width - 1, y, 1, height, colour);
+    let (right, bottom) = (r.x + r.width - 1, r.y + r.height - 1);
+    fill_rect(image, Rect { height: 1, ..r }, colour);
+    fill_rect(image, Rect { y: bottom, height: 1, ..r }, colour);
+    fill_rect(image, Rect { width: 1, ..r }, colour);
+    fill_rect(image, Rect { x: right, width: 1, ..r }, colour);
 }
 
 #[cfg(test)]
@@ -58,5 +68,21 @@ mod tests {
     fn refuses_empty_and_huge_canvases() {
         assert!(blank(0, 10).is_err());
         assert!(blank(10, 100_000).is_err());
+    }
+
+    #[test]
+    fn an_outline_is_the_rectangles_border_and_clips_at_the_canvas() {
+        let mut image = blank(6, 5).unwrap();
+        outline_rect(&mut image, Rect { x: 1, y: 1, width: 4, height: 3 }, TEXT);
+        for y in 0..5 {
+            for x in 0..6 {
+                let border = (1..=4).contains(&x) && (1..=3).contains(&y) && (x == 1 || x == 4 || y == 1 || y == 3);
+                assert_eq!(image.get_pixel(x, y).0 == TEXT, border, "({x}, {y})");
+            }
+        }
+        // Beyond the canvas nothing is drawn and nothing panics.
+        fill_rect(&mut image, Rect::square(4, 3, 10), TEXT);
+        assert_eq!(image.get_pixel(5, 4).0, TEXT);
+        assert_eq!(image.get_pixel(3, 4).0, WHITE);
     }
 }

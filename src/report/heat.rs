@@ -1,7 +1,7 @@
 //! The colour scale of per-pixel values in [0, 1] (uncertainty) and its colour bar.
 
 use super::canvas::TEXT;
-use super::text::{self, Align};
+use super::text::{self, Align, Pen};
 use crate::error::Result;
 use image::{Rgb, RgbImage};
 
@@ -72,23 +72,9 @@ pub fn draw_bar_labels(image: &mut RgbImage, bar: PixelRect) -> Result<()> {
     let top = bar.y as i64;
     let bottom = (bar.y + bar.height) as i64;
     let line = LABEL_SIZE as i64;
-    text::draw(image, "1", (x, top), LABEL_SIZE, TEXT, Align::Left)?;
-    text::draw(
-        image,
-        "0.5",
-        (x, (top + bottom - line) / 2),
-        LABEL_SIZE,
-        TEXT,
-        Align::Left,
-    )?;
-    text::draw(
-        image,
-        "0",
-        (x, bottom - line),
-        LABEL_SIZE,
-        TEXT,
-        Align::Left,
-    )
+    text::draw(image, "1", (x, top), Pen { size: LABEL_SIZE, colour: TEXT, align: Align::Left })?;
+    text::draw(image, "0.5", (x, (top + bottom - line) / 2), Pen { size: LABEL_SIZE, colour: TEXT, align: Align::Left })?;
+    text::draw(image, "0", (x, bottom - line), Pen { size: LABEL_SIZE, colour: TEXT, align: Align::Left })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! Drawn by hand rather than with plotters: it places pixel images side by side, with no axes.
 
 use super::canvas::{self, TEXT};
-use super::text::{self, Align};
+use super::text::{self, Align, Pen};
 use crate::error::{Error, Result};
 use image::Rgb;
 use image::RgbImage;
@@ -98,25 +98,11 @@ pub fn image_grid(rows: &[ImageRow], side: usize, title: &str) -> Result<(RgbIma
         .ok_or_else(too_many)?;
     let title_width = text::size_of(title, 16.0)?.0 + 2 * MARGIN;
     let mut picture = canvas::blank(width.max(title_width), height)?;
-    text::draw(
-        &mut picture,
-        title,
-        (MARGIN as i64, MARGIN as i64 - 2),
-        16.0,
-        TEXT,
-        Align::Left,
-    )?;
+    text::draw(&mut picture, title, (MARGIN as i64, MARGIN as i64 - 2), Pen { size: 16.0, colour: TEXT, align: Align::Left })?;
     for (r, row) in rows.iter().enumerate() {
         let (_, y) = layout.image_origin(r, 0);
         let label_y = (y + cell / 2) as i64 - (TEXT_SIZE * 0.6) as i64;
-        text::draw(
-            &mut picture,
-            &row.label,
-            ((layout.left - 10) as i64, label_y),
-            TEXT_SIZE,
-            TEXT,
-            Align::Right,
-        )?;
+        text::draw(&mut picture, &row.label, ((layout.left - 10) as i64, label_y), Pen { size: TEXT_SIZE, colour: TEXT, align: Align::Right })?;
         for (c, img) in row.images.iter().enumerate() {
             let (x0, y0) = layout.image_origin(r, c);
             for (i, v) in img.iter().enumerate() {

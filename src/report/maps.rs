@@ -7,7 +7,7 @@ use super::canvas::{self, TEXT};
 use super::heat::{self, PixelRect};
 use super::legend::{self, LegendEntry};
 use super::palette;
-use super::text::{self, Align};
+use super::text::{self, Align, Pen};
 use crate::error::{Error, Result};
 use image::{Rgb, RgbImage};
 
@@ -299,14 +299,7 @@ fn render(
             colour_bar = Some(bar);
         }
     }
-    text::draw(
-        &mut image,
-        title,
-        (MARGIN as i64, MARGIN as i64 - 2),
-        TITLE_SIZE,
-        TEXT,
-        Align::Left,
-    )?;
+    text::draw(&mut image, title, (MARGIN as i64, MARGIN as i64 - 2), Pen { size: TITLE_SIZE, colour: TEXT, align: Align::Left })?;
     Ok(MapPicture {
         image,
         height,

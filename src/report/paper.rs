@@ -215,14 +215,7 @@ mod tests {
         // The same glyph positions as text::draw (side bearings and kerning kept), to within
         // plotters' rounding of the ink's alpha to 1/256.
         let mut ours = canvas::blank(160, 30).unwrap();
-        text::draw(
-            &mut ours,
-            "lower bound",
-            (5, 5),
-            14.0,
-            TEXT,
-            text::Align::Left,
-        )
+        text::draw(&mut ours, "lower bound", (5, 5), text::Pen { size: 14.0, colour: TEXT, align: text::Align::Left })
         .unwrap();
         let mut img = canvas::blank(160, 30).unwrap();
         draw_on(&mut img, |root| {

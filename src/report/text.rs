@@ -86,15 +86,17 @@ pub fn size_of(text: &str, size: f32) -> Result<(u32, u32)> {
     Ok((m.width, m.height))
 }
 
+/// How a line of text is drawn: its size in pixels, its colour and which end `x` gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pen {
+    pub size: f32,
+    pub colour: [u8; 3],
+    pub align: Align,
+}
+
 /// Draws `text` with the top of its line at `y`; `x` is its left or right end.
-pub fn draw(
-    image: &mut RgbImage,
-    text: &str,
-    (x, y): (i64, i64),
-    size: f32,
-    colour: [u8; 3],
-    align: Align,
-) -> Result<()> {
+pub fn draw(image: &mut RgbImage, text: &str, (x, y): (i64, i64), pen: Pen) -> Result<()> {
+    let Pen { size, colour, align } = pen;
     let mask = render(text, size)?;
     let left = match align {
         Align::Left => x,
@@ -160,18 +162,11 @@ mod tests {
     #[test]
     fn drawing_blends_ink_into_the_canvas_and_clips() {
         let mut img = RgbImage::from_pixel(60, 30, Rgb([255, 255, 255]));
-        draw(&mut img, "Hi", (2, 2), 20.0, [0, 0, 0], Align::Left).unwrap();
+        draw(&mut img, "Hi", (2, 2), Pen { size: 20.0, colour: [0, 0, 0], align: Align::Left }).unwrap();
         assert!(img.pixels().any(|p| p.0 == [0, 0, 0]));
         // Partly and wholly off the canvas: no panic.
-        draw(&mut img, "Hello", (-10, 25), 20.0, [0, 0, 0], Align::Left).unwrap();
-        draw(
-            &mut img,
-            "Hello",
-            (1000, 1000),
-            20.0,
-            [0, 0, 0],
-            Align::Right,
-        )
+        draw(&mut img, "Hello", (-10, 25), Pen { size: 20.0, colour: [0, 0, 0], align: Align::Left }).unwrap();
+        draw(&mut img, "Hello", (1000, 1000), Pen { size: 20.0, colour: [0, 0, 0], align: Align::Right })
         .unwrap();
     }
 }
