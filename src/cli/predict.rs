@@ -7,9 +7,8 @@ use super::run_args::RunArgs;
 use hyperssl::data::readers::envi;
 use hyperssl::data::corpus::Corpus;
 use hyperssl::pipeline::corpus_predict::{predict_file, summarise, Shard};
-use hyperssl::pipeline::outputs::write_prediction;
+use hyperssl::pipeline::outputs::{write_envi_map, write_prediction, Prediction};
 use hyperssl::pipeline::run_lock::RunLock;
-use hyperssl::report::palette::class_colours;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -42,11 +41,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Held until the maps are written: two predictions into one folder would mix their files.
     let _lock = RunLock::acquire(&out)?;
     let (classes, probs) = trained.predict_scene(&scene, &device)?;
-    let mut files = write_prediction(&out, &scene, &trained.classes, &classes, &probs)?;
+    let mut files = write_prediction(&out, &scene, &trained.classes, Prediction { classes: &classes, probabilities: &probs })?;
     if envi::find_pair(&scene.source).is_ok() {
         let img = out.join("class_map.img");
-        let dense: Vec<u8> = classes.iter().map(|&k| (k + 1).min(255) as u8).collect();
-        envi::write_classification(&img, &dense, scene.height, scene.width, &trained.classes.names, &class_colours(trained.classes.names.len()))?;
+        write_envi_map(&img, (scene.height, scene.width), &trained.classes, &classes)?;
         files.push(img);
     }
     for f in files {

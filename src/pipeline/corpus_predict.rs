@@ -10,16 +10,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::run_lock::RunLock;
-use super::outputs::write_prediction_maps;
+use super::outputs::{write_envi_map, write_prediction_maps, Prediction};
 use super::trained::{ClassInfo, Trained};
 use crate::atomic;
-use crate::data::readers::envi;
 use crate::data::readers::hdf5::CoreFile;
 use crate::data::readers::npy::read_npy;
 use crate::data::Samples;
 use crate::error::{Error, Result};
 use crate::models::backend::Backend;
-use crate::report::{self, palette};
+use crate::report;
 
 /// Name of the summary each file's folder holds.
 const SUMMARY: &str = "summary.json";
@@ -84,10 +83,10 @@ where
     let _lock = RunLock::acquire(&folder)?;
     let (classes, probs) = trained.predict_core(file, device)?;
     let k = trained.classes.values.len();
-    let mut written = write_prediction_maps(&folder, (file.rows, file.cols), &file.path.display().to_string(), &trained.classes, &classes, &probs)?;
+    let prediction = Prediction { classes: &classes, probabilities: &probs };
+    let mut written = write_prediction_maps(&folder, (file.rows, file.cols), &file.path.display().to_string(), &trained.classes, prediction)?;
     let img = folder.join("class_map.img");
-    let dense: Vec<u8> = classes.iter().map(|&c| (c + 1).min(255) as u8).collect();
-    envi::write_classification(&img, &dense, file.rows, file.cols, &trained.classes.names, &palette::class_colours(k))?;
+    write_envi_map(&img, (file.rows, file.cols), &trained.classes, &classes)?;
     written.push(img);
     let mut counts = vec![0; k];
     let mut confidence = 0.0;

@@ -174,7 +174,7 @@ impl Prepared {
         atomic::write_json(&d.metrics_pixelwise(), run.metrics_pixelwise)?;
         d.write_metrics_without_propagation(self.score_without_propagation(run.pixelwise, run.probabilities, cfg)?.as_ref())?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
-        let mut files = outputs::write_run_maps(d, scene, &classes, &self.split, run.predicted, run.probabilities)?;
+        let mut files = outputs::write_run_maps(d, scene, &classes, &self.split, outputs::Prediction { classes: run.predicted, probabilities: run.probabilities })?;
         if self.spatial.is_none() {
             let train_classes = self.classes_of(&self.split.train);
             let spectra = outputs::SceneSpectra { x: &self.x, bands: self.dim, train: &self.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };

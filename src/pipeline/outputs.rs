@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
 use crate::data::sampling::Split;
+use crate::data::readers::envi::{self, Classification};
 use crate::data::readers::npy::write_npy;
 use crate::data::{RawArray, Samples, Scene};
 use crate::error::Result;
@@ -24,14 +25,24 @@ fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> R
     Ok(())
 }
 
+/// A model's prediction over the pixels of a map.
+#[derive(Debug, Clone, Copy)]
+pub struct Prediction<'a> {
+    /// The class index of every pixel.
+    pub classes: &'a [usize],
+    /// Class probabilities, `n_pixels x n_classes`, row-major.
+    pub probabilities: &'a [f32],
+}
+
 /// class_map.npy (stored label values, height x width), uncertainty.npy, class_map.png and
 /// uncertainty.png for any scene: what `predict` writes, and what a run writes for its own scene.
-pub fn write_prediction(out: &Path, scene: &Scene, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
-    write_prediction_maps(out, (scene.height, scene.width), &scene.source.display().to_string(), classes, predicted, probabilities)
+pub fn write_prediction(out: &Path, scene: &Scene, classes: &ClassInfo, prediction: Prediction) -> Result<Vec<PathBuf>> {
+    write_prediction_maps(out, (scene.height, scene.width), &scene.source.display().to_string(), classes, prediction)
 }
 
 /// [`write_prediction`] for a `(height, width)` map of the image called `name`.
-pub fn write_prediction_maps(out: &Path, (h, w): (usize, usize), name: &str, classes: &ClassInfo, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
+pub fn write_prediction_maps(out: &Path, (h, w): (usize, usize), name: &str, classes: &ClassInfo, prediction: Prediction) -> Result<Vec<PathBuf>> {
+    let Prediction { classes: predicted, probabilities } = prediction;
     // Stored label values rather than dense indices, so the array reads like the ground truth.
     let values: Vec<u32> = predicted.iter().map(|&k| classes.values[k]).collect();
     let npy = out.join("class_map.npy");
@@ -48,13 +59,24 @@ pub fn write_prediction_maps(out: &Path, (h, w): (usize, usize), name: &str, cla
     Ok(written)
 }
 
+/// `path` (an ENVI classification image, with its `.hdr`) of a `(height, width)` map of class
+/// indices, for ENVI, GDAL and Spectral Python.
+pub fn write_envi_map(path: &Path, (h, w): (usize, usize), classes: &ClassInfo, predicted: &[usize]) -> Result<()> {
+    // 0 is ENVI's "unclassified"; the classes follow from 1.
+    let dense: Vec<u8> = predicted.iter().map(|&k| (k + 1).min(255) as u8).collect();
+    let colours = report::palette::class_colours(classes.names.len());
+    let map = Classification { labels: &dense, lines: h, samples: w, class_names: &classes.names, colours: &colours };
+    envi::write_classification(path, &map)
+}
+
 /// The maps of a run on its own scene: prediction, uncertainty, ground truth and test errors.
-pub fn write_run_maps(dir: &RunDir, scene: &Scene, classes: &ClassInfo, split: &Split, predicted: &[usize], probabilities: &[f32]) -> Result<Vec<PathBuf>> {
+pub fn write_run_maps(dir: &RunDir, scene: &Scene, classes: &ClassInfo, split: &Split, prediction: Prediction) -> Result<Vec<PathBuf>> {
     if scene.width <= 1 {
         // A list of samples (MNIST digits), not an image: there is no map to draw.
         return Ok(Vec::new());
     }
-    let mut written = write_prediction(&dir.root, scene, classes, predicted, probabilities)?;
+    let mut written = write_prediction(&dir.root, scene, classes, prediction)?;
+    let predicted = prediction.classes;
     let (h, w) = (scene.height, scene.width);
     if let Some(labels) = &scene.labels {
         let gt = report::class_map(&labels.classes, h, w, &classes.names, "ground truth")?;

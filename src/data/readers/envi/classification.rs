@@ -8,18 +8,21 @@ use super::header::EnviHeader;
 use crate::data::array::{DType, RawArray, Samples};
 use crate::error::{Error, Result};
 
-/// Writes a `lines x samples` classification map (`labels` row-major; 0 = unclassified, `k` =
-/// `class_names[k - 1]`) to `data_path` and its `.hdr`. `colours` holds one colour per class
-/// name; `Unclassified` (black) is added in front of both, so the header has
-/// `classes = class_names.len() + 1`.
-pub fn write_classification(
-    data_path: &Path,
-    labels: &[u8],
-    lines: usize,
-    samples: usize,
-    class_names: &[String],
-    colours: &[[u8; 3]],
-) -> Result<()> {
+/// A `lines x samples` classification map: `labels` row-major, 0 = unclassified and `k` =
+/// `class_names[k - 1]`, with one colour per class name.
+#[derive(Debug, Clone, Copy)]
+pub struct Classification<'a> {
+    pub labels: &'a [u8],
+    pub lines: usize,
+    pub samples: usize,
+    pub class_names: &'a [String],
+    pub colours: &'a [[u8; 3]],
+}
+
+/// Writes a classification map to `data_path` and its `.hdr`. `Unclassified` (black) is added
+/// in front of the names and colours, so the header has `classes = class_names.len() + 1`.
+pub fn write_classification(data_path: &Path, map: &Classification) -> Result<()> {
+    let Classification { labels, lines, samples, class_names, colours } = *map;
     let refuse = |msg: String| Error::invalid(format!("{}: {msg}", data_path.display()));
     let pixels = lines.checked_mul(samples);
     if pixels != Some(labels.len()) {

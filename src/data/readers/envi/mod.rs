@@ -10,7 +10,7 @@ mod layout;
 #[cfg(test)]
 mod tests;
 
-pub use classification::write_classification;
+pub use classification::{write_classification, Classification};
 pub use files::{find_pair, read_envi, read_header, write_envi};
 pub use header::{
     check_writable, dtype_size, envi_code, header_text, parse_header, EnviHeader, Interleave,

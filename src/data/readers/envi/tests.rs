@@ -379,7 +379,7 @@ fn classification_image_is_written_and_read_back() {
         .map(|s| s.to_string())
         .collect();
     let colours = [[255, 0, 0], [0, 255, 0], [10, 20, 30]];
-    write_classification(&data, &labels, 3, 4, &names, &colours).unwrap();
+    write_classification(&data, &Classification { labels: &labels, lines: 3, samples: 4, class_names: &names, colours: &colours }).unwrap();
 
     let text = fs::read_to_string(dir.path().join("map.hdr")).unwrap();
     assert!(text.contains("file type = ENVI Classification\n"), "{text}");
@@ -416,29 +416,17 @@ fn classification_input_is_checked() {
     let names = vec!["A".to_string()];
     let e = error_text(write_classification(
         &data,
-        &[0, 1, 2, 1],
-        2,
-        2,
-        &names,
-        &[[1, 2, 3]],
+        &Classification { labels: &[0, 1, 2, 1], lines: 2, samples: 2, class_names: &names, colours: &[[1, 2, 3]] },
     ));
     assert!(e.contains("map.img") && e.contains("label 2"), "{e}");
     let e = error_text(write_classification(
         &data,
-        &[0, 1, 1],
-        2,
-        2,
-        &names,
-        &[[1, 2, 3]],
+        &Classification { labels: &[0, 1, 1], lines: 2, samples: 2, class_names: &names, colours: &[[1, 2, 3]] },
     ));
     assert!(e.contains("3 labels for a 2 x 2 image"), "{e}");
     let e = error_text(write_classification(
         &data,
-        &[0, 1, 1, 0],
-        2,
-        2,
-        &names,
-        &[],
+        &Classification { labels: &[0, 1, 1, 0], lines: 2, samples: 2, class_names: &names, colours: &[] },
     ));
     assert!(e.contains("0 colours for 1 classes"), "{e}");
     assert!(!data.exists());
