@@ -3,7 +3,7 @@
 //! its configuration has it on.
 
 use super::mrf::{self, MrfConfig};
-use super::propagation::{propagate, PropagationConfig, Seeds};
+use super::propagation::{propagate, ClassifiedPixels, PropagationConfig, Seeds};
 use crate::data::array::argmax_rows;
 
 /// A classifier's output over a `height x width` scene and the model inputs it came from.
@@ -31,9 +31,11 @@ pub struct Regularisers<'a> {
 /// none is (or propagation has no labelled pixels to spread and the cut is off).
 pub fn regularised_map(out: &SceneOutput, seeds: &Seeds, with: &Regularisers) -> Vec<usize> {
     if !with.propagation.is_on() || seeds.is_empty() {
-        return mrf::class_map(out.classes.to_vec(), out.probs, out.k, out.height, out.width, with.mrf);
+        let map = mrf::ProbabilityMap { probs: out.probs, k: out.k, height: out.height, width: out.width };
+        return mrf::class_map(out.classes.to_vec(), map, with.mrf);
     }
-    let probs = propagate(out.probs, out.k, out.inputs, out.dim, seeds, with.propagation);
+    let pixels = ClassifiedPixels { probs: out.probs, k: out.k, x: out.inputs, dim: out.dim };
+    let probs = propagate(pixels, seeds, with.propagation);
     if with.mrf.is_on() {
         mrf::regularise(&probs, out.k, out.height, out.width, with.mrf)
     } else {

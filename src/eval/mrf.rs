@@ -99,12 +99,21 @@ pub fn agreeing(labels: &[usize], height: usize, width: usize) -> Vec<bool> {
     agree
 }
 
+/// Class probabilities over a `height x width` map, `n x k` row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbabilityMap<'a> {
+    pub probs: &'a [f32],
+    pub k: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
 /// The class map of a classifier whose own classes are `classes` (an SVM's votes need not be
 /// the argmax of its probabilities): those classes when the field is off, else the regularised
 /// ones.
-pub fn class_map(classes: Vec<usize>, probs: &[f32], k: usize, height: usize, width: usize, config: &MrfConfig) -> Vec<usize> {
+pub fn class_map(classes: Vec<usize>, map: ProbabilityMap, config: &MrfConfig) -> Vec<usize> {
     if config.is_on() {
-        regularise(probs, k, height, width, config)
+        regularise(map.probs, map.k, map.height, map.width, config)
     } else {
         classes
     }

@@ -88,11 +88,22 @@ impl Seeds {
 /// alone. It also keeps a class that no seed reaches possible where the classifier is sure.
 const FLOOR: f32 = 1e-3;
 
-/// The classifier's probabilities (`n x k`) of pixels whose model inputs are `x` (`n x dim`),
-/// each multiplied by the share of the seeds' classes that reaches it (plus `FLOOR`, 0.001) and
-/// normalised. With no seeds, or with propagation off, the probabilities are returned as they
-/// are.
-pub fn propagate(probs: &[f32], k: usize, x: &[f32], dim: usize, seeds: &Seeds, config: &PropagationConfig) -> Vec<f32> {
+/// Pixels as a classifier saw them: their model inputs and its class probabilities.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifiedPixels<'a> {
+    /// Class probabilities, `n x k`, row-major.
+    pub probs: &'a [f32],
+    pub k: usize,
+    /// Model inputs, `n x dim`, row-major: the space of the graph.
+    pub x: &'a [f32],
+    pub dim: usize,
+}
+
+/// The classifier's probabilities of `pixels`, each multiplied by the share of the seeds'
+/// classes that reaches it (plus `FLOOR`, 0.001) and normalised. With no seeds, or with
+/// propagation off, the probabilities are returned as they are.
+pub fn propagate(pixels: ClassifiedPixels, seeds: &Seeds, config: &PropagationConfig) -> Vec<f32> {
+    let ClassifiedPixels { probs, k, x, dim } = pixels;
     if !config.is_on() || seeds.is_empty() || k == 0 {
         return probs.to_vec();
     }
@@ -363,7 +374,7 @@ mod tests {
     fn each_group_takes_the_class_of_its_labelled_example_where_the_classifier_hesitates() {
         let (x, seeds) = two_groups();
         let probs: Vec<f32> = (0..60).flat_map(|_| [0.5f32, 0.5]).collect();
-        let out = propagate(&probs, 2, &x, 2, &seeds, &config(5));
+        let out = propagate(ClassifiedPixels { probs: &probs, k: 2, x: &x, dim: 2 }, &seeds, &config(5));
         for i in 0..60 {
             let class = if out[i * 2] > out[i * 2 + 1] { 0 } else { 1 };
             assert_eq!(class, i / 30, "pixel {i}: {:?}", &out[i * 2..i * 2 + 2]);
@@ -375,8 +386,8 @@ mod tests {
     fn without_seeds_or_when_off_the_probabilities_are_unchanged() {
         let (x, seeds) = two_groups();
         let probs: Vec<f32> = (0..60).flat_map(|i| [i as f32 / 60.0, 1.0 - i as f32 / 60.0]).collect();
-        assert_eq!(propagate(&probs, 2, &x, 2, &Seeds::default(), &config(5)), probs);
-        assert_eq!(propagate(&probs, 2, &x, 2, &seeds, &PropagationConfig::off()), probs);
+        assert_eq!(propagate(ClassifiedPixels { probs: &probs, k: 2, x: &x, dim: 2 }, &Seeds::default(), &config(5)), probs);
+        assert_eq!(propagate(ClassifiedPixels { probs: &probs, k: 2, x: &x, dim: 2 }, &seeds, &PropagationConfig::off()), probs);
     }
 
     #[test]
@@ -387,7 +398,7 @@ mod tests {
         assert!(picked.ends_with(&[60, 61]));
         assert!(picked.windows(2).all(|w| w[0] < w[1]));
         let probs: Vec<f32> = (0..60).flat_map(|_| [0.5f32, 0.5]).collect();
-        let out = propagate(&probs, 2, &x, 2, &seeds, &PropagationConfig { max_candidates: 20, ..config(5) });
+        let out = propagate(ClassifiedPixels { probs: &probs, k: 2, x: &x, dim: 2 }, &seeds, &PropagationConfig { max_candidates: 20, ..config(5) });
         assert!((0..60).all(|i| (out[i * 2] > out[i * 2 + 1]) == (i < 30)));
     }
 

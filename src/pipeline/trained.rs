@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::data::array::argmax_rows;
 use crate::eval::classifier::{check_matrix, Classifier, FittedClassifier};
 use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
-use crate::eval::mrf::class_map;
+use crate::eval::mrf::{class_map, ProbabilityMap};
 use crate::eval::propagation::Seeds;
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::{M1, M2};
@@ -273,7 +273,8 @@ impl<B: Backend> Trained<B> {
             classes.extend(c);
             probs.extend(p);
         }
-        let classes = class_map(classes, &probs, k, file.rows, file.cols, &self.config.mrf);
+        let map = ProbabilityMap { probs: &probs, k, height: file.rows, width: file.cols };
+        let classes = class_map(classes, map, &self.config.mrf);
         Ok((classes, probs))
     }
 
