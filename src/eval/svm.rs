@@ -306,10 +306,11 @@ pub fn select_and_fit_with_grid(rows: LabelledRows, seed: u64, grid: &SvmGrid) -
     let tasks: Vec<(usize, usize)> = (0..folds.len())
         .flat_map(|f| (0..gammas.len()).map(move |g| (f, g)))
         .collect();
+    let problem = CvProblem { distances: &distances, y, n_classes };
     // accuracy[task][c]
     let accuracy: Vec<Vec<f64>> = tasks
         .par_iter()
-        .map(|&(f, g)| fold_accuracies(&distances, y, n_classes, &folds[f], gammas[g], &grid.c))
+        .map(|&(f, g)| fold_accuracies(&problem, &folds[f], gammas[g], &grid.c))
         .collect();
     // C-major, so that ties go to the smaller C, then the smaller gamma.
     let points: Vec<Hyperparameters> = grid
@@ -339,15 +340,17 @@ fn with_convergence_note(model: Svm, mut report: FitReport) -> (Svm, FitReport) 
     (model, report)
 }
 
-/// Accuracy on one held-out fold for each C, at one gamma.
-fn fold_accuracies(
-    distances: &SquaredDistances,
-    y: &[usize],
+/// What every fold of a cross-validation shares: the squared distances between all training
+/// samples and their classes.
+struct CvProblem<'a> {
+    distances: &'a SquaredDistances,
+    y: &'a [usize],
     n_classes: usize,
-    fold: &Fold,
-    gamma: f64,
-    cs: &[f64],
-) -> Vec<f64> {
+}
+
+/// Accuracy on one held-out fold for each C, at one gamma.
+fn fold_accuracies(problem: &CvProblem, fold: &Fold, gamma: f64, cs: &[f64]) -> Vec<f64> {
+    let CvProblem { distances, y, n_classes } = *problem;
     let n_test = fold.test.len();
     // votes[c][test sample][class]
     let mut votes = vec![vec![vec![0u32; n_classes]; n_test]; cs.len()];
