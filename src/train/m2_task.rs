@@ -521,22 +521,16 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
 
     fn validate(&self, model: &<M2<B> as AutodiffModule<B>>::InnerModule) -> Validation {
         if self.valid_labels.is_empty() {
-            let bound =
-                mean_unlabelled_bound(model, &self.held_out, self.dim, self.seed, &self.device);
+            let held_out = Rows { x: &self.held_out, dim: self.dim };
+            let bound = mean_unlabelled_bound(model, held_out, self.seed, &self.device);
             Validation {
                 score: bound,
                 bound,
                 accuracy: f64::NAN,
             }
         } else {
-            let (accuracy, bound) = accuracy_and_bound(
-                model,
-                &self.valid_x,
-                &self.valid_labels,
-                self.dim,
-                self.seed,
-                &self.device,
-            );
+            let valid = Rows { x: &self.valid_x, dim: self.dim };
+            let (accuracy, bound) = accuracy_and_bound(model, valid, &self.valid_labels, self.seed, &self.device);
             Validation {
                 score: accuracy,
                 bound,
@@ -546,15 +540,17 @@ impl<B: AutodiffBackend> TrainTask<B> for M2Task<B> {
     }
 }
 
-/// Accuracy of argmax q(y|x) and the mean labelled bound (noise from `seed`) on `x`, `labels`.
-pub fn accuracy_and_bound<B: Backend>(
-    model: &M2<B>,
-    x: &[f32],
-    labels: &[usize],
+/// Rows of model inputs, `n x dim`, row-major.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    x: &'a [f32],
     dim: usize,
-    seed: u64,
-    device: &B::Device,
-) -> (f64, f64) {
+}
+
+/// Accuracy of argmax q(y|x) and the mean labelled bound (noise from `seed`) on `rows` of
+/// classes `labels`.
+fn accuracy_and_bound<B: Backend>(model: &M2<B>, rows: Rows, labels: &[usize], seed: u64, device: &B::Device) -> (f64, f64) {
+    let Rows { x, dim } = rows;
     let n = labels.len();
     if n == 0 {
         return (f64::NAN, f64::NAN);
@@ -580,14 +576,9 @@ pub fn accuracy_and_bound<B: Backend>(
     (correct as f64 / n as f64, total / n as f64)
 }
 
-/// Mean unlabelled bound U(x) over the rows of `x`, with noise from `seed`.
-pub fn mean_unlabelled_bound<B: Backend>(
-    model: &M2<B>,
-    x: &[f32],
-    dim: usize,
-    seed: u64,
-    device: &B::Device,
-) -> f64 {
+/// Mean unlabelled bound U(x) over `rows`, with noise from `seed`.
+fn mean_unlabelled_bound<B: Backend>(model: &M2<B>, rows: Rows, seed: u64, device: &B::Device) -> f64 {
+    let Rows { x, dim } = rows;
     let n = x.len() / dim;
     if n == 0 {
         return f64::NAN;
