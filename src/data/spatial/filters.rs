@@ -64,13 +64,11 @@ pub fn box_means(img: Image, radius: usize, rows: Range<usize>) -> Vec<f32> {
 /// the other side is left out, as a superpixel would, but without any segmentation of the whole
 /// image.
 pub fn edge_aware_means(img: Image, radii: &[usize], threshold: f32, rows: Range<usize>) -> Vec<f32> {
-    let per_pixel = radii.len() * img.channels;
-    let mut out = Vec::with_capacity(rows.len() * img.width * per_pixel);
-    let mut sums = vec![0f32; per_pixel];
-    let mut counts = vec![0u32; radii.len()];
+    let mut means = EdgeAware::new(img, radii, threshold);
+    let mut out = Vec::with_capacity(rows.len() * img.width * means.per_pixel());
     for r in rows {
         for c in 0..img.width {
-            edge_aware_at(img, radii, threshold, (r, c), (&mut sums, &mut counts), &mut out);
+            means.append((r, c), &mut out);
         }
     }
     out
@@ -78,46 +76,65 @@ pub fn edge_aware_means(img: Image, radii: &[usize], threshold: f32, rows: Range
 
 /// [`edge_aware_means`] of the pixels at `(row, col)` positions only, in their order.
 pub fn edge_aware_means_at(img: Image, radii: &[usize], threshold: f32, at: &[(usize, usize)]) -> Vec<f32> {
-    let per_pixel = radii.len() * img.channels;
-    let mut out = Vec::with_capacity(at.len() * per_pixel);
-    let mut sums = vec![0f32; per_pixel];
-    let mut counts = vec![0u32; radii.len()];
+    let mut means = EdgeAware::new(img, radii, threshold);
+    let mut out = Vec::with_capacity(at.len() * means.per_pixel());
     for &p in at {
-        edge_aware_at(img, radii, threshold, p, (&mut sums, &mut counts), &mut out);
+        means.append(p, &mut out);
     }
     out
 }
 
-/// Appends the edge-aware means of one pixel to `out`, using `scratch` for the sums.
-fn edge_aware_at(img: Image, radii: &[usize], threshold: f32, (r, c): (usize, usize), scratch: (&mut [f32], &mut [u32]), out: &mut Vec<f32>) {
-    let (sums, counts) = scratch;
-    let ch = img.channels;
-    let reach = radii.iter().copied().max().unwrap_or(0);
-    let limit = threshold * threshold;
-    sums.iter_mut().for_each(|v| *v = 0.0);
-    counts.iter_mut().for_each(|v| *v = 0);
-    let centre = img.pixel(r, c);
-    for rr in window(r, reach, img.height) {
-        let dr = rr.abs_diff(r);
-        for cc in window(c, reach, img.width) {
-            let other = img.pixel(rr, cc);
-            let d2: f32 = centre.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d2 >= limit && (rr, cc) != (r, c) {
-                continue;
-            }
-            let ring = dr.max(cc.abs_diff(c));
-            for (k, &radius) in radii.iter().enumerate() {
-                if ring <= radius {
-                    counts[k] += 1;
-                    for (s, &v) in sums[k * ch..(k + 1) * ch].iter_mut().zip(other) {
-                        *s += v;
+/// The edge-aware means of one image, pixel by pixel, with the sums' scratch space.
+struct EdgeAware<'a> {
+    img: Image<'a>,
+    radii: &'a [usize],
+    threshold: f32,
+    sums: Vec<f32>,
+    counts: Vec<u32>,
+}
+
+impl<'a> EdgeAware<'a> {
+    fn new(img: Image<'a>, radii: &'a [usize], threshold: f32) -> Self {
+        let sums = vec![0f32; radii.len() * img.channels];
+        EdgeAware { img, radii, threshold, sums, counts: vec![0u32; radii.len()] }
+    }
+
+    fn per_pixel(&self) -> usize {
+        self.sums.len()
+    }
+
+    /// Appends the edge-aware means of the pixel at `(r, c)` to `out`.
+    fn append(&mut self, (r, c): (usize, usize), out: &mut Vec<f32>) {
+        let EdgeAware { img, radii, threshold, .. } = *self;
+        let (sums, counts) = (&mut self.sums, &mut self.counts);
+        let ch = img.channels;
+        let reach = radii.iter().copied().max().unwrap_or(0);
+        let limit = threshold * threshold;
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        counts.iter_mut().for_each(|v| *v = 0);
+        let centre = img.pixel(r, c);
+        for rr in window(r, reach, img.height) {
+            let dr = rr.abs_diff(r);
+            for cc in window(c, reach, img.width) {
+                let other = img.pixel(rr, cc);
+                let d2: f32 = centre.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
+                if d2 >= limit && (rr, cc) != (r, c) {
+                    continue;
+                }
+                let ring = dr.max(cc.abs_diff(c));
+                for (k, &radius) in radii.iter().enumerate() {
+                    if ring <= radius {
+                        counts[k] += 1;
+                        for (s, &v) in sums[k * ch..(k + 1) * ch].iter_mut().zip(other) {
+                            *s += v;
+                        }
                     }
                 }
             }
         }
-    }
-    for (k, &n) in counts.iter().enumerate() {
-        out.extend(sums[k * ch..(k + 1) * ch].iter().map(|s| s / n as f32));
+        for (k, &n) in counts.iter().enumerate() {
+            out.extend(sums[k * ch..(k + 1) * ch].iter().map(|s| s / n as f32));
+        }
     }
 }
 
