@@ -145,14 +145,13 @@ struct ClassDraw {
 pub fn split(labels: &LabelMap, config: &SplitConfig) -> Result<Split> {
     validate(labels, config)?;
     let by_class = labels.pixels_by_class();
-    let cap = config.max_per_class.unwrap_or(usize::MAX);
     let mut rng = seeded_rng(config.seed);
     let draws = match config.spatial_block {
         None => by_class
             .iter()
-            .map(|pixels| draw_class(pixels, cap, config, &mut rng))
+            .map(|pixels| draw_class(pixels, config.cap(), config, &mut rng))
             .collect(),
-        Some(block) => blocks::draw_disjoint(labels, &by_class, block, cap, config, &mut rng),
+        Some(block) => blocks::draw_disjoint(labels, &by_class, block, config, &mut rng),
     };
 
     let mut out = Split::default();
@@ -207,6 +206,11 @@ impl SplitConfig {
             return Err(Error::invalid("spatial_block must be at least 1 pixel"));
         }
         Ok(())
+    }
+
+    /// The most pixels of a class that a scene's split draws from (all without a cap).
+    fn cap(&self) -> usize {
+        self.max_per_class.unwrap_or(usize::MAX)
     }
 }
 

@@ -66,12 +66,11 @@ pub(super) fn draw_disjoint(
     labels: &LabelMap,
     by_class: &[Vec<usize>],
     side: usize,
-    cap: usize,
     config: &SplitConfig,
     rng: &mut ChaCha8Rng,
 ) -> Vec<ClassDraw> {
     let tiling = Tiling::new(labels.height, labels.width, side);
-    let sizes: Vec<usize> = by_class.iter().map(|p| p.len().min(cap)).collect();
+    let sizes: Vec<usize> = by_class.iter().map(|p| p.len().min(config.cap())).collect();
     let train_quota: Vec<usize> = sizes
         .iter()
         .map(|&n| config.train.count(n).min(n))
