@@ -32,7 +32,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::pipeline::backend::{Cpu, CpuTrain, Device};
     pub use crate::pipeline::config::{CheckedConfig, ExperimentConfig, Input, ModelKind};
-    pub use crate::pipeline::fit::{fit_array, fit_rows, fit_scene};
+    pub use crate::pipeline::fit::{fit_array, fit_rows, fit_scene, LabelledSpectra};
     pub use crate::pipeline::predictor::Predictor;
     pub use crate::pipeline::trained::Trained;
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hyperssl::data::{LabelMap, RawArray, Samples, Scene};
-use hyperssl::prelude::{CheckedConfig, Cpu, CpuTrain, Device, Error, ExperimentConfig, Trained};
+use hyperssl::prelude::{CheckedConfig, Cpu, CpuTrain, Device, Error, ExperimentConfig, LabelledSpectra, Trained};
 use hyperssl::train::interrupt::{stoppable, StopToken};
 use hyperssl::train::Progress;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
@@ -280,7 +280,7 @@ fn fit_rows(py: Python<'_>, x: PyReadonlyArray2<'_, f32>, labels: PyReadonlyArra
     let bands = x.shape()[1];
     let rows = rows_of(&x);
     let labels = labels.as_array().to_vec();
-    let inner = train_interruptibly(py, verbose, |progress| hyperssl::pipeline::fit::fit_rows_with_progress::<CpuTrain>(&rows, bands, &labels, &config, progress, &Default::default()))?;
+    let inner = train_interruptibly(py, verbose, |progress| hyperssl::pipeline::fit::fit_rows_with_progress::<CpuTrain>(LabelledSpectra { x: &rows, bands, labels: &labels }, &config, progress, &Default::default()))?;
     Ok(Model { inner })
 }
 

@@ -108,8 +108,16 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
     Ok(Trained { config: cfg.clone(), scaler: p.scaler, spatial: p.spatial, split: p.split, classes: ClassInfo::of(labels), seeds: p.seeds, model: fitted.model })
 }
 
-/// Fits the configured model on rows of spectra (`n x bands`, row-major) with one label per row:
-/// a class value, or 0 for an unlabelled row. The rows have no image around them, so the
+/// Rows of spectra (`n x bands`, row-major) with one label per row: a class value, or 0 for an
+/// unlabelled row.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledSpectra<'a> {
+    pub x: &'a [f32],
+    pub bands: usize,
+    pub labels: &'a [u32],
+}
+
+/// Fits the configured model on labelled and unlabelled rows of spectra. The rows have no image around them, so the
 /// configuration must take the spectra alone (`input = spectra`, no graph cut), as
 /// [`ExperimentConfig::spectral`] and its M2 variant do.
 ///
@@ -121,7 +129,8 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
 /// let y: Vec<u32> = (0..44).map(|i| if i < 4 { 1 + (i % 2) as u32 } else { 0 }).collect();
 /// let mut config = ExperimentConfig::rows().on(Device::Cpu);
 /// config.train.epochs = 2;
-/// let model = fit_rows::<CpuTrain>(&x, 3, &y, &config.checked()?, &Default::default())?;
+/// let rows = LabelledSpectra { x: &x, bands: 3, labels: &y };
+/// let model = fit_rows::<CpuTrain>(rows, &config.checked()?, &Default::default())?;
 /// let (classes, probabilities) = model.predict_rows(&x)?;
 /// assert_eq!((classes.len(), probabilities.len()), (44, 88));
 /// // Dense class indices; the label values they stand for:
@@ -133,13 +142,13 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
 /// assert_eq!(loaded.predict_rows(&x)?, (classes, probabilities));
 /// # Ok(()) }
 /// ```
-pub fn fit_rows<B: AutodiffBackend>(x: &[f32], bands: usize, labels: &[u32], config: &CheckedConfig, device: &B::Device) -> Result<Trained<B::InnerBackend>> {
-    fit_rows_with_progress::<B>(x, bands, labels, config, &mut |_| {}, device)
+pub fn fit_rows<B: AutodiffBackend>(rows: LabelledSpectra, config: &CheckedConfig, device: &B::Device) -> Result<Trained<B::InnerBackend>> {
+    fit_rows_with_progress::<B>(rows, config, &mut |_| {}, device)
 }
 
 /// [`fit_rows`], telling `progress` of every evaluated epoch.
-pub fn fit_rows_with_progress<B: AutodiffBackend>(x: &[f32], bands: usize, labels: &[u32], config: &CheckedConfig, progress: &mut dyn FnMut(&Progress), device: &B::Device) -> Result<Trained<B::InnerBackend>> {
-    fit_scene_with_progress::<B>(&rows_scene(x.to_vec(), bands, labels, config)?, config, progress, device)
+pub fn fit_rows_with_progress<B: AutodiffBackend>(rows: LabelledSpectra, config: &CheckedConfig, progress: &mut dyn FnMut(&Progress), device: &B::Device) -> Result<Trained<B::InnerBackend>> {
+    fit_scene_with_progress::<B>(&rows_scene(rows.x.to_vec(), rows.bands, rows.labels, config)?, config, progress, device)
 }
 
 /// [`fit_rows`] on an array of spectra (`n x bands`, any memory layout) and one label per row
