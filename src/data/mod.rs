@@ -4,6 +4,7 @@
 
 pub mod array;
 pub mod corpus;
+#[cfg(feature = "embedded-data")]
 pub mod embedded;
 pub(crate) mod labels;
 pub mod readers;

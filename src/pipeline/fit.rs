@@ -80,6 +80,8 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
 ///
 /// ```
 /// use hyperssl::prelude::*;
+/// # #[cfg(not(feature = "embedded-data"))] fn main() {}
+/// # #[cfg(feature = "embedded-data")]
 /// # fn main() -> hyperssl::Result<()> {
 /// let scene = hyperssl::data::embedded::indian_pines()?;
 /// let mut config = ExperimentConfig::default().on(Device::Cpu);

@@ -331,6 +331,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "embedded-data")]
     fn indian_pines_ground_truth_map() {
         let Some(gt) = crate::data::testdata::indian_pines_gt() else { return };
         let labels: Vec<Option<usize>> = gt.iter().map(|&v| (v as usize).checked_sub(1)).collect();

@@ -307,6 +307,7 @@ fn spatial_split_guard_band_drops_adjacent_pixels() {
 }
 
 /// The Indian Pines ground truth as a named label map, or `None` (outside CI) when absent.
+#[cfg(feature = "embedded-data")]
 fn indian_pines() -> Option<LabelMap> {
     let gt = crate::data::testdata::indian_pines_gt()?;
     let stored: Vec<u32> = gt.iter().map(|&v| v as u32).collect();
@@ -316,6 +317,7 @@ fn indian_pines() -> Option<LabelMap> {
 }
 
 #[test]
+#[cfg(feature = "embedded-data")]
 fn indian_pines_random_split_warns_about_small_classes() {
     let Some(labels) = indian_pines() else { return };
     assert_eq!(labels.n_labelled(), 10_249);
@@ -332,6 +334,7 @@ fn indian_pines_random_split_warns_about_small_classes() {
 }
 
 #[test]
+#[cfg(feature = "embedded-data")]
 fn indian_pines_spatial_split_keeps_test_away_from_training() {
     let Some(labels) = indian_pines() else { return };
     for block in [5, 10] {
