@@ -545,7 +545,7 @@ fn run_training<B: AutodiffBackend>(
         Model::M1 => {
             let n = batch * EPOCH_BATCHES;
             let schedule = TrainConfig { batch_size: batch, seed: 0, noise, ..Default::default() };
-            let task = M1Task::<B>::new(synthetic_spectra(n, input_dim(), 1), Vec::new(), input_dim(), &schedule, device.clone());
+            let task = M1Task::<B>::new(synthetic_spectra(n, input_dim(), 1), Vec::new(), input_dim(), &schedule, device.clone()).map_err(|e| e.to_string())?;
             let net = M1::new(&m1_config(), input_dim(), 0, &device);
             time_steps(task, net, examples, plan, &device)
         }

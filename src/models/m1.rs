@@ -43,6 +43,13 @@ pub struct M1Config {
     pub initial_noise: f64,
 }
 
+impl M1Config {
+    /// Refuses sizes and noise that cannot make a model, naming the setting (`m1.latent`).
+    pub fn check(&self) -> crate::error::Result<()> {
+        super::check_shape("m1", &[("hidden", &self.hidden)], self.latent, self.initial_noise)
+    }
+}
+
 impl Default for M1Config {
     fn default() -> Self {
         M1Config { hidden: vec![500, 500], latent: 50, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, initial_noise: 1.0 }
@@ -103,6 +110,10 @@ impl<B: Backend> M1<B> {
     /// to [0, 1] have variances around 1e-2: from unit variance, Adam's small steps spend
     /// hundreds of epochs only shrinking the noise level while the latent code stays unused.
     /// The noise starts at `initial_noise` times that variance (`M1Config::initial_noise`).
+    ///
+    /// # Panics
+    /// When `mean` or `var` does not hold one value per input dimension (a caller's mistake:
+    /// both come from `tensors::column_moments` of the model's own inputs).
     pub fn init_output(mut self, mean: &[f32], var: &[f32], initial_noise: f64) -> Self {
         let device = self.p_out.weight.device();
         let d = self.input_dim();

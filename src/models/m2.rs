@@ -48,6 +48,18 @@ pub struct M2Config {
     pub initial_noise: f64,
 }
 
+impl M2Config {
+    /// Refuses sizes and noise that cannot make a model, naming the setting (`m2.latent`).
+    pub fn check(&self) -> crate::error::Result<()> {
+        let hidden: [(&str, &[usize]); 3] = [
+            ("hidden_classifier", &self.hidden_classifier),
+            ("hidden_encoder", &self.hidden_encoder),
+            ("hidden_decoder", &self.hidden_decoder),
+        ];
+        super::check_shape("m2", &hidden, self.latent, self.initial_noise)
+    }
+}
+
 impl Default for M2Config {
     fn default() -> Self {
         M2Config {
@@ -300,6 +312,10 @@ impl<B: Backend> M2<B> {
     /// Starts p(x|y,z) at the data's per-band mean and variance (see `M1::init_output`). Needs
     /// at least one decoder hidden layer; without one the model is left as it is. The noise
     /// starts at `initial_noise` times that variance (`M2Config::initial_noise`).
+    ///
+    /// # Panics
+    /// When `mean` or `var` does not hold one value per input dimension (a caller's mistake:
+    /// both come from `tensors::column_moments` of the model's own inputs).
     pub fn init_output(mut self, mean: &[f32], var: &[f32], initial_noise: f64) -> Self {
         let d = self.input_dim();
         assert_eq!((mean.len(), var.len()), (d, d), "one mean and variance per input dimension");

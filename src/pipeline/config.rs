@@ -274,13 +274,8 @@ impl ExperimentConfig {
         self.mrf.check()?;
         self.propagation.check()?;
         self.corpus.check()?;
-        for (model, noise) in [("m1", self.m1.initial_noise), ("m2", self.m2.initial_noise)] {
-            if !(noise.is_finite() && noise > 0.0) {
-                return Err(Error::invalid(format!(
-                    "{model}.initial_noise must be a positive fraction of the data variance, got {noise}"
-                )));
-            }
-        }
+        self.m1.check()?;
+        self.m2.check()?;
         Ok(())
     }
 }
@@ -408,6 +403,13 @@ mod tests {
         assert!(refusal(|c| c.alpha = f64::NAN).contains("not NaN"));
         assert!(refusal(|c| c.m2.initial_noise = 0.0).contains("m2.initial_noise"));
         assert!(refusal(|c| c.m1.initial_noise = f64::INFINITY).contains("m1.initial_noise"));
+        // Network shapes, named as in config.toml.
+        assert!(refusal(|c| c.m2.latent = 0).contains("m2.latent must be at least 1"));
+        assert!(refusal(|c| c.m1.latent = 0).contains("m1.latent must be at least 1"));
+        assert!(refusal(|c| c.m2.hidden_encoder = vec![100, 0]).contains("m2.hidden_encoder has a layer of 0 units (layer 2 of 2)"));
+        assert!(refusal(|c| c.m1.hidden = vec![0]).contains("m1.hidden has a layer of 0 units"));
+        let no_hidden_layer = ExperimentConfig { m2: crate::models::M2Config { hidden_decoder: Vec::new(), ..ExperimentConfig::default().m2 }, ..Default::default() };
+        assert!(no_hidden_layer.check().is_ok(), "a linear network is a shape");
         assert!(refusal(|c| c.train.epochs = 0).contains("train.epochs must be at least 1"));
         assert!(refusal(|c| c.m1_epochs = Some(0)).contains("m1_epochs must"));
         assert!(refusal(|c| c.train.patience = 0).contains("train.patience must"));

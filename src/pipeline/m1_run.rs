@@ -202,7 +202,7 @@ pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut ru
     let pool = p.split.pool();
     let (kept, held) = crate::data::sampling::hold_out(pool.len(), cfg.holdout, cfg.train.seed);
     let (train_px, valid_px) = (gather_rows(pool, 1, &kept), gather_rows(pool, 1, &held));
-    let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone());
+    let mut task = M1Task::<B>::new(gather_rows(&p.x, dim, &train_px), gather_rows(&p.x, dim, &valid_px), dim, &cfg.train, device.clone())?;
     task.kl_warmup = cfg.kl_warmup;
     let (mean, var) = column_moments(&task.x, dim);
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);

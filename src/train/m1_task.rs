@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::TrainConfig;
 use super::noise::Noise;
 use super::trainer::{part_rows, StepOutput, TrainTask, Validation};
+use crate::error::{Error, Result};
 use crate::models::tensors::{matrix, to_vec};
 use crate::models::M1;
 
@@ -55,11 +56,15 @@ pub struct M1Task<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> M1Task<B> {
-    /// A task over the rows of `x`, with the batch size, seed and noise of `train`.
-    pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, train: &TrainConfig, device: B::Device) -> Self {
+    /// A task over the rows of `x` (and the validation rows `valid`), `dim` values each, with the
+    /// batch size, seed and noise of `train`. Refuses rows that are not whole or have no values.
+    pub fn new(x: Vec<f32>, valid: Vec<f32>, dim: usize, train: &TrainConfig, device: B::Device) -> Result<Self> {
+        if dim == 0 || !x.len().is_multiple_of(dim) || !valid.len().is_multiple_of(dim) {
+            return Err(Error::invalid(format!("M1 needs whole rows of at least one value: {} and {} values in rows of {dim}", x.len(), valid.len())));
+        }
         let n = x.len() / dim;
         let TrainConfig { batch_size, seed, noise, .. } = *train;
-        M1Task { kl_warmup: 0, kl_weight: 1.0, noise, x, valid, dim, batch_size, seed, order: (0..n).collect(), device }
+        Ok(M1Task { kl_warmup: 0, kl_weight: 1.0, noise, x, valid, dim, batch_size, seed, order: (0..n).collect(), device })
     }
 
     fn n(&self) -> usize {
@@ -136,10 +141,20 @@ mod tests {
     type AB = Autodiff<Flex>;
 
     #[test]
+    fn rows_that_are_not_whole_or_empty_are_refused() {
+        let tc = TrainConfig::default();
+        for (x, valid, dim) in [(vec![0.5; 8], vec![], 0), (vec![0.5; 7], vec![], 2), (vec![0.5; 8], vec![0.5; 3], 2)] {
+            let e = M1Task::<AB>::new(x, valid, dim, &tc, Default::default()).err().expect("refused").to_string();
+            assert!(e.contains("whole rows"), "{e}");
+        }
+        assert!(M1Task::<AB>::new(vec![0.5; 8], vec![0.5; 2], 2, &tc, Default::default()).is_ok());
+    }
+
+    #[test]
     fn kl_warm_up_weights_only_the_loss() {
         let dim = 4;
         let x: Vec<f32> = (0..32).map(|i| (i % 7) as f32 / 7.0).collect();
-        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 8, seed: 1, ..Default::default() }, Default::default());
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 8, seed: 1, ..Default::default() }, Default::default()).unwrap();
         task.kl_warmup = 4;
         let cfg = M1Config { hidden: vec![6], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
         let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
@@ -160,7 +175,7 @@ mod tests {
     fn the_parts_of_a_step_add_up_to_the_whole_step() {
         let dim = 4;
         let x: Vec<f32> = (0..40).map(|i| (i % 7) as f32 / 7.0).collect();
-        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 10, seed: 1, ..Default::default() }, Default::default());
+        let mut task = M1Task::<AB>::new(x, vec![0.5; 8], dim, &TrainConfig { batch_size: 10, seed: 1, ..Default::default() }, Default::default()).unwrap();
         let cfg = M1Config { hidden: vec![6], latent: 2, ..Default::default() };
         let model = M1::<AB>::new(&cfg, dim, 1, &Default::default());
         let mut sums = |parts: usize| {

@@ -405,7 +405,7 @@ mod tests {
     fn setup(epochs: usize) -> (M1Task<AB>, M1<AB>, TrainConfig) {
         let dim = 6;
         let tc = TrainConfig { epochs, eval_every: 1, patience: 100, batch_size: 16, learning_rate: 1e-2, seed: 3, ..Default::default() };
-        let task = M1Task::new(data(64, dim, 1), data(16, dim, 2), dim, &tc, Default::default());
+        let task = M1Task::new(data(64, dim, 1), data(16, dim, 2), dim, &tc, Default::default()).unwrap();
         let cfg = M1Config { hidden: vec![8], latent: 2, activation: Activation::Softplus, likelihood: Likelihood::GaussianBand, ..Default::default() };
         let model = M1::new(&cfg, dim, 3, &Default::default());
         (task, model, tc)
