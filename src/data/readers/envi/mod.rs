@@ -12,7 +12,5 @@ mod tests;
 
 pub use classification::{write_classification, Classification};
 pub use files::{find_pair, read_envi, read_header, write_envi};
-pub use header::{
-    check_writable, dtype_size, envi_code, header_text, parse_header, EnviHeader, Interleave,
-};
+pub use header::{parse_header, EnviHeader, Interleave};
 pub use layout::decode_image;

@@ -2,6 +2,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use super::header::{check_writable, dtype_size, header_text};
 use crate::data::array::{fortran_to_c, DType, RawArray, Samples};
 
 use crate::data::testdata::shared_file as shared_data;
