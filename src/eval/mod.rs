@@ -9,6 +9,7 @@ pub(crate) mod metrics;
 pub(crate) mod mrf;
 pub mod propagation;
 pub(crate) mod platt;
+pub(crate) mod regions;
 pub mod svm;
 
 pub use classifier::{

@@ -22,6 +22,7 @@ use crate::eval::classifier::{FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
 use crate::eval::propagation::Seeds;
+use crate::eval::regions::region_accuracy;
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::atomic;
@@ -181,7 +182,7 @@ impl Prepared {
             files.extend(draw_spectra(&spectra, &classes)?);
         }
         files.extend(outputs::write_learning_curves(d)?);
-        let report = RunReport {
+        let mut report = RunReport {
             title: run.title.clone(),
             metrics: Some(run.metrics.clone()),
             config: cfg.to_toml(),
@@ -189,6 +190,11 @@ impl Prepared {
             images: outputs::file_names(&files),
             ..outputs::scene_report(d, scene, &self.split, &classes)?
         };
+        if let (Some(labels), true) = (&scene.labels, scene.width > 1) {
+            // An image, not a list of samples: how much of the score comes from pixels beside a
+            // training pixel.
+            report.notes.push(region_accuracy(labels, (&self.split.train, &self.split.test), run.predicted).sentence());
+        }
         files.push(outputs::write_run_report(d, &report)?);
         Ok(files)
     }

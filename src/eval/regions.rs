@@ -1,0 +1,175 @@
+//! Where a classifier was right: test pixels in regions of the label map that hold a training
+//! pixel, against regions that hold none. A region is an 8-connected piece of one class (a field,
+//! a layer of a core). Random draws put most test pixels in a region beside a training pixel, so
+//! their accuracy says little about regions nobody labelled; this says how much of the score
+//! comes from each.
+
+use crate::data::LabelMap;
+
+/// Test pixels and correct ones, in regions with a training pixel and in the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RegionAccuracy {
+    /// Regions of the label map.
+    pub regions: usize,
+    /// Regions that hold a training pixel.
+    pub labelled_regions: usize,
+    pub test_in_labelled: usize,
+    pub correct_in_labelled: usize,
+    pub test_elsewhere: usize,
+    pub correct_elsewhere: usize,
+}
+
+impl RegionAccuracy {
+    /// Percentage of the test pixels in regions with a training pixel.
+    pub fn labelled_share(&self) -> f64 {
+        percent(self.test_in_labelled, self.test_in_labelled + self.test_elsewhere)
+    }
+
+    /// Overall accuracy (%) on test pixels in regions with a training pixel.
+    pub fn accuracy_in_labelled(&self) -> f64 {
+        percent(self.correct_in_labelled, self.test_in_labelled)
+    }
+
+    /// Overall accuracy (%) on test pixels in regions without one.
+    pub fn accuracy_elsewhere(&self) -> f64 {
+        percent(self.correct_elsewhere, self.test_elsewhere)
+    }
+
+    /// One sentence for a run's report.
+    pub fn sentence(&self) -> String {
+        let elsewhere = if self.test_elsewhere == 0 {
+            "no test pixel lies in a region without one".to_string()
+        } else {
+            format!("in the other regions, {:.1}% (OA {:.1}%)", 100.0 - self.labelled_share(), self.accuracy_elsewhere())
+        };
+        format!(
+            "Test pixels in regions of the label map (8-connected pieces of one class; {} of {} hold a training pixel) that hold a training pixel: {:.1}% (OA {:.1}%); {elsewhere}.",
+            self.labelled_regions,
+            self.regions,
+            self.labelled_share(),
+            self.accuracy_in_labelled(),
+        )
+    }
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        f64::NAN
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// The region of every labelled pixel (`None` for unlabelled ones) and the number of regions.
+pub fn regions(labels: &LabelMap) -> (Vec<Option<usize>>, usize) {
+    let (h, w) = (labels.height, labels.width);
+    let mut region = vec![None; labels.classes.len()];
+    let mut count = 0;
+    let mut stack = Vec::new();
+    for start in 0..labels.classes.len() {
+        let Some(class) = labels.classes[start] else { continue };
+        if region[start].is_some() {
+            continue;
+        }
+        region[start] = Some(count);
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (r, c) = (i / w, i % w);
+            for rr in r.saturating_sub(1)..(r + 2).min(h) {
+                for cc in c.saturating_sub(1)..(c + 2).min(w) {
+                    let j = rr * w + cc;
+                    if region[j].is_none() && labels.classes[j] == Some(class) {
+                        region[j] = Some(count);
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        count += 1;
+    }
+    (region, count)
+}
+
+/// Counts the `test` pixels whose class in `predicted` (one class index per pixel) is right, in
+/// regions that hold one of the `train` pixels and in the others.
+pub fn region_accuracy(labels: &LabelMap, (train, test): (&[usize], &[usize]), predicted: &[usize]) -> RegionAccuracy {
+    let (region, count) = regions(labels);
+    let mut labelled = vec![false; count];
+    for &i in train {
+        if let Some(r) = region[i] {
+            labelled[r] = true;
+        }
+    }
+    let mut out = RegionAccuracy { regions: count, labelled_regions: labelled.iter().filter(|&&l| l).count(), ..Default::default() };
+    for &i in test {
+        let (Some(r), Some(class)) = (region[i], labels.classes[i]) else { continue };
+        let right = usize::from(predicted[i] == class as usize);
+        if labelled[r] {
+            out.test_in_labelled += 1;
+            out.correct_in_labelled += right;
+        } else {
+            out.test_elsewhere += 1;
+            out.correct_elsewhere += right;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A map from rows of characters: '.' unlabelled, 'a' class 0, 'b' class 1.
+    fn map(rows: &[&str]) -> LabelMap {
+        let stored: Vec<u32> = rows.iter().flat_map(|r| r.chars().map(|ch| match ch { 'a' => 1, 'b' => 2, _ => 0 })).collect();
+        LabelMap::from_values(rows.len(), rows[0].len(), &stored).unwrap()
+    }
+
+    #[test]
+    fn regions_are_8_connected_pieces_of_one_class() {
+        // Three pieces of a (one joined through a diagonal), one of b; unlabelled pixels separate
+        // them and belong to none.
+        let labels = map(&["aa.a", "a..b", "..ab", "aa.b"]);
+        let (region, count) = regions(&labels);
+        assert_eq!(count, 4);
+        let r = |row: usize, col: usize| region[row * 4 + col];
+        assert_eq!(r(0, 0), r(0, 1));
+        assert_eq!(r(0, 0), r(1, 0));
+        // (0, 3) touches only b and unlabelled pixels: its own region.
+        assert_ne!(r(0, 3), r(0, 0));
+        // (2, 2) reaches (3, 1) diagonally; b's three pixels are one region.
+        assert_eq!(r(2, 2), r(3, 1));
+        assert_eq!(r(3, 0), r(3, 1));
+        assert_eq!(r(1, 3), r(3, 3));
+        assert_ne!(r(2, 2), r(1, 3), "touching pixels of two classes are two regions");
+        assert_eq!(r(1, 1), None);
+    }
+
+    #[test]
+    fn test_pixels_count_by_whether_their_region_holds_a_training_pixel() {
+        // Left field of a (6 pixels), right field of b (6 pixels), one lone a at the bottom right.
+        let labels = map(&["aa.bb", "aa.bb", "aa.bb", "....a"]);
+        let px = |row: usize, col: usize| row * 5 + col;
+        let train = [px(0, 0)];
+        let test = [px(1, 0), px(2, 1), px(0, 3), px(1, 4), px(2, 3), px(3, 4)];
+        let mut predicted = vec![0; 20];
+        // Right in the labelled field: (1, 0) yes, (2, 1) no. Elsewhere: b's (0, 3) right, the
+        // other two b wrong, the lone a right.
+        predicted[px(2, 1)] = 1;
+        predicted[px(0, 3)] = 1;
+        let got = region_accuracy(&labels, (&train, &test), &predicted);
+        assert_eq!(got, RegionAccuracy { regions: 3, labelled_regions: 1, test_in_labelled: 2, correct_in_labelled: 1, test_elsewhere: 4, correct_elsewhere: 2 });
+        assert!((got.labelled_share() - 100.0 / 3.0).abs() < 1e-12);
+        assert_eq!((got.accuracy_in_labelled(), got.accuracy_elsewhere()), (50.0, 50.0));
+        assert!(got.sentence().contains("1 of 3 hold a training pixel"), "{}", got.sentence());
+        assert!(got.sentence().contains("33.3% (OA 50.0%)"), "{}", got.sentence());
+    }
+
+    #[test]
+    fn with_every_region_labelled_the_sentence_says_so() {
+        let labels = map(&["ab"]);
+        let got = region_accuracy(&labels, (&[0, 1], &[0, 1]), &[0, 0]);
+        assert_eq!((got.test_in_labelled, got.correct_in_labelled, got.test_elsewhere), (2, 1, 0));
+        assert!(got.sentence().ends_with("no test pixel lies in a region without one."), "{}", got.sentence());
+    }
+}
