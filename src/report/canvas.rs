@@ -21,24 +21,24 @@ pub fn blank(width: u32, height: u32) -> Result<RgbImage> {
     Ok(RgbImage::from_pixel(width, height, Rgb(WHITE)))
 }
 
-/// A rectangle of pixels: its top-left corner and its size.
+/// A rectangle of a picture, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rect {
+pub struct PixelRect {
     pub x: u32,
     pub y: u32,
     pub width: u32,
     pub height: u32,
 }
 
-impl Rect {
+impl PixelRect {
     /// A `side` x `side` square with its top-left corner at `(x, y)`.
-    pub fn square(x: u32, y: u32, side: u32) -> Rect {
-        Rect { x, y, width: side, height: side }
+    pub fn square(x: u32, y: u32, side: u32) -> PixelRect {
+        PixelRect { x, y, width: side, height: side }
     }
 }
 
 /// Fills a rectangle, clipped to the canvas.
-pub fn fill_rect(image: &mut RgbImage, r: Rect, colour: [u8; 3]) {
+pub fn fill_rect(image: &mut RgbImage, r: PixelRect, colour: [u8; 3]) {
     let x_end = r.x.saturating_add(r.width).min(image.width());
     let y_end = r.y.saturating_add(r.height).min(image.height());
     for yy in r.y..y_end {
@@ -49,15 +49,15 @@ pub fn fill_rect(image: &mut RgbImage, r: Rect, colour: [u8; 3]) {
 }
 
 /// Draws a one-pixel rectangle outline, clipped to the canvas.
-pub fn outline_rect(image: &mut RgbImage, r: Rect, colour: [u8; 3]) {
+pub fn outline_rect(image: &mut RgbImage, r: PixelRect, colour: [u8; 3]) {
     if r.width == 0 || r.height == 0 {
         return;
     }
     let (right, bottom) = (r.x + r.width - 1, r.y + r.height - 1);
-    fill_rect(image, Rect { height: 1, ..r }, colour);
-    fill_rect(image, Rect { y: bottom, height: 1, ..r }, colour);
-    fill_rect(image, Rect { width: 1, ..r }, colour);
-    fill_rect(image, Rect { x: right, width: 1, ..r }, colour);
+    fill_rect(image, PixelRect { height: 1, ..r }, colour);
+    fill_rect(image, PixelRect { y: bottom, height: 1, ..r }, colour);
+    fill_rect(image, PixelRect { width: 1, ..r }, colour);
+    fill_rect(image, PixelRect { x: right, width: 1, ..r }, colour);
 }
 
 #[cfg(test)]
@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn an_outline_is_the_rectangles_border_and_clips_at_the_canvas() {
         let mut image = blank(6, 5).unwrap();
-        outline_rect(&mut image, Rect { x: 1, y: 1, width: 4, height: 3 }, TEXT);
+        outline_rect(&mut image, PixelRect { x: 1, y: 1, width: 4, height: 3 }, TEXT);
         for y in 0..5 {
             for x in 0..6 {
                 let border = (1..=4).contains(&x) && (1..=3).contains(&y) && (x == 1 || x == 4 || y == 1 || y == 3);
@@ -81,7 +81,7 @@ mod tests {
             }
         }
         // Beyond the canvas nothing is drawn and nothing panics.
-        fill_rect(&mut image, Rect::square(4, 3, 10), TEXT);
+        fill_rect(&mut image, PixelRect::square(4, 3, 10), TEXT);
         assert_eq!(image.get_pixel(5, 4).0, TEXT);
         assert_eq!(image.get_pixel(3, 4).0, WHITE);
     }

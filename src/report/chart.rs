@@ -1,7 +1,7 @@
 //! Line-chart panels drawn with plotters: frame, grid, round ticks, captions, lines or dots,
 //! and a legend. The learning curves and spectra are built from them.
 
-use super::heat::PixelRect;
+use super::canvas::PixelRect;
 use super::paper::{failed, font, rgb, Area, Paper};
 use super::text;
 use crate::error::{Error, Result};

@@ -1,6 +1,6 @@
 //! The colour scale of per-pixel values in [0, 1] (uncertainty) and its colour bar.
 
-use super::canvas::TEXT;
+use super::canvas::{PixelRect, TEXT};
 use super::text::{self, Align, Pen};
 use crate::error::Result;
 use image::{Rgb, RgbImage};
@@ -29,15 +29,6 @@ pub fn heat_colour(value: f32) -> [u8; 3] {
     let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
     let mix = |k: usize| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * f).round() as u8;
     [mix(0), mix(1), mix(2)]
-}
-
-/// A rectangle of a picture, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PixelRect {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
 }
 
 pub const BAR_WIDTH: u32 = 20;

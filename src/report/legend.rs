@@ -68,8 +68,8 @@ pub fn draw(
 ) -> Result<()> {
     for (i, e) in entries.iter().enumerate() {
         let (sx, sy) = entry_position(i, at, layout);
-        canvas::fill_rect(image, canvas::Rect::square(sx, sy, SWATCH), e.colour);
-        canvas::outline_rect(image, canvas::Rect::square(sx, sy, SWATCH), SWATCH_EDGE);
+        canvas::fill_rect(image, canvas::PixelRect::square(sx, sy, SWATCH), e.colour);
+        canvas::outline_rect(image, canvas::PixelRect::square(sx, sy, SWATCH), SWATCH_EDGE);
         let label_at = ((sx + SWATCH + GAP) as i64, sy as i64 - 1);
         text::draw(image, &e.label, label_at, Pen { size: TEXT_SIZE, colour: TEXT, align: Align::Left })?;
     }

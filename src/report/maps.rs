@@ -4,7 +4,8 @@
 //! hand rather than with plotters: a map is a pixel image, each scene pixel one block of colour.
 
 use super::canvas::{self, TEXT};
-use super::heat::{self, PixelRect};
+use super::canvas::PixelRect;
+use super::heat;
 use super::legend::{self, LegendEntry};
 use super::palette;
 use super::text::{self, Align, Pen};

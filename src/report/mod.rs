@@ -46,7 +46,8 @@ mod spectra;
 mod text;
 mod uncertainty;
 
-pub use heat::{heat_colour, PixelRect};
+pub use canvas::PixelRect;
+pub use heat::heat_colour;
 pub use image_grid::{image_grid, GridLayout, ImageRow, IMAGE_SCALE};
 pub use learning_curves::{learning_curves, learning_curves_from_log};
 pub use maps::{class_map, errors_map, outcomes, uncertainty_map, MapPicture, Outcome, PixelClass};

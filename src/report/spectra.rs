@@ -3,7 +3,7 @@
 
 use super::canvas;
 use super::chart::{self, Panel, Series, Style};
-use super::heat::PixelRect;
+use super::canvas::PixelRect;
 use super::paper;
 use super::text;
 use crate::error::{Error, Result};
