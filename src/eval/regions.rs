@@ -4,6 +4,7 @@
 //! their accuracy says little about regions nobody labelled; this says how much of the score
 //! comes from each.
 
+use crate::data::spatial::filters::window;
 use crate::data::LabelMap;
 
 /// Test pixels and correct ones, in regions with a training pixel and in the others.
@@ -75,8 +76,8 @@ pub fn regions(labels: &LabelMap) -> (Vec<Option<usize>>, usize) {
         stack.push(start);
         while let Some(i) = stack.pop() {
             let (r, c) = (i / w, i % w);
-            for rr in r.saturating_sub(1)..(r + 2).min(h) {
-                for cc in c.saturating_sub(1)..(c + 2).min(w) {
+            for rr in window(r, 1, h) {
+                for cc in window(c, 1, w) {
                     let j = rr * w + cc;
                     if region[j].is_none() && labels.classes[j] == Some(class) {
                         region[j] = Some(count);

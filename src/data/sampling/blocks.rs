@@ -17,6 +17,7 @@
 
 use super::{shuffle_indices, ClassDraw, SplitConfig};
 use crate::data::labels::LabelMap;
+use crate::data::spatial::filters::window;
 use rand_chacha::ChaCha8Rng;
 
 /// Square tiling of a height x width image.
@@ -189,8 +190,8 @@ fn guard_band<'a>(
     let mut guarded = vec![false; height * width];
     for &i in marked {
         let (r, c) = (i / width, i % width);
-        for rr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
-            for cc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
+        for rr in window(r, 1, height) {
+            for cc in window(c, 1, width) {
                 guarded[rr * width + cc] = true;
             }
         }

@@ -23,7 +23,8 @@ impl Image<'_> {
     }
 }
 
-fn window(centre: usize, radius: usize, len: usize) -> Range<usize> {
+/// The positions within `radius` of `centre` on an axis of `len`, clipped to it.
+pub(crate) fn window(centre: usize, radius: usize, len: usize) -> Range<usize> {
     centre.saturating_sub(radius)..(centre + radius + 1).min(len)
 }
 
