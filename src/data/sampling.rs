@@ -149,7 +149,7 @@ pub fn split(labels: &LabelMap, config: &SplitConfig) -> Result<Split> {
     let draws = match config.spatial_block {
         None => by_class
             .iter()
-            .map(|pixels| draw_class(pixels, config.cap(), config, &mut rng))
+            .map(|pixels| draw_class(pixels, config, &mut rng))
             .collect(),
         Some(block) => blocks::draw_disjoint(labels, &by_class, block, config, &mut rng),
     };
@@ -217,13 +217,12 @@ impl SplitConfig {
 /// Random (not spatially disjoint) draw of one class.
 fn draw_class(
     pixels: &[usize],
-    cap: usize,
     config: &SplitConfig,
     rng: &mut ChaCha8Rng,
 ) -> ClassDraw {
     let mut pool = pixels.to_vec();
     shuffle_indices(&mut pool, rng);
-    pool.truncate(cap);
+    pool.truncate(config.cap());
     let n = pool.len();
     let n_train = config.train.count(n).min(n);
     let n_valid = config.valid.count(n).min(n - n_train);
