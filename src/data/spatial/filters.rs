@@ -89,7 +89,10 @@ pub fn edge_aware_means_at(img: Image, radii: &[usize], threshold: f32, at: &[(u
 struct EdgeAware<'a> {
     img: Image<'a>,
     radii: &'a [usize],
-    threshold: f32,
+    /// The largest radius: how far a pixel's window reaches.
+    reach: usize,
+    /// The squared distance threshold.
+    limit: f32,
     sums: Vec<f32>,
     counts: Vec<u32>,
 }
@@ -97,7 +100,8 @@ struct EdgeAware<'a> {
 impl<'a> EdgeAware<'a> {
     fn new(img: Image<'a>, radii: &'a [usize], threshold: f32) -> Self {
         let sums = vec![0f32; radii.len() * img.channels];
-        EdgeAware { img, radii, threshold, sums, counts: vec![0u32; radii.len()] }
+        let reach = radii.iter().copied().max().unwrap_or(0);
+        EdgeAware { img, radii, reach, limit: threshold * threshold, sums, counts: vec![0u32; radii.len()] }
     }
 
     fn per_pixel(&self) -> usize {
@@ -106,11 +110,9 @@ impl<'a> EdgeAware<'a> {
 
     /// Appends the edge-aware means of the pixel at `(r, c)` to `out`.
     fn append(&mut self, (r, c): (usize, usize), out: &mut Vec<f32>) {
-        let EdgeAware { img, radii, threshold, .. } = *self;
+        let EdgeAware { img, radii, reach, limit, .. } = *self;
         let (sums, counts) = (&mut self.sums, &mut self.counts);
         let ch = img.channels;
-        let reach = radii.iter().copied().max().unwrap_or(0);
-        let limit = threshold * threshold;
         sums.iter_mut().for_each(|v| *v = 0.0);
         counts.iter_mut().for_each(|v| *v = 0);
         let centre = img.pixel(r, c);
