@@ -231,23 +231,24 @@ fn over_draws(args: &Args, preface: String, mut draw: impl FnMut(usize, u64) -> 
 /// bound on, its labels-only control's, named by `named`'s regularisers; with the
 /// comparisons the table draws from them.
 fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &ExperimentConfig, (budget, seed): (usize, u64)) -> anyhow::Result<(Vec<MethodResult>, Vec<Comparison>)> {
-    let name = format!("{:?}", cfg.model).to_lowercase();
     let label = model_label(cfg);
-    let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, (budget, seed)), args.options.device)?;
+    let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, "", (budget, seed)), args.options.device)?;
     let mut methods = method_rows(&label, named, scores, seconds);
     let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
     if with_control {
         let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
-        let root = args.out.join(format!("{name}-labels-only-pc{budget}-seed{seed}"));
+        let root = model_root(args, cfg, "-labels-only", (budget, seed));
         let (scores, seconds) = model_scores(data, &control, &root, args.options.device)?;
         methods.extend(method_rows(&format!("{label}, labels only"), named, scores, seconds));
     }
     Ok((methods, comparisons(&label, named, with_control)))
 }
 
-/// The run folder of the model on the draw `(budget, seed)`.
-fn model_root(args: &Args, cfg: &ExperimentConfig, (budget, seed): (usize, u64)) -> PathBuf {
-    args.out.join(format!("{}-pc{budget}-seed{seed}", format!("{:?}", cfg.model).to_lowercase()))
+/// The run folder of the model (`variant` "") or its labels-only control ("-labels-only") on
+/// the draw `(budget, seed)`.
+fn model_root(args: &Args, cfg: &ExperimentConfig, variant: &str, (budget, seed): (usize, u64)) -> PathBuf {
+    let model = format!("{:?}", cfg.model).to_lowercase();
+    args.out.join(format!("{model}{variant}-pc{budget}-seed{seed}"))
 }
 
 /// The experiment on a folder of drill-core files read from disk as each run trains. A budget
@@ -272,7 +273,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
         let named = ExperimentConfig { mrf: MrfConfig::off(), propagation: PropagationConfig::off(), ..cfg.clone() };
         eprintln!("{}: at most {budget} training pixels per class, seed {seed}", model_label(&cfg));
         let (mut methods, compared) = model_rows(args, Data::Corpus(corpus), &cfg, &named, (budget, seed))?;
-        let dir = RunDir::open(&model_root(args, &cfg, (budget, seed)))?;
+        let dir = RunDir::open(&model_root(args, &cfg, "", (budget, seed)))?;
         let mut baselines = vec![(ClassifierKind::Svm, BaselineInputs::Model, "svm (spatial)"), (ClassifierKind::LogReg, BaselineInputs::Model, "logreg (spatial)")];
         if cfg.input == Input::Spectra {
             baselines.clear();
