@@ -100,6 +100,11 @@ impl Split {
             &self.unlabelled
         }
     }
+
+    /// The labelled pixels whose labels a run uses: training, then validation.
+    pub fn labels_used(&self) -> Vec<usize> {
+        self.train.iter().chain(&self.valid).copied().collect()
+    }
 }
 
 impl Default for SplitConfig {

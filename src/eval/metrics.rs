@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::eval::regions::RegionAccuracy;
 
 /// How far (in accuracy, 0..1) OA must be above the majority baseline to count as clearly above.
 const CLEAR_MARGIN: f64 = 0.05;
@@ -26,6 +27,11 @@ pub struct Metrics {
     pub majority_baseline: f64,
     /// Number of test pixels.
     pub n: usize,
+    /// For a map of an image: the test pixels in regions of the label map that hold a pixel
+    /// whose label the run used, and in the others (None for lists of samples, and in files
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<RegionAccuracy>,
 }
 
 /// Compares predicted with true class indices (both in 0..n_classes).
@@ -86,6 +92,7 @@ pub fn evaluate(truth: &[usize], predicted: &[usize], n_classes: usize) -> Resul
         confusion,
         majority_baseline,
         n,
+        regions: None,
     })
 }
 

@@ -19,7 +19,8 @@ pub use classifier::{
 pub use metrics::{evaluate, Metrics};
 // Types that public signatures and fields use, nameable where their modules are private: the
 // graph cut's settings (part of a run's configuration), a CV report's scores, an SVM pair's
-// probability sigmoid.
+// probability sigmoid, the scores by region of a map.
 pub use cv::CvScore;
 pub use mrf::MrfConfig;
 pub use platt::Platt;
+pub use regions::RegionAccuracy;

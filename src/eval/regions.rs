@@ -4,11 +4,28 @@
 //! their accuracy says little about regions nobody labelled; this says how much of the score
 //! comes from each.
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::spatial::filters::window;
 use crate::data::LabelMap;
 
+/// The labelled pixels of an image: the dense class of each pixel (None = unlabelled),
+/// row-major `height x width`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassGrid<'a> {
+    pub classes: &'a [Option<u16>],
+    pub height: usize,
+    pub width: usize,
+}
+
+impl<'a> From<&'a LabelMap> for ClassGrid<'a> {
+    fn from(labels: &'a LabelMap) -> Self {
+        ClassGrid { classes: &labels.classes, height: labels.height, width: labels.width }
+    }
+}
+
 /// Test pixels and correct ones, in regions with a training pixel and in the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RegionAccuracy {
     /// Regions of the label map.
     pub regions: usize,
@@ -62,7 +79,7 @@ fn percent(part: usize, whole: usize) -> f64 {
 }
 
 /// The region of every labelled pixel (`None` for unlabelled ones) and the number of regions.
-pub fn regions(labels: &LabelMap) -> (Vec<Option<usize>>, usize) {
+pub fn regions(labels: ClassGrid) -> (Vec<Option<usize>>, usize) {
     let (h, w) = (labels.height, labels.width);
     let mut region = vec![None; labels.classes.len()];
     let mut count = 0;
@@ -92,11 +109,12 @@ pub fn regions(labels: &LabelMap) -> (Vec<Option<usize>>, usize) {
 }
 
 /// Counts the `test` pixels whose class in `predicted` (one class index per pixel) is right, in
-/// regions that hold one of the `train` pixels and in the others.
-pub fn region_accuracy(labels: &LabelMap, (train, test): (&[usize], &[usize]), predicted: &[usize]) -> RegionAccuracy {
+/// regions that hold one of the `shown` pixels (those whose labels the run used) and in the
+/// others.
+pub fn region_accuracy(labels: ClassGrid, (shown, test): (&[usize], &[usize]), predicted: &[usize]) -> RegionAccuracy {
     let (region, count) = regions(labels);
     let mut labelled = vec![false; count];
-    for &i in train {
+    for &i in shown {
         if let Some(r) = region[i] {
             labelled[r] = true;
         }
@@ -131,7 +149,7 @@ mod tests {
         // Three pieces of a (one joined through a diagonal), one of b; unlabelled pixels separate
         // them and belong to none.
         let labels = map(&["aa.a", "a..b", "..ab", "aa.b"]);
-        let (region, count) = regions(&labels);
+        let (region, count) = regions((&labels).into());
         assert_eq!(count, 4);
         let r = |row: usize, col: usize| region[row * 4 + col];
         assert_eq!(r(0, 0), r(0, 1));
@@ -158,7 +176,7 @@ mod tests {
         // other two b wrong, the lone a right.
         predicted[px(2, 1)] = 1;
         predicted[px(0, 3)] = 1;
-        let got = region_accuracy(&labels, (&train, &test), &predicted);
+        let got = region_accuracy((&labels).into(), (&train, &test), &predicted);
         assert_eq!(got, RegionAccuracy { regions: 3, labelled_regions: 1, test_in_labelled: 2, correct_in_labelled: 1, test_elsewhere: 4, correct_elsewhere: 2 });
         assert!((got.labelled_share() - 100.0 / 3.0).abs() < 1e-12);
         assert_eq!((got.accuracy_in_labelled(), got.accuracy_elsewhere()), (50.0, 50.0));
@@ -169,7 +187,7 @@ mod tests {
     #[test]
     fn with_every_region_labelled_the_sentence_says_so() {
         let labels = map(&["ab"]);
-        let got = region_accuracy(&labels, (&[0, 1], &[0, 1]), &[0, 0]);
+        let got = region_accuracy((&labels).into(), (&[0, 1], &[0, 1]), &[0, 0]);
         assert_eq!((got.test_in_labelled, got.correct_in_labelled, got.test_elsewhere), (2, 1, 0));
         assert!(got.sentence().ends_with("no test pixel lies in a region without one."), "{}", got.sentence());
     }

@@ -22,7 +22,7 @@ use crate::eval::classifier::{FitReport, FittedClassifier};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
 use crate::eval::propagation::Seeds;
-use crate::eval::regions::region_accuracy;
+use crate::eval::regions::{region_accuracy, ClassGrid};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::atomic;
@@ -61,7 +61,15 @@ impl Prepared {
     /// Metrics of a prediction of every pixel, on the test pixels.
     pub fn score(&self, predicted: &[usize]) -> Result<Metrics> {
         let test_pred: Vec<usize> = self.split.test.iter().map(|&i| predicted[i]).collect();
-        evaluate(&self.classes_of(&self.split.test), &test_pred, self.n_classes)
+        let mut metrics = evaluate(&self.classes_of(&self.split.test), &test_pred, self.n_classes)?;
+        if self.width > 1 {
+            // An image, not a list of samples: how much of the score comes from pixels in a
+            // region beside one whose label the run used (training or validation).
+            let shown = self.split.labels_used();
+            let grid = ClassGrid { classes: &self.classes, height: self.height, width: self.width };
+            metrics.regions = Some(region_accuracy(grid, (&shown, &self.split.test), predicted));
+        }
+        Ok(metrics)
     }
 
     /// The class map of the run from the classifier's classes and probabilities: the labelled
@@ -190,11 +198,7 @@ impl Prepared {
             images: outputs::file_names(&files),
             ..outputs::scene_report(d, scene, &self.split, &classes)?
         };
-        if let (Some(labels), true) = (&scene.labels, scene.width > 1) {
-            // An image, not a list of samples: how much of the score comes from pixels beside a
-            // training pixel.
-            report.notes.push(region_accuracy(labels, (&self.split.train, &self.split.test), run.predicted).sentence());
-        }
+        report.notes.extend(run.metrics.regions.map(|r| r.sentence()));
         files.push(outputs::write_run_report(d, &report)?);
         Ok(files)
     }

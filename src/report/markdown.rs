@@ -327,6 +327,7 @@ mod tests {
                 confusion,
                 majority_baseline: 10.0 / 16.0,
                 n: 16,
+                regions: None,
             }),
             config: "[train]\nlearning_rate = 0.0003\n".into(),
             seconds: 754.4,
