@@ -222,6 +222,13 @@ fn metrics_json_holds_the_report_facts() {
     }
     assert_eq!(m["splits"]["labelled train"], 15);
     assert!(m["images"].as_array().unwrap().iter().any(|v| v == "class_map.png"));
+    // The test pixels by region add up to the test set and the OA.
+    let r = &m["regions"];
+    let count = |key: &str| r[key].as_u64().unwrap_or_else(|| panic!("regions.{key} missing: {m}")) as f64;
+    assert_eq!(count("test_in_labelled") + count("test_elsewhere"), m["n"].as_f64().unwrap());
+    let oa = (count("correct_in_labelled") + count("correct_elsewhere")) / m["n"].as_f64().unwrap();
+    assert!((oa - m["overall_accuracy"].as_f64().unwrap()).abs() < 1e-12, "{m}");
+    assert!(count("labelled_regions") >= 1.0 && count("labelled_regions") <= count("regions"));
 }
 
 /// `--resume` with more epochs extends a finished run to what a fresh run of that length gives;
@@ -255,4 +262,31 @@ fn resume_with_more_epochs_equals_a_longer_run() {
     assert_eq!(extended.0, fresh.0, "M1 extended by two epochs must train as a fresh 4-epoch M1");
     assert_eq!(extended.1, fresh.1, "M2 must be trained again on the longer M1's features");
     assert_eq!(extended.2, fresh.2);
+}
+
+/// `experiment` on an image scores every method by region too: the table has the two region
+/// columns and a line on the share, and the model's numbers are those of its run's metrics.json.
+#[test]
+fn an_experiment_on_an_image_scores_each_method_by_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let out = dir.path().join("experiment");
+    let mut args = vec!["experiment", img.as_str(), "--labels", lab.as_str(), "--seeds", "1", "--budgets", "5", "--out", out.to_str().unwrap()];
+    args.extend(TINY.iter().filter(|a| !["--per-class", "5"].contains(a)));
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| OA % in labelled regions | OA % elsewhere |"), "{summary}");
+    assert!(summary.contains("\n5 labels/class: ") && summary.contains("of the test pixels lie in labelled regions"), "{summary}");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("m2-pc5-seed0/metrics.json")).unwrap()).unwrap();
+    let r = &run["regions"];
+    let oa_in = r["correct_in_labelled"].as_f64().unwrap() / r["test_in_labelled"].as_f64().unwrap();
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results-pc5.json")).unwrap()).unwrap();
+    let model = &results[0]["methods"][0];
+    assert_eq!(model["method"], "m2 (spatial) + propagation + graph cut");
+    assert!((model["oa_in_labelled_regions"]["mean"].as_f64().unwrap() - oa_in).abs() < 1e-12, "{model} against {r}");
+    // Every method of the draw, the baselines included, is scored by region on the same pixels.
+    for m in results[1][0]["methods"].as_array().unwrap() {
+        assert_eq!(m["metrics"]["regions"]["test_in_labelled"], r["test_in_labelled"], "{}", m["method"]);
+    }
 }

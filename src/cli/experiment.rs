@@ -207,6 +207,7 @@ fn over_draws(args: &Args, preface: String, mut draw: impl FnMut(usize, u64) -> 
     // One experiment per folder: two would resume each other's runs and overwrite the table.
     let _lock = RunLock::acquire(&args.out)?;
     let mut table = format!("{preface}{}\n", Summary::markdown_header());
+    let mut notes = String::new();
     for &budget in &args.budgets {
         let mut results = Vec::new();
         let mut compared = Vec::new();
@@ -221,7 +222,11 @@ fn over_draws(args: &Args, preface: String, mut draw: impl FnMut(usize, u64) -> 
         let s = summarise(budget, &results, &compared);
         atomic::write_json(&args.out.join(format!("results-pc{budget}.json")), &(&s, &results))?;
         table.push_str(&s.markdown_rows());
+        if let Some(note) = s.region_note() {
+            notes.push_str(&format!("\n{note}\n"));
+        }
     }
+    table.push_str(&notes);
     atomic::write(&args.out.join("summary.md"), table.as_bytes())?;
     print!("{table}");
     Ok(())

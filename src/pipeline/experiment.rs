@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::eval::metrics::Metrics;
+use crate::eval::RegionAccuracy;
 
 /// One method's scores on one seed's draw.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,8 +55,40 @@ pub struct MethodSummary {
     pub oa: MeanStd,
     pub aa: MeanStd,
     pub kappa: MeanStd,
+    /// OA on the test pixels in regions of the label map that hold a pixel whose label the run
+    /// used, and in the other regions (see [`RegionAccuracy`]), over the draws that have such
+    /// pixels; None when no draw has (lists of samples, drill-core corpora, files from before).
+    #[serde(default)]
+    pub oa_in_labelled_regions: Option<MeanStd>,
+    #[serde(default)]
+    pub oa_elsewhere: Option<MeanStd>,
     /// Mean seconds per seed.
     pub seconds: f64,
+}
+
+/// One of the two OAs by region of a draw's scores, as a fraction; None when the draw has no
+/// test pixel there or no regions at all.
+#[derive(Debug, Clone, Copy)]
+enum Where {
+    InLabelledRegions,
+    Elsewhere,
+}
+
+impl Where {
+    fn oa(self, m: &Metrics) -> Option<f64> {
+        let r: RegionAccuracy = m.regions?;
+        let percent = match self {
+            Where::InLabelledRegions => r.accuracy_in_labelled(),
+            Where::Elsewhere => r.accuracy_elsewhere(),
+        };
+        (!percent.is_nan()).then_some(percent / 100.0)
+    }
+
+    /// Mean and std over the values there are; None when there are none.
+    fn summary(values: impl Iterator<Item = Option<f64>>) -> Option<MeanStd> {
+        let values: Vec<f64> = values.flatten().collect();
+        (!values.is_empty()).then(|| MeanStd::of(&values))
+    }
 }
 
 /// Two methods to compare draw by draw: what `method` adds over `reference`.
@@ -75,6 +108,11 @@ pub struct PairedDifference {
     pub oa: MeanStd,
     pub aa: MeanStd,
     pub kappa: MeanStd,
+    /// The differences of the OAs by region, over the draws where both methods have them.
+    #[serde(default)]
+    pub oa_in_labelled_regions: Option<MeanStd>,
+    #[serde(default)]
+    pub oa_elsewhere: Option<MeanStd>,
     /// Draws on which the method's OA is above / below the reference's.
     pub ahead: usize,
     pub behind: usize,
@@ -86,6 +124,11 @@ pub struct Summary {
     pub seeds: Vec<u64>,
     /// OA of answering the commonest test class everywhere.
     pub majority_baseline: MeanStd,
+    /// Percentage of the test pixels in regions of the label map that hold a pixel whose label
+    /// the run used (the same for every method of a draw), over the draws; None as for
+    /// [`MethodSummary::oa_elsewhere`].
+    #[serde(default)]
+    pub labelled_region_share: Option<MeanStd>,
     /// The methods in the order the seeds give them.
     pub methods: Vec<MethodSummary>,
     /// The asked comparisons whose two methods every seed has.
@@ -102,11 +145,14 @@ pub fn paired_difference(results: &[SeedResult], c: &Comparison) -> Option<Paire
         return None;
     }
     let diff = |f: fn(&Metrics) -> f64| MeanStd::of(&pairs.iter().map(|(a, b)| f(a) - f(b)).collect::<Vec<_>>());
+    let diff_where = |w: Where| Where::summary(pairs.iter().map(|(a, b)| Some(w.oa(a)? - w.oa(b)?)));
     Some(PairedDifference {
         comparison: c.clone(),
         oa: diff(|m| m.overall_accuracy),
         aa: diff(|m| m.average_accuracy),
         kappa: diff(|m| m.kappa),
+        oa_in_labelled_regions: diff_where(Where::InLabelledRegions),
+        oa_elsewhere: diff_where(Where::Elsewhere),
         ahead: pairs.iter().filter(|(a, b)| a.overall_accuracy > b.overall_accuracy).count(),
         behind: pairs.iter().filter(|(a, b)| a.overall_accuracy < b.overall_accuracy).count(),
     })
@@ -125,28 +171,50 @@ pub fn summarise(per_class: usize, results: &[SeedResult], comparisons: &[Compar
                 oa: get(&|m| m.overall_accuracy),
                 aa: get(&|m| m.average_accuracy),
                 kappa: get(&|m| m.kappa),
+                oa_in_labelled_regions: Where::summary(rows.iter().map(|m| Where::InLabelledRegions.oa(&m.metrics))),
+                oa_elsewhere: Where::summary(rows.iter().map(|m| Where::Elsewhere.oa(&m.metrics))),
                 seconds: rows.iter().map(|m| m.seconds).sum::<f64>() / rows.len().max(1) as f64,
             }
         })
         .collect();
     let majority: Vec<f64> = results.iter().filter_map(|r| r.methods.first()).map(|m| m.metrics.majority_baseline).collect();
+    let share = results.iter().map(|r| r.methods.iter().find_map(|m| m.metrics.regions).map(|r| r.labelled_share() / 100.0).filter(|s| !s.is_nan()));
     let differences = comparisons.iter().filter_map(|c| paired_difference(results, c)).collect();
-    Summary { per_class, seeds: results.iter().map(|r| r.seed).collect(), majority_baseline: MeanStd::of(&majority), methods, differences }
+    Summary {
+        per_class,
+        seeds: results.iter().map(|r| r.seed).collect(),
+        majority_baseline: MeanStd::of(&majority),
+        labelled_region_share: Where::summary(share),
+        methods,
+        differences,
+    }
 }
 
 impl Summary {
-    /// Markdown table rows, one per method: labels per class, method, OA, AA, kappa, time.
+    /// Markdown table rows, one per method: labels per class, method, OA, AA, kappa, OA in
+    /// labelled regions and elsewhere, time.
     pub fn markdown_rows(&self) -> String {
+        let cell = |v: Option<MeanStd>| v.map_or_else(String::new, |v| v.to_string());
+        let points = |v: MeanStd| format!("{:+.1} ± {:.1}", 100.0 * v.mean, 100.0 * v.std);
         self.methods
             .iter()
             .map(|m| {
                 let time = if m.seconds > 0.0 { format!("{:.0} s", m.seconds) } else { String::new() };
-                format!("| {} | {} | {} | {} | {:.3} ± {:.3} | {time} |\n", self.per_class, m.method, m.oa, m.aa, m.kappa.mean, m.kappa.std)
+                format!(
+                    "| {} | {} | {} | {} | {:.3} ± {:.3} | {} | {} | {time} |\n",
+                    self.per_class,
+                    m.method,
+                    m.oa,
+                    m.aa,
+                    m.kappa.mean,
+                    m.kappa.std,
+                    cell(m.oa_in_labelled_regions),
+                    cell(m.oa_elsewhere)
+                )
             })
             .chain(self.differences.iter().map(|d| {
-                let points = |v: MeanStd| format!("{:+.1} ± {:.1}", 100.0 * v.mean, 100.0 * v.std);
                 format!(
-                    "| {} | *{}, per draw (ahead on {}, behind on {} of {})* | {} | {} | {:+.3} ± {:.3} |  |\n",
+                    "| {} | *{}, per draw (ahead on {}, behind on {} of {})* | {} | {} | {:+.3} ± {:.3} | {} | {} |  |\n",
                     self.per_class,
                     d.comparison.label,
                     d.ahead,
@@ -155,14 +223,28 @@ impl Summary {
                     points(d.oa),
                     points(d.aa),
                     d.kappa.mean,
-                    d.kappa.std
+                    d.kappa.std,
+                    d.oa_in_labelled_regions.map_or_else(String::new, points),
+                    d.oa_elsewhere.map_or_else(String::new, points)
                 )
             }))
             .collect()
     }
 
     pub fn markdown_header() -> &'static str {
-        "| labels/class | method | OA % | AA % | kappa | time/seed |\n|---|---|---|---|---|---|"
+        "| labels/class | method | OA % | AA % | kappa | OA % in labelled regions | OA % elsewhere | time/seed |\n|---|---|---|---|---|---|---|---|"
+    }
+
+    /// What the two region columns mean at this budget, for the line under the table; None
+    /// when no draw has regions.
+    pub fn region_note(&self) -> Option<String> {
+        let share = self.labelled_region_share?;
+        Some(format!(
+            "{} labels/class: {:.1}% (± {:.1} over the draws) of the test pixels lie in labelled regions (regions of the label map, 8-connected pieces of one class, that hold a pixel whose label the run used); the rest lie elsewhere.",
+            self.per_class,
+            100.0 * share.mean,
+            100.0 * share.std
+        ))
     }
 }
 
@@ -223,5 +305,44 @@ mod tests {
         assert_eq!(s.differences.len(), 1);
         let rows = s.markdown_rows();
         assert!(rows.contains("| 5 | *a over b, per draw (ahead on 1, behind on 1 of 3)* | +0.0 ± 25.0 |"), "{rows}");
+    }
+
+    /// `scored(right)` with regions: (test pixels, right ones) in labelled regions and elsewhere.
+    fn by_region(right: usize, (test_in, right_in): (usize, usize), (test_else, right_else): (usize, usize)) -> Metrics {
+        let regions = RegionAccuracy { regions: 3, labelled_regions: 1, test_in_labelled: test_in, correct_in_labelled: right_in, test_elsewhere: test_else, correct_elsewhere: right_else };
+        Metrics { regions: Some(regions), ..scored(right) }
+    }
+
+    #[test]
+    fn region_columns_average_the_draws_that_have_pixels_there() {
+        // "a": 3 of 4 right in labelled regions and 1 of 2 elsewhere on seed 0; 4 of 4 and
+        // nothing elsewhere on seed 1. "b": 2 of 4 and 2 of 2 on seed 0, no regions on seed 1.
+        let row = |method: &str, metrics| MethodResult { method: method.into(), metrics, seconds: 0.0 };
+        let results = [
+            SeedResult { seed: 0, methods: vec![row("a", by_region(4, (4, 3), (2, 1))), row("b", by_region(4, (4, 2), (2, 2)))] },
+            SeedResult { seed: 1, methods: vec![row("a", by_region(4, (4, 4), (0, 0))), row("b", scored(4))] },
+        ];
+        let c = Comparison { label: "a over b".into(), method: "a".into(), reference: "b".into() };
+        let s = summarise(5, &results, &[c]);
+        let a = &s.methods[0];
+        let labelled = a.oa_in_labelled_regions.unwrap();
+        // 0.75 and 1.0: mean 0.875, sample std 0.25 / sqrt(2).
+        assert!((labelled.mean - 0.875).abs() < 1e-12 && (labelled.std - 0.25 / 2f64.sqrt()).abs() < 1e-12, "{labelled:?}");
+        assert_eq!(a.oa_elsewhere, Some(MeanStd { mean: 0.5, std: 0.0 }), "seed 1 has no test pixel elsewhere");
+        assert_eq!(s.methods[1].oa_in_labelled_regions, Some(MeanStd { mean: 0.5, std: 0.0 }));
+        // Shares of the test pixels in labelled regions: 4 of 6, then 4 of 4.
+        let share = s.labelled_region_share.unwrap();
+        assert!((share.mean - 5.0 / 6.0).abs() < 1e-12, "{share:?}");
+        // Differences only on the draw where both have pixels there: 0.75 - 0.5, 0.5 - 1.0.
+        let d = &s.differences[0];
+        assert_eq!((d.oa_in_labelled_regions, d.oa_elsewhere), (Some(MeanStd { mean: 0.25, std: 0.0 }), Some(MeanStd { mean: -0.5, std: 0.0 })));
+        let rows = s.markdown_rows();
+        assert!(rows.contains("| 5 | a | 100.0 ± 0.0 | 100.0 ± 0.0 | 1.000 ± 0.000 | 87.5 ± 17.7 | 50.0 ± 0.0 |  |"), "{rows}");
+        assert!(rows.contains("| +25.0 ± 0.0 | -50.0 ± 0.0 |  |"), "{rows}");
+        assert!(s.region_note().unwrap().starts_with("5 labels/class: 83.3% (± 23.6 over the draws)"), "{:?}", s.region_note());
+        // Without regions (a list of samples, a corpus) the columns are empty and there is no note.
+        let plain = summarise(5, &[seed(0, (3, 1.0), (1, 1.0))], &[]);
+        assert!(plain.markdown_rows().starts_with("| 5 | a | 75.0 ± 0.0 | 75.0 ± 0.0 | 0.500 ± 0.000 |  |  | 1 s |"), "{}", plain.markdown_rows());
+        assert!(plain.region_note().is_none());
     }
 }
