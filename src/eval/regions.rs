@@ -24,12 +24,13 @@ impl<'a> From<&'a LabelMap> for ClassGrid<'a> {
     }
 }
 
-/// Test pixels and correct ones, in regions with a training pixel and in the others.
+/// Test pixels and correct ones, in regions with a labelled pixel that the run used (a training
+/// or validation pixel) and in the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RegionAccuracy {
     /// Regions of the label map.
     pub regions: usize,
-    /// Regions that hold a training pixel.
+    /// Regions that hold a pixel whose label the run used.
     pub labelled_regions: usize,
     pub test_in_labelled: usize,
     pub correct_in_labelled: usize,
@@ -38,12 +39,12 @@ pub struct RegionAccuracy {
 }
 
 impl RegionAccuracy {
-    /// Percentage of the test pixels in regions with a training pixel.
+    /// Percentage of the test pixels in regions with a pixel whose label the run used.
     pub fn labelled_share(&self) -> f64 {
         percent(self.test_in_labelled, self.test_in_labelled + self.test_elsewhere)
     }
 
-    /// Overall accuracy (%) on test pixels in regions with a training pixel.
+    /// Overall accuracy (%) on test pixels in those regions.
     pub fn accuracy_in_labelled(&self) -> f64 {
         percent(self.correct_in_labelled, self.test_in_labelled)
     }
@@ -61,7 +62,7 @@ impl RegionAccuracy {
             format!("in the other regions, {:.1}% (OA {:.1}%)", 100.0 - self.labelled_share(), self.accuracy_elsewhere())
         };
         format!(
-            "Test pixels in regions of the label map (8-connected pieces of one class; {} of {} hold a training pixel) that hold a training pixel: {:.1}% (OA {:.1}%); {elsewhere}.",
+            "Test pixels in regions of the label map (8-connected pieces of one class; {} of {} hold a pixel whose label the run used: a training or validation pixel) that hold one: {:.1}% (OA {:.1}%); {elsewhere}.",
             self.labelled_regions,
             self.regions,
             self.labelled_share(),
@@ -180,7 +181,7 @@ mod tests {
         assert_eq!(got, RegionAccuracy { regions: 3, labelled_regions: 1, test_in_labelled: 2, correct_in_labelled: 1, test_elsewhere: 4, correct_elsewhere: 2 });
         assert!((got.labelled_share() - 100.0 / 3.0).abs() < 1e-12);
         assert_eq!((got.accuracy_in_labelled(), got.accuracy_elsewhere()), (50.0, 50.0));
-        assert!(got.sentence().contains("1 of 3 hold a training pixel"), "{}", got.sentence());
+        assert!(got.sentence().contains("1 of 3 hold a pixel whose label the run used"), "{}", got.sentence());
         assert!(got.sentence().contains("33.3% (OA 50.0%)"), "{}", got.sentence());
     }
 
