@@ -1,5 +1,6 @@
 //! `hyperssl experiment`: a model over several seeded label draws and label budgets, beside its
-//! controls and baselines on the same draws; mean ± std of OA, AA and kappa for each.
+//! controls and baselines on the same draws; mean ± std of OA, AA and kappa for each, and on an
+//! image of OA in the regions of the label map that hold a labelled pixel and in the others.
 //!
 //! On every draw: the model (its regularised class map and, when the regulariser is on, its
 //! own pixelwise classes); the same model without the unlabelled bound (M2 and M1+M2), which
