@@ -39,44 +39,42 @@ pub struct RegionAccuracy {
 }
 
 impl RegionAccuracy {
-    /// Percentage of the test pixels in regions with a pixel whose label the run used.
-    pub fn labelled_share(&self) -> f64 {
-        percent(self.test_in_labelled, self.test_in_labelled + self.test_elsewhere)
+    /// Fraction of the test pixels in regions with a pixel whose label the run used (None
+    /// without test pixels).
+    pub fn labelled_share(&self) -> Option<f64> {
+        fraction(self.test_in_labelled, self.test_in_labelled + self.test_elsewhere)
     }
 
-    /// Overall accuracy (%) on test pixels in those regions.
-    pub fn accuracy_in_labelled(&self) -> f64 {
-        percent(self.correct_in_labelled, self.test_in_labelled)
+    /// Overall accuracy (0..1) on test pixels in those regions; None when none lies there.
+    pub fn accuracy_in_labelled(&self) -> Option<f64> {
+        fraction(self.correct_in_labelled, self.test_in_labelled)
     }
 
-    /// Overall accuracy (%) on test pixels in regions without one.
-    pub fn accuracy_elsewhere(&self) -> f64 {
-        percent(self.correct_elsewhere, self.test_elsewhere)
+    /// Overall accuracy (0..1) on test pixels in regions without one; None when none lies there.
+    pub fn accuracy_elsewhere(&self) -> Option<f64> {
+        fraction(self.correct_elsewhere, self.test_elsewhere)
     }
 
     /// One sentence for a run's report.
     pub fn sentence(&self) -> String {
+        let percent = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", 100.0 * v));
         let elsewhere = if self.test_elsewhere == 0 {
             "no test pixel lies in a region without one".to_string()
         } else {
-            format!("in the other regions, {:.1}% (OA {:.1}%)", 100.0 - self.labelled_share(), self.accuracy_elsewhere())
+            format!("in the other regions, {} (OA {})", percent(self.labelled_share().map(|s| 1.0 - s)), percent(self.accuracy_elsewhere()))
         };
         format!(
-            "Test pixels in regions of the label map (8-connected pieces of one class; {} of {} hold a pixel whose label the run used: a training or validation pixel) that hold one: {:.1}% (OA {:.1}%); {elsewhere}.",
+            "Test pixels in regions of the label map (8-connected pieces of one class; {} of {} hold a pixel whose label the run used: a training or validation pixel) that hold one: {} (OA {}); {elsewhere}.",
             self.labelled_regions,
             self.regions,
-            self.labelled_share(),
-            self.accuracy_in_labelled(),
+            percent(self.labelled_share()),
+            percent(self.accuracy_in_labelled()),
         )
     }
 }
 
-fn percent(part: usize, whole: usize) -> f64 {
-    if whole == 0 {
-        f64::NAN
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
+fn fraction(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// The region of every labelled pixel (`None` for unlabelled ones) and the number of regions.
@@ -179,8 +177,8 @@ mod tests {
         predicted[px(0, 3)] = 1;
         let got = region_accuracy((&labels).into(), (&train, &test), &predicted);
         assert_eq!(got, RegionAccuracy { regions: 3, labelled_regions: 1, test_in_labelled: 2, correct_in_labelled: 1, test_elsewhere: 4, correct_elsewhere: 2 });
-        assert!((got.labelled_share() - 100.0 / 3.0).abs() < 1e-12);
-        assert_eq!((got.accuracy_in_labelled(), got.accuracy_elsewhere()), (50.0, 50.0));
+        assert!((got.labelled_share().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!((got.accuracy_in_labelled(), got.accuracy_elsewhere()), (Some(0.5), Some(0.5)));
         assert!(got.sentence().contains("1 of 3 hold a pixel whose label the run used"), "{}", got.sentence());
         assert!(got.sentence().contains("33.3% (OA 50.0%)"), "{}", got.sentence());
     }

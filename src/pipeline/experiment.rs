@@ -77,11 +77,10 @@ enum Where {
 impl Where {
     fn oa(self, m: &Metrics) -> Option<f64> {
         let r: RegionAccuracy = m.regions?;
-        let percent = match self {
+        match self {
             Where::InLabelledRegions => r.accuracy_in_labelled(),
             Where::Elsewhere => r.accuracy_elsewhere(),
-        };
-        (!percent.is_nan()).then_some(percent / 100.0)
+        }
     }
 
     /// Mean and std over the values there are; None when there are none.
@@ -178,7 +177,7 @@ pub fn summarise(per_class: usize, results: &[SeedResult], comparisons: &[Compar
         })
         .collect();
     let majority: Vec<f64> = results.iter().filter_map(|r| r.methods.first()).map(|m| m.metrics.majority_baseline).collect();
-    let share = results.iter().map(|r| r.methods.iter().find_map(|m| m.metrics.regions).map(|r| r.labelled_share() / 100.0).filter(|s| !s.is_nan()));
+    let share = results.iter().map(|r| r.methods.iter().find_map(|m| m.metrics.regions)?.labelled_share());
     let differences = comparisons.iter().filter_map(|c| paired_difference(results, c)).collect();
     Summary {
         per_class,
