@@ -1,9 +1,8 @@
 //! learning_curves.png: the variational bound on training minibatches and on the validation set
 //! against the step, and the validation accuracy below it when the model classifies (M2).
 
-use super::canvas;
+use super::canvas::{self, PixelRect};
 use super::chart::{self, Panel, Series, Style};
-use super::canvas::PixelRect;
 use super::paper;
 use crate::error::{Error, Result};
 use crate::train::log::{read_csv, LogRow};

@@ -3,8 +3,7 @@
 //! 145 x 145 scene is legible; a legend or colour bar stands to the right of the map. Drawn by
 //! hand rather than with plotters: a map is a pixel image, each scene pixel one block of colour.
 
-use super::canvas::{self, TEXT};
-use super::canvas::PixelRect;
+use super::canvas::{self, PixelRect, TEXT};
 use super::heat;
 use super::legend::{self, LegendEntry};
 use super::palette;

@@ -1,9 +1,8 @@
 //! spectra.png: small multiples of spectra, one panel per class (mean real spectrum with a few
 //! generated ones) or, for M1, real pixels beside their reconstructions plus free samples.
 
-use super::canvas;
+use super::canvas::{self, PixelRect};
 use super::chart::{self, Panel, Series, Style};
-use super::canvas::PixelRect;
 use super::paper;
 use super::text;
 use crate::error::{Error, Result};
