@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 from scipy.io import loadmat
+from scipy.io.matlab import MatReadError
 
 CELLS = 4
 
@@ -33,14 +34,28 @@ def pure_block_labels(fine, factor):
     return np.where(pure, blocks[..., 0], 0).astype(np.uint8)
 
 
+def fail(message):
+    """Bad input: one line on stderr and exit status 2, as the hyperssl command gives."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     if len(sys.argv) != 3:
-        sys.exit(__doc__)
+        fail(__doc__.strip())
     source, out = sys.argv[1], sys.argv[2]
-    mat = loadmat(source)
+    try:
+        mat = loadmat(source)
+    except (OSError, ValueError, MatReadError) as e:
+        fail(f"{source}: cannot read it as a MATLAB file ({e})")
+    missing = [name for name in ("hyprImg", "clasLabs") if name not in mat]
+    if missing:
+        fail(f"{source}: no variable {' or '.join(missing)} (is it houston_dataset.mat?)")
     cube, fine = mat["hyprImg"], mat["clasLabs"]
+    if cube.ndim != 3 or fine.ndim != 2:
+        fail(f"{source}: hyprImg must be rows x cols x bands and clasLabs rows x cols")
     if fine.shape != (cube.shape[0] * CELLS, cube.shape[1] * CELLS):
-        sys.exit(f"{source}: a {fine.shape} class map is not {CELLS}x the {cube.shape[:2]} image")
+        fail(f"{source}: a {fine.shape} class map is not {CELLS}x the {cube.shape[:2]} image")
     labels = pure_block_labels(fine, CELLS)
     os.makedirs(out, exist_ok=True)
     np.save(os.path.join(out, "houston_crop.npy"), np.ascontiguousarray(cube))
