@@ -1,6 +1,8 @@
 """The repository's helper scripts (scripts/*.py), run as a user runs them."""
 
+import gzip
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -49,4 +51,85 @@ def test_the_houston_script_writes_the_crop_and_refuses_other_files(tmp_path):
     for bad, needle in [("other.mat", "no variable hyprImg or clasLabs"), ("junk.mat", "cannot read it"), ("missing.mat", "cannot read it")]:
         run = subprocess.run([sys.executable, str(HOUSTON), str(tmp_path / bad), str(out)], capture_output=True, text=True)
         assert run.returncode == 2, (bad, run.stderr)
+        assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+UNSEEN = REPO / "scripts" / "unseen_fields.py"
+
+
+def four_fields(swapped):
+    """A 40 x 40 scene of four 14 x 14 fields on a background, two per class: top left class 1,
+    top right class 2, bottom left class 1 and bottom right class 2. The bottom fields look like
+    the top field of their own class, or, `swapped`, like the top field of the other class. The
+    fields lie 12 pixels apart, so no 11 x 11 window reaches two of them."""
+    rng = np.random.default_rng(0)
+    a, b, background = np.eye(6)[0] * 10, np.eye(6)[1] * 10, np.eye(6)[5] * 10
+    labels = np.zeros((40, 40), dtype=np.uint8)
+    cube = np.tile(background, (40, 40, 1))
+    fields = [(0, 0, 1, a), (0, 26, 2, b), (26, 0, 1, b if swapped else a), (26, 26, 2, a if swapped else b)]
+    for r, c, cls, look in fields:
+        labels[r:r + 14, c:c + 14] = cls
+        cube[r:r + 14, c:c + 14] = look
+    cube = cube + rng.normal(0, 0.1, cube.shape)
+    return cube.astype(np.float32), labels
+
+
+def write_draw(folder, name, labels):
+    """One run folder whose draw labels two pixels of each top field and tests every other
+    labelled pixel; returns the share of its test pixels in the bottom fields."""
+    flat = labels.ravel()
+    train = [r * 40 + c for r in (5, 9) for c in (7, 33)]
+    test = [i for i in np.flatnonzero(flat) if i not in train]
+    run = folder / name
+    run.mkdir(parents=True)
+    (run / "split.json").write_text(json.dumps({"train": [int(i) for i in train], "valid": [], "test": [int(i) for i in test]}))
+    return sum(1 for i in test if i >= 26 * 40) / len(test)
+
+
+def unseen_fields(tmp_path, swapped):
+    pytest.importorskip("sklearn")
+    cube, labels = four_fields(swapped)
+    with gzip.open(tmp_path / "scene.npy.gz", "wb") as f:  # as the repository's data/ holds scenes
+        np.save(f, cube)
+    np.save(tmp_path / "gt.npy", labels)
+    share = write_draw(tmp_path / "exp", "m2-pc1-seed0", labels)
+    write_draw(tmp_path / "exp", "m2-labels-only-pc1-seed0", labels)  # the same draw, counted once
+    run = subprocess.run([sys.executable, str(UNSEEN), str(tmp_path / "scene.npy.gz"), str(tmp_path / "gt.npy"), str(tmp_path / "exp")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    row = [line for line in run.stdout.splitlines() if line.startswith("| 1 |")]
+    assert len(row) == 1, run.stdout
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    values = [float(c.split(" ± ")[0]) for c in cells[2:]]
+    return share, cells[1], values
+
+
+def test_unseen_fields_are_recognised_where_they_look_like_the_shown_fields_of_their_class(tmp_path):
+    share, draws, values = unseen_fields(tmp_path, swapped=False)
+    elsewhere, accuracies, best = values[0], values[1:5], values[5]
+    assert draws == "1" and elsewhere == pytest.approx(100 * share, abs=0.05) and 40 < elsewhere < 60
+    assert min(accuracies) >= 95, accuracies
+    assert best == pytest.approx(100 - elsewhere + elsewhere * max(accuracies[1::2]) / 100, abs=0.1)
+
+
+def test_unseen_fields_that_look_like_the_other_class_are_not_recognised_however_many_labels(tmp_path):
+    share, _, values = unseen_fields(tmp_path, swapped=True)
+    elsewhere, accuracies, best = values[0], values[1:5], values[5]
+    assert elsewhere == pytest.approx(100 * share, abs=0.05)
+    assert max(accuracies) <= 5, accuracies
+    assert best == pytest.approx(100 - elsewhere + elsewhere * max(accuracies[1::2]) / 100, abs=0.1)
+
+
+def test_the_unseen_fields_script_refuses_bad_input_in_one_line(tmp_path):
+    cube, labels = four_fields(swapped=False)
+    np.save(tmp_path / "scene.npy", cube)
+    np.save(tmp_path / "gt.npy", labels[:30])
+    (tmp_path / "empty").mkdir()
+    np.save(tmp_path / "gt_ok.npy", labels)
+    cases = [(["scene.npy", "gt.npy", "empty"], "does not fit"),
+             (["scene.npy", "gt_ok.npy", "empty"], "no run folder of an experiment"),
+             (["missing.npy", "gt_ok.npy", "empty"], "cannot read it")]
+    for args, needle in cases:
+        run = subprocess.run([sys.executable, str(UNSEEN)] + [str(tmp_path / a) for a in args], capture_output=True, text=True)
+        assert run.returncode == 2, (args, run.stderr)
         assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
