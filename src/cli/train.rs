@@ -57,6 +57,11 @@ pub struct TrainOptions {
     /// [default: 10].
     #[arg(long)]
     pub propagation_neighbours: Option<usize>,
+    /// Spatial features: add the local covariance descriptor of the leading N principal
+    /// components over each pixel's 25 nearest pixels of its 11 x 11 window; 0 leaves it out
+    /// [default: 0].
+    #[arg(long)]
+    pub covariance_components: Option<usize>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
     /// [default: 1.5].
     #[arg(long)]
@@ -183,6 +188,9 @@ impl TrainOptions {
         }
         if let Some(n) = self.propagation_neighbours {
             c.propagation.neighbours = n;
+        }
+        if let Some(n) = self.covariance_components {
+            c.spatial.covariance.components = n;
         }
         if let Some(w) = self.mrf_weight {
             c.mrf.weight = w;

@@ -349,7 +349,7 @@ mod tests {
     use super::*;
     use crate::data::array::{RawArray, Samples};
     use crate::data::scaling::ScalingConfig;
-    use crate::data::spatial::SpatialConfig;
+    use crate::data::spatial::{CovarianceConfig, SpatialConfig};
     use crate::eval::mrf::{regularise, MrfConfig};
     use crate::models::M2Config;
 
@@ -396,13 +396,22 @@ mod tests {
         // Spatial features read neighbouring rows, which a tile takes from the shared
         // projection; the regularised map is the same for any tiling, and it is the graph cut of
         // the tiles' probabilities.
+        // With and without covariance descriptors (whose 5 x 5 window reaches as far as the
+        // edge-aware radius 2).
+        let plain = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], ..Default::default() };
+        let covariance = CovarianceConfig { components: 2, window: 5, neighbours: 6, weight: 0.5 };
+        for config in [plain.clone(), SpatialConfig { covariance, ..plain }] {
+            tiles_give_one_pass(&config);
+        }
+    }
+
+    fn tiles_give_one_pass(config: &SpatialConfig) {
         let device = Default::default();
         let (h, w, bands, k) = (9, 7, 5, 3);
         let pixels: Vec<f32> = (0..h * w * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0 + 40.0 * ((i / bands) % w / 3) as f32).collect();
         let mut trained = m2_run(&pixels, bands, k, 5, 3);
-        let config = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], ..Default::default() };
         let scaled = trained.scaler.transformed(&pixels).unwrap();
-        let spatial = SpatialFeatures::fit(&config, &scaled, h, w, bands).unwrap();
+        let spatial = SpatialFeatures::fit(config, &scaled, h, w, bands).unwrap();
         let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
         trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
         trained.spatial = Some(spatial);

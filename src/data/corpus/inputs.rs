@@ -165,7 +165,7 @@ mod tests {
     }
 
     fn small_spatial() -> SpatialConfig {
-        SpatialConfig { components: 4, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 100_000 }
+        SpatialConfig { components: 4, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 100_000, ..Default::default() }
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //!   pixels whose projection lies within `edge_threshold` times the scene's median
 //!   neighbour-to-neighbour distance of the pixel's own, which stops at field edges the way a
 //!   superpixel does, while each pixel still depends on its window alone,
+//! - optionally (`covariance`), a local covariance descriptor of its nearest window pixels
+//!   (`covariance.rs`),
 //!
 //! each feature then standardised. The projection, the distance threshold and the
 //! standardisation are fitted once on a scene and stored with a run; every later scene is
 //! transformed with them unchanged. A pixel's features read only the pixels within `halo()`
 //! rows and columns of it, so a scene can be transformed in bands of rows.
 
+pub(crate) mod covariance;
 pub(crate) mod filters;
 pub(crate) mod pca;
 
@@ -22,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use covariance::descriptors_at;
+// The covariance descriptors' settings, a field of [`SpatialConfig`].
+pub use covariance::CovarianceConfig;
 use filters::{box_means, box_means_at, edge_aware_means, edge_aware_means_at, median, vertical_distances, Image};
 // The fitted projection, a field of [`SpatialFeatures`].
 pub use pca::Pca;
@@ -40,11 +46,14 @@ pub struct SpatialConfig {
     pub edge_threshold: f64,
     /// The projection is fitted on at most this many pixels, evenly spaced over the scene.
     pub max_fit_pixels: usize,
+    /// Local covariance descriptors; off where a configuration or a stored run says nothing.
+    #[serde(default = "CovarianceConfig::off")]
+    pub covariance: CovarianceConfig,
 }
 
 impl Default for SpatialConfig {
     fn default() -> Self {
-        SpatialConfig { components: 30, box_windows: vec![5, 11], edge_radii: vec![3, 7, 14], edge_threshold: 4.0, max_fit_pixels: 50_000 }
+        SpatialConfig { components: 30, box_windows: vec![5, 11], edge_radii: vec![3, 7, 14], edge_threshold: 4.0, max_fit_pixels: 50_000, covariance: CovarianceConfig::off() }
     }
 }
 
@@ -63,14 +72,15 @@ impl SpatialConfig {
         if self.max_fit_pixels == 0 {
             return Err(Error::invalid("spatial.max_fit_pixels must be at least 1"));
         }
-        Ok(())
+        self.covariance.check(self.components)
     }
 
     /// Rows (and columns) on each side of a pixel that its features read: the widest window's
     /// half side.
     pub fn halo(&self) -> usize {
         let boxes = self.box_windows.iter().map(|w| w / 2);
-        boxes.chain(self.edge_radii.iter().copied()).max().unwrap_or(0)
+        let covariance = self.covariance.is_on().then_some(self.covariance.window / 2);
+        boxes.chain(self.edge_radii.iter().copied()).chain(covariance).max().unwrap_or(0)
     }
 }
 
@@ -146,6 +156,9 @@ impl SpatialFeatures {
         }
         fitted.mean = mean.iter().map(|&m| m as f32).collect();
         fitted.scale = var.iter().map(|&s| if s / n as f64 > 1e-12 { (n as f64 / s).sqrt() as f32 } else { 0.0 }).collect();
+        // The covariance descriptors, the last features, weigh `weight` once standardised.
+        let first = dim - config.covariance.dim();
+        fitted.scale[first..].iter_mut().for_each(|s| *s *= config.covariance.weight as f32);
         Ok(fitted)
     }
 
@@ -156,7 +169,7 @@ impl SpatialFeatures {
 
     /// Features per pixel.
     pub fn dim(&self) -> usize {
-        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len())
+        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len()) + self.config.covariance.dim()
     }
 
     /// Rows (and columns) on each side of a pixel that its features read.
@@ -196,7 +209,8 @@ impl SpatialFeatures {
         let own: Vec<f32> = at.iter().flat_map(|&(r, c)| projected[(r * width + c) * ch..(r * width + c + 1) * ch].iter().copied()).collect();
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means_at(img, side / 2, at)).collect();
         let edges = edge_aware_means_at(img, &self.config.edge_radii, self.edge_distance, at);
-        let mut f = self.assemble(&own, &boxes, &edges, at.len());
+        let covariances = self.covariances(img, at.iter().copied());
+        let mut f = self.assemble(&own, &boxes, &edges, &covariances, at.len());
         self.standardise(&mut f);
         f
     }
@@ -223,19 +237,34 @@ impl SpatialFeatures {
         bands.into_par_iter().map(|r| self.features(projected, height, width, r)).collect::<Vec<_>>().concat()
     }
 
-    /// Unstandardised features: projection, box means, edge-aware means.
+    /// Unstandardised features: projection, box means, edge-aware means, covariances.
     fn raw_features(&self, img: Image, rows: Range<usize>) -> Vec<f32> {
         let ch = img.channels;
         let own = &img.values[rows.start * img.width * ch..rows.end * img.width * ch];
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
         let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
-        self.assemble(own, &boxes, &edges, rows.len() * img.width)
+        let width = img.width;
+        let covariances = self.covariances(img, rows.clone().flat_map(|r| (0..width).map(move |c| (r, c))));
+        self.assemble(own, &boxes, &edges, &covariances, rows.len() * img.width)
     }
 
-    /// Each pixel's projection, box means and edge-aware means side by side.
-    fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], n: usize) -> Vec<f32> {
+    /// The covariance descriptors of the pixels at `at` (none when they are off). The floor on
+    /// the covariance's diagonal is a thousandth of the first component's variance, so it
+    /// scales with the scene.
+    fn covariances(&self, img: Image, at: impl Iterator<Item = (usize, usize)>) -> Vec<f32> {
+        if !self.config.covariance.is_on() {
+            return Vec::new();
+        }
+        let floor = 1e-3 * self.pca.variances.first().copied().unwrap_or(1.0).max(f64::MIN_POSITIVE);
+        descriptors_at(img, &self.config.covariance, floor, at)
+    }
+
+    /// Each pixel's projection, box means, edge-aware means and covariance descriptor side by
+    /// side.
+    fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], covariances: &[f32], n: usize) -> Vec<f32> {
         let ch = self.pca.n_components();
         let n_edge = self.config.edge_radii.len() * ch;
+        let n_cov = self.config.covariance.dim();
         let mut out = Vec::with_capacity(n * self.dim());
         for i in 0..n {
             out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
@@ -243,6 +272,7 @@ impl SpatialFeatures {
                 out.extend_from_slice(&b[i * ch..(i + 1) * ch]);
             }
             out.extend_from_slice(&edges[i * n_edge..(i + 1) * n_edge]);
+            out.extend_from_slice(&covariances[i * n_cov..(i + 1) * n_cov]);
         }
         out
     }
@@ -268,15 +298,19 @@ mod tests {
     }
 
     fn small_config() -> SpatialConfig {
-        SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 1000 }
+        SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 1000, covariance: CovarianceConfig::off() }
     }
 
-    #[test]
-    fn a_pixels_features_depend_only_on_its_window() {
+    fn with_covariances() -> SpatialConfig {
+        SpatialConfig { covariance: CovarianceConfig { components: 2, window: 3, neighbours: 5, weight: 0.5 }, ..small_config() }
+    }
+
+    /// Features of pixel (5, 6) are unchanged by edits beyond the halo, and change with an edit
+    /// inside it.
+    fn check_window(config: &SpatialConfig) {
         let (h, w, bands) = (12, 14, 6);
         let x = planted(h, w, bands);
-        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
-        assert_eq!((spatial.dim(), spatial.halo()), (3 * 4, 2));
+        let spatial = SpatialFeatures::fit(config, &x, h, w, bands).unwrap();
         let before = spatial.transform(&x, h, w).unwrap();
         // Change every pixel more than the halo away from pixel (5, 6).
         let (pr, pc) = (5usize, 6usize);
@@ -303,27 +337,57 @@ mod tests {
     }
 
     #[test]
+    fn a_pixels_features_depend_only_on_its_window() {
+        let spatial = SpatialFeatures::fit(&small_config(), &planted(4, 4, 6), 4, 4, 6).unwrap();
+        assert_eq!((spatial.dim(), spatial.halo()), (3 * 4, 2));
+        check_window(&small_config());
+        // With covariance descriptors: 3 more values (the triangle of 2 components), the halo
+        // still the edge-aware radius 2 (the 3 x 3 window reaches 1).
+        let spatial = SpatialFeatures::fit(&with_covariances(), &planted(4, 4, 6), 4, 4, 6).unwrap();
+        assert_eq!((spatial.dim(), spatial.halo()), (3 * 4 + 3, 2));
+        check_window(&with_covariances());
+        let wide = SpatialConfig { covariance: CovarianceConfig { window: 7, ..with_covariances().covariance }, ..small_config() };
+        assert_eq!(wide.halo(), 3);
+        check_window(&wide);
+    }
+
+    #[test]
     fn bands_of_rows_give_the_whole_transform_and_features_are_standardised() {
         let (h, w, bands) = (11, 9, 5);
         let x = planted(h, w, bands);
         let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
-        let whole = spatial.transform(&x, h, w).unwrap();
-        let projected = spatial.project(&x);
+        check_bands_and_standardised(&spatial, &x, h, w, 1.0);
+        let spatial = SpatialFeatures::fit(&with_covariances(), &x, h, w, bands).unwrap();
+        check_bands_and_standardised(&spatial, &x, h, w, 0.5);
+    }
+
+    /// Rows 4..7 alone are those rows of the whole transform; every feature has mean 0 and
+    /// variance 1, the covariance descriptors (the last ones) variance `weight`^2.
+    fn check_bands_and_standardised(spatial: &SpatialFeatures, x: &[f32], h: usize, w: usize, weight: f64) {
+        let whole = spatial.transform(x, h, w).unwrap();
+        let projected = spatial.project(x);
         let d = spatial.dim();
         assert_eq!(spatial.features(&projected, h, w, 4..7), whole[4 * w * d..7 * w * d].to_vec());
+        let first_covariance = d - spatial.config.covariance.dim();
         for j in 0..d {
             let col: Vec<f64> = whole.iter().skip(j).step_by(d).map(|&v| v as f64).collect();
             let m = col.iter().sum::<f64>() / col.len() as f64;
             let s = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64;
-            assert!(m.abs() < 1e-4 && (s - 1.0).abs() < 1e-3, "feature {j}: mean {m}, variance {s}");
+            let want = if j >= first_covariance { weight * weight } else { 1.0 };
+            assert!(m.abs() < 1e-4 && (s - want).abs() < 1e-3, "feature {j}: mean {m}, variance {s}");
         }
     }
 
     #[test]
     fn features_at_chosen_pixels_are_those_of_their_rows() {
+        features_at_chosen_pixels(&small_config());
+        features_at_chosen_pixels(&with_covariances());
+    }
+
+    fn features_at_chosen_pixels(config: &SpatialConfig) {
         let (h, w, bands) = (13, 10, 5);
         let x = planted(h, w, bands);
-        let spatial = SpatialFeatures::fit(&small_config(), &x, h, w, bands).unwrap();
+        let spatial = SpatialFeatures::fit(config, &x, h, w, bands).unwrap();
         let whole = spatial.transform(&x, h, w).unwrap();
         let projected = spatial.project(&x);
         let d = spatial.dim();
@@ -355,6 +419,18 @@ mod tests {
     }
 
     #[test]
+    fn settings_from_before_covariances_read_with_them_off() {
+        let mut stored = serde_json::to_value(SpatialConfig { covariance: CovarianceConfig::on(20), ..SpatialConfig::default() }).unwrap();
+        stored.as_object_mut().unwrap().remove("covariance");
+        let read: SpatialConfig = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, SpatialConfig::default());
+        assert!(!read.covariance.is_on());
+        let toml_text = "components = 12\n[covariance]\ncomponents = 6\n";
+        let read: SpatialConfig = toml::from_str(toml_text).unwrap();
+        assert_eq!(read.covariance, CovarianceConfig::on(6));
+    }
+
+    #[test]
     fn bad_settings_and_other_sensors_are_refused() {
         let refuse = |edit: fn(&mut SpatialConfig)| {
             let mut c = SpatialConfig::default();
@@ -364,6 +440,7 @@ mod tests {
         assert!(refuse(|c| c.components = 0).contains("spatial.components"));
         assert!(refuse(|c| c.box_windows = vec![4]).contains("odd"));
         assert!(refuse(|c| c.edge_threshold = f64::NAN).contains("spatial.edge_threshold"));
+        assert!(refuse(|c| c.covariance = CovarianceConfig::on(31)).contains("spatial.covariance.components"));
         let x = planted(6, 6, 4);
         let spatial = SpatialFeatures::fit(&small_config(), &x, 6, 6, 4).unwrap();
         assert!(spatial.transform(&planted(6, 6, 5), 6, 6).unwrap_err().to_string().contains("fitted on 4 bands"));
