@@ -86,11 +86,11 @@ pub fn descriptors_at(img: Image, config: &CovarianceConfig, floor: f64, at: imp
     let mut out = Vec::new();
     let mut candidates: Vec<(f32, usize, usize)> = Vec::with_capacity(config.window * config.window);
     for (r, c) in at {
-        let centre = &img.values[(r * img.width + c) * img.channels..][..d];
+        let centre = &img.pixel(r, c)[..d];
         candidates.clear();
         for rr in window(r, radius, img.height) {
             for cc in window(c, radius, img.width) {
-                let other = &img.values[(rr * img.width + cc) * img.channels..][..d];
+                let other = &img.pixel(rr, cc)[..d];
                 let d2: f32 = centre.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
                 candidates.push((d2, rr, cc));
             }
@@ -102,13 +102,13 @@ pub fn descriptors_at(img: Image, config: &CovarianceConfig, floor: f64, at: imp
         let chosen = &candidates[..m];
         let mut mean = vec![0f64; d];
         for &(_, rr, cc) in chosen {
-            let v = &img.values[(rr * img.width + cc) * img.channels..][..d];
+            let v = &img.pixel(rr, cc)[..d];
             mean.iter_mut().zip(v).for_each(|(s, &x)| *s += x as f64);
         }
         mean.iter_mut().for_each(|s| *s /= m as f64);
         let mut cov = DMatrix::<f64>::zeros(d, d);
         for &(_, rr, cc) in chosen {
-            let v = &img.values[(rr * img.width + cc) * img.channels..][..d];
+            let v = &img.pixel(rr, cc)[..d];
             for i in 0..d {
                 let di = v[i] as f64 - mean[i];
                 for j in i..d {

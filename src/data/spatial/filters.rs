@@ -17,7 +17,8 @@ pub struct Image<'a> {
 }
 
 impl Image<'_> {
-    fn pixel(&self, r: usize, c: usize) -> &[f32] {
+    /// The values of the pixel at row `r`, column `c`.
+    pub(crate) fn pixel(&self, r: usize, c: usize) -> &[f32] {
         let i = (r * self.width + c) * self.channels;
         &self.values[i..i + self.channels]
     }
