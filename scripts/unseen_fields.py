@@ -100,11 +100,10 @@ def draws(folder):
     return found
 
 
-def scores_elsewhere(x, labels, split, max_train):
+def scores_elsewhere(x, flat, region, split, max_train):
     """Share of test pixels elsewhere, and each input's two SVMs' accuracies there, in the order
-    of INPUTS (None where no test pixel lies elsewhere)."""
-    flat = labels.ravel()
-    region = regions(labels).ravel()
+    of INPUTS (None where no test pixel lies elsewhere). `flat` and `region` are the label map
+    and its regions, flattened."""
     used = np.asarray(split["train"] + split.get("valid", []), dtype=np.int64)
     test = np.asarray(split["test"], dtype=np.int64)
     shown = np.unique(region[used])
@@ -154,6 +153,7 @@ def main():
     if not found:
         fail(f"{args.experiment}: no run folder of an experiment (NAME-pcBUDGET-seedSEED/split.json) in it")
     x = features(cube)
+    flat, region = labels.astype(np.int64).ravel(), regions(labels).ravel()
     rows = {}
     for (budget, seed), path in sorted(found.items()):
         try:
@@ -164,7 +164,7 @@ def main():
         if indices and (min(indices) < 0 or max(indices) >= labels.size):
             fail(f"{path}: pixel indices beyond the {labels.shape} label map (another scene's run?)")
         split["seed"] = seed
-        rows.setdefault(budget, []).append(scores_elsewhere(x, labels.astype(np.int64), split, args.max_train))
+        rows.setdefault(budget, []).append(scores_elsewhere(x, flat, region, split, args.max_train))
         print(f"budget {budget}, seed {seed}: done", file=sys.stderr, flush=True)
     print(table(rows))
 
