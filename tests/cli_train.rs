@@ -196,6 +196,29 @@ fn the_default_model_stores_its_spatial_features_and_predict_repeats_its_map() {
     predict_repeats_the_map(&run, &img, dir.path());
 }
 
+/// Covariance descriptors in the propagation's graph alone: the labelled pixels stored as the
+/// graph's nodes carry them, and `predict` repeats the map.
+#[test]
+fn graph_only_descriptors_are_stored_with_the_seeds_and_predict_repeats_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run_s, "--m2-hidden", "16", "--covariance-components", "3", "--covariance-in", "graph"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = |f: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(run.join(f)).unwrap()).unwrap() };
+    let (spatial, seeds) = (json("spatial.json"), json("seeds.json"));
+    assert_eq!(spatial["config"]["covariance"]["graph_only"], true);
+    // 8 bands give 8 components; each with 2 box and 3 edge-aware means, then 3 x 4 / 2 descriptors.
+    let graph = 8 * 6 + 6;
+    assert_eq!(spatial["mean"].as_array().unwrap().len(), graph);
+    let n_seeds = seeds["classes"].as_array().unwrap().len();
+    assert!(n_seeds >= 15);
+    assert_eq!(seeds["inputs"].as_array().unwrap().len(), n_seeds * graph);
+    assert!(std::fs::read_to_string(run.join("config.toml")).unwrap().contains("graph_only = true"));
+    predict_repeats_the_map(&run, &img, dir.path());
+}
+
 #[test]
 fn predict_refuses_a_scene_with_other_bands() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,6 +38,15 @@ pub enum Defaults {
     Spectral,
 }
 
+/// Where the local covariance descriptors go (`spatial.covariance.graph_only`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CovarianceIn {
+    /// Beside the other spatial features: the models read them, and the propagation's graph.
+    Inputs,
+    /// In the propagation's graph alone.
+    Graph,
+}
+
 /// Options that override the configuration file (or the defaults).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainOptions {
@@ -62,6 +71,10 @@ pub struct TrainOptions {
     /// [default: 0].
     #[arg(long)]
     pub covariance_components: Option<usize>,
+    /// Where the covariance descriptors go: beside the models' inputs (and so in the
+    /// propagation's graph), or in the propagation's graph alone [default: inputs].
+    #[arg(long, value_enum)]
+    pub covariance_in: Option<CovarianceIn>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
     /// [default: 1.5].
     #[arg(long)]
@@ -191,6 +204,9 @@ impl TrainOptions {
         }
         if let Some(n) = self.covariance_components {
             c.spatial.covariance.components = n;
+        }
+        if let Some(place) = self.covariance_in {
+            c.spatial.covariance.graph_only = place == CovarianceIn::Graph;
         }
         if let Some(w) = self.mrf_weight {
             c.mrf.weight = w;

@@ -42,6 +42,9 @@ pub struct Prepared {
     /// row-major `n_pixels x dim`.
     pub x: Vec<f32>,
     pub dim: usize,
+    /// The rows of the propagation's graph, `n_pixels x graph_dim`, when they hold more than
+    /// the models' inputs (graph-only spatial features); None when they are `x`.
+    pub graph: Option<Vec<f32>>,
     pub height: usize,
     pub width: usize,
     pub n_classes: usize,
@@ -56,6 +59,14 @@ impl Prepared {
     /// Classes of labelled pixels (the split only holds labelled ones in train/valid/test).
     pub fn classes_of(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter().map(|&i| self.classes[i].map_or(0, |c| c as usize)).collect()
+    }
+
+    /// The rows of the propagation's graph and their width.
+    pub fn graph_rows(&self) -> (&[f32], usize) {
+        match (&self.graph, &self.spatial) {
+            (Some(g), Some(s)) => (g, s.graph_dim()),
+            _ => (&self.x, self.dim),
+        }
     }
 
     /// Metrics of a prediction of every pixel, on the test pixels.
@@ -76,7 +87,8 @@ impl Prepared {
     /// pixels' classes propagated over the scene's graph and the graph cut, each when the
     /// configuration has it on, else the classes as they are.
     pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> Vec<usize> {
-        let out = SceneOutput { classes: pixelwise, probs: probabilities, k: self.n_classes, height: self.height, width: self.width, inputs: &self.x, dim: self.dim };
+        let (inputs, dim) = self.graph_rows();
+        let out = SceneOutput { classes: pixelwise, probs: probabilities, k: self.n_classes, height: self.height, width: self.width, inputs, dim };
         regularised_map(&out, &self.seeds, &Regularisers { propagation: &cfg.propagation, mrf: &cfg.mrf })
     }
 
@@ -91,15 +103,29 @@ impl Prepared {
     }
 }
 
+/// What the models see of a scene's pixels, and the rows of the propagation's graph where
+/// they hold more.
+pub struct ModelInputs {
+    /// The spatial features' transform, fitted on the scene, for spatial inputs.
+    pub spatial: Option<SpatialFeatures>,
+    pub x: Vec<f32>,
+    /// The graph's rows when propagation is on and some features are the graph's alone.
+    pub graph: Option<Vec<f32>>,
+}
+
 /// The model inputs of a scene's scaled pixels: the pixels themselves, or their spatial
-/// features (the transform fitted on this scene when none is given).
-pub fn model_inputs(cfg: &ExperimentConfig, scaled: Vec<f32>, height: usize, width: usize, bands: usize) -> Result<(Option<SpatialFeatures>, Vec<f32>)> {
+/// features (the transform fitted on this scene).
+pub fn model_inputs(cfg: &ExperimentConfig, scaled: Vec<f32>, height: usize, width: usize, bands: usize) -> Result<ModelInputs> {
     match cfg.input {
-        Input::Spectra => Ok((None, scaled)),
+        Input::Spectra => Ok(ModelInputs { spatial: None, x: scaled, graph: None }),
         Input::Spatial => {
             let spatial = SpatialFeatures::fit(&cfg.spatial, &scaled, height, width, bands)?;
+            if cfg.propagation.is_on() && spatial.graph_dim() > spatial.dim() {
+                let graph = spatial.graph_transform(&scaled, height, width)?;
+                return Ok(ModelInputs { x: spatial.model_columns(&graph), graph: Some(graph), spatial: Some(spatial) });
+            }
             let x = spatial.transform(&scaled, height, width)?;
-            Ok((Some(spatial), x))
+            Ok(ModelInputs { spatial: Some(spatial), x, graph: None })
         }
     }
 }
@@ -138,23 +164,23 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     let scaler = Scaler::fit(&cfg.scaling, &scene.gather(split.pool()), scene.bands)?;
     // Spatial features come from the image alone, every pixel of it: the spectra of test pixels
     // shape their neighbours' features, their labels never enter.
-    let (spatial, x) = model_inputs(cfg, scaler.transformed(&scene.pixels)?, scene.height, scene.width, scene.bands)?;
+    let ModelInputs { spatial, x, graph } = model_inputs(cfg, scaler.transformed(&scene.pixels)?, scene.height, scene.width, scene.bands)?;
     if let Some(d) = dir {
         atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
         d.write_model_inputs(&scaler, spatial.as_ref(), &split, &ClassInfo::of(labels))?;
     }
     let dim = spatial.as_ref().map_or(scene.bands, |s| s.dim());
-    let seeds = if cfg.propagation.is_on() {
-        let labelled: Vec<usize> = split.train.iter().chain(&split.valid).copied().collect();
+    let mut p = Prepared { seeds: Seeds::default(), split, scaler, spatial, x, dim, graph, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() };
+    if cfg.propagation.is_on() {
+        let labelled: Vec<usize> = p.split.train.iter().chain(&p.split.valid).copied().collect();
         let classes = labelled.iter().map(|&i| labels.classes[i].map_or(0, |c| c as usize)).collect();
-        Seeds::gather(&x, dim, &labelled, classes)
-    } else {
-        Seeds::default()
-    };
-    if let Some(d) = dir {
-        d.write_seeds(&seeds)?;
+        let (rows, width) = p.graph_rows();
+        p.seeds = Seeds::gather(rows, width, &labelled, classes);
     }
-    Ok(Prepared { seeds, split, scaler, spatial, x, dim, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() })
+    if let Some(d) = dir {
+        d.write_seeds(&p.seeds)?;
+    }
+    Ok(p)
 }
 
 /// A scene run's classes and scores, as its run folder records them.
@@ -282,6 +308,7 @@ mod tests {
             spatial: None,
             x: x.clone(),
             dim: bands,
+            graph: None,
             height: n,
             width: 1,
             n_classes: 2,

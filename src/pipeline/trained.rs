@@ -165,6 +165,11 @@ impl<B: Backend> Trained<B> {
         self.spatial.as_ref().map_or(self.scaler.bands(), |s| s.dim())
     }
 
+    /// Values per pixel in the propagation's graph: the models' and any graph-only features.
+    fn graph_dim(&self) -> usize {
+        self.spatial.as_ref().map_or(self.scaler.bands(), |s| s.graph_dim())
+    }
+
     /// What the models see of every pixel of the scene (scaled spectra or spatial features,
     /// with the stored transforms), after checking its bands and values.
     pub fn inputs(&self, scene: &Scene) -> Result<Vec<f32>> {
@@ -234,13 +239,24 @@ impl<B: Backend> Trained<B> {
             let (c, p) = self.predict_inputs(&x, device)?;
             Ok((c, p, if keep { x } else { Vec::new() }))
         };
+        // Graph rows that hold more than the models' inputs are kept whole; the models read
+        // their own columns of them.
+        let classify_graph_rows = |g: Vec<f32>| -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+            let spatial = self.spatial.as_ref().expect("graph rows are spatial features");
+            let (c, p) = self.predict_inputs(&spatial.model_columns(&g), device)?;
+            Ok((c, p, g))
+        };
         let parts = match &self.spatial {
             None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| classify(self.scaler.transformed(t)?)).collect::<Result<Vec<_>>>()?,
             Some(spatial) => {
                 let projected = spatial.project(&self.scaler.transformed(&scene.pixels)?);
                 let rows = (tile / scene.width).max(1);
                 let bands: Vec<std::ops::Range<usize>> = (0..scene.height).step_by(rows).map(|r| r..(r + rows).min(scene.height)).collect();
-                bands.into_par_iter().map(|r| classify(spatial.features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
+                if keep && spatial.graph_dim() > spatial.dim() {
+                    bands.into_par_iter().map(|r| classify_graph_rows(spatial.graph_features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
+                } else {
+                    bands.into_par_iter().map(|r| classify(spatial.features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
+                }
             }
         };
         let k = self.classes.values.len();
@@ -252,7 +268,7 @@ impl<B: Backend> Trained<B> {
             probs.extend(p);
             inputs.extend(x);
         }
-        let out = SceneOutput { classes: &classes, probs: &probs, k, height: scene.height, width: scene.width, inputs: &inputs, dim: self.dim() };
+        let out = SceneOutput { classes: &classes, probs: &probs, k, height: scene.height, width: scene.width, inputs: &inputs, dim: self.graph_dim() };
         let classes = regularised_map(&out, &self.seeds, &Regularisers { propagation: &self.config.propagation, mrf: &self.config.mrf });
         Ok((classes, probs))
     }
@@ -351,6 +367,7 @@ mod tests {
     use crate::data::scaling::ScalingConfig;
     use crate::data::spatial::{CovarianceConfig, SpatialConfig};
     use crate::eval::mrf::{regularise, MrfConfig};
+    use crate::eval::propagation::PropagationConfig;
     use crate::models::M2Config;
 
     type B = crate::pipeline::backend::Cpu;
@@ -399,9 +416,42 @@ mod tests {
         // With and without covariance descriptors (whose 5 x 5 window reaches as far as the
         // edge-aware radius 2).
         let plain = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], ..Default::default() };
-        let covariance = CovarianceConfig { components: 2, window: 5, neighbours: 6, weight: 0.5 };
+        let covariance = CovarianceConfig { components: 2, window: 5, neighbours: 6, weight: 0.5, graph_only: false };
         for config in [plain.clone(), SpatialConfig { covariance, ..plain }] {
             tiles_give_one_pass(&config);
+        }
+    }
+
+    /// With descriptors in the propagation's graph alone, the tiles' graph rows make the map
+    /// that the whole scene's graph rows and the models' own inputs make.
+    #[test]
+    fn row_tiles_with_graph_only_features_give_the_propagated_map_of_one_pass() {
+        let device = Default::default();
+        let (h, w, bands, k) = (9, 7, 5, 3);
+        let pixels: Vec<f32> = (0..h * w * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0 + 40.0 * ((i / bands) % w / 3) as f32).collect();
+        let mut trained = m2_run(&pixels, bands, k, 5, 3);
+        let covariance = CovarianceConfig { components: 2, window: 5, neighbours: 6, weight: 0.5, graph_only: true };
+        let config = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], covariance, ..Default::default() };
+        let scaled = trained.scaler.transformed(&pixels).unwrap();
+        let spatial = SpatialFeatures::fit(&config, &scaled, h, w, bands).unwrap();
+        let graph = spatial.graph_transform(&scaled, h, w).unwrap();
+        let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
+        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        // Three labelled pixels, one per class, as the graph's nodes.
+        trained.seeds = Seeds::gather(&graph, spatial.graph_dim(), &[3, 30, 60], vec![0, 1, 2]);
+        trained.config.input = Input::Spatial;
+        trained.config.mrf = MrfConfig::off();
+        trained.config.propagation = PropagationConfig { neighbours: 4, max_candidates: 1000, ..Default::default() };
+        let scene = Scene::from_array(&RawArray::new(vec![h, w, bands], Samples::F32(pixels)), std::path::Path::new("s.npy")).unwrap();
+        let models = spatial.transform(&scaled, h, w).unwrap();
+        trained.spatial = Some(spatial.clone());
+        let (classes, probs) = trained.model.predict_inputs(&models, spatial.dim(), k, &device);
+        let out = SceneOutput { classes: &classes, probs: &probs, k, height: h, width: w, inputs: &graph, dim: spatial.graph_dim() };
+        let expected = regularised_map(&out, &trained.seeds, &Regularisers { propagation: &trained.config.propagation, mrf: &trained.config.mrf });
+        for tile in [h * w, 1, 2 * w] {
+            let (c, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
+            assert_eq!(c, expected, "tile {tile}");
+            assert!(p.iter().zip(&probs).all(|(a, b)| (a - b).abs() < 1e-6), "tile {tile}: the probabilities are the classifier's own");
         }
     }
 

@@ -27,6 +27,11 @@ pub struct CovarianceConfig {
     pub neighbours: usize,
     /// Weight of the descriptors beside the other features, once each is standardised.
     pub weight: f64,
+    /// The descriptors join only the propagation's graph, not the models' inputs: they tell
+    /// fields apart better than they tell a classifier of a handful of pixels what a class is.
+    /// Off where a configuration or a stored run says nothing (they were inputs then).
+    #[serde(default)]
+    pub graph_only: bool,
 }
 
 impl Default for CovarianceConfig {
@@ -43,7 +48,7 @@ impl CovarianceConfig {
 
     /// Descriptors of the leading `components`, with the settings measured in the README.
     pub fn on(components: usize) -> Self {
-        CovarianceConfig { components, window: 11, neighbours: 25, weight: 0.5 }
+        CovarianceConfig { components, window: 11, neighbours: 25, weight: 0.5, graph_only: false }
     }
 
     pub fn is_on(&self) -> bool {
@@ -160,7 +165,7 @@ mod tests {
             }
         }
         let img = Image { values: &values, height: 3, width: 3, channels: 2 };
-        let config = CovarianceConfig { components: 2, window: 5, neighbours: 9, weight: 1.0 };
+        let config = CovarianceConfig { components: 2, window: 5, neighbours: 9, weight: 1.0, graph_only: false };
         let got = descriptors_at(img, &config, 0.1, [(1, 1)].into_iter());
         // First component: -1, 0, 1 three times each (mean 0). Second: five 2s and four -2s
         // (mean 2/9). Their cross products sum to 0: column 0 and column 2 each hold 2, -2, 2.
@@ -205,7 +210,7 @@ mod tests {
             }
         }
         let img = Image { values: &values, height: h, width: w, channels: 2 };
-        let config = CovarianceConfig { components: 2, window: 5, neighbours: 15, weight: 1.0 };
+        let config = CovarianceConfig { components: 2, window: 5, neighbours: 15, weight: 1.0, graph_only: false };
         let got = descriptors_at(img, &config, 1e-4, [(2, 2)].into_iter());
         // log of the second variance at the floor, the first above it.
         assert!((got[2] as f64 - 1e-4f64.ln()).abs() < 1e-3, "{got:?}");

@@ -9,7 +9,8 @@
 //!   neighbour-to-neighbour distance of the pixel's own, which stops at field edges the way a
 //!   superpixel does, while each pixel still depends on its window alone,
 //! - optionally (`covariance`), a local covariance descriptor of its nearest window pixels
-//!   (`covariance.rs`),
+//!   (`covariance.rs`), beside the others or, with `covariance.graph_only`, in the rows of the
+//!   propagation's graph alone ([`SpatialFeatures::graph_features`]),
 //!
 //! each feature then standardised. The projection, the distance threshold and the
 //! standardisation are fitted once on a scene and stored with a run; every later scene is
@@ -106,6 +107,13 @@ pub struct ProjectedBlock<'a> {
     pub rows: Range<usize>,
 }
 
+/// The features a caller asks for: the models' inputs, or the rows of the propagation's graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    Model,
+    Graph,
+}
+
 /// Rows a band of the parallel transform computes at once.
 const ROWS_PER_TASK: usize = 8;
 
@@ -140,8 +148,8 @@ impl SpatialFeatures {
         let distances: Vec<f32> = blocks.iter().flat_map(|b| vertical_distances(image(b, channels), b.rows.clone())).collect();
         let edge_distance = (config.edge_threshold as f32) * median(distances);
         let mut fitted = SpatialFeatures { config: config.clone(), pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
-        let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone())).collect();
-        let dim = fitted.dim();
+        let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone(), Columns::Graph)).collect();
+        let dim = fitted.graph_dim();
         let n = raw.len() / dim;
         if n == 0 {
             return Err(Error::invalid("spatial features: no pixels to fit on"));
@@ -167,9 +175,36 @@ impl SpatialFeatures {
         self.pca.bands()
     }
 
-    /// Features per pixel.
+    /// Features per pixel that the models take.
     pub fn dim(&self) -> usize {
+        self.graph_dim() - self.graph_only_dim()
+    }
+
+    /// Features per pixel in the propagation's graph: the models' and the descriptors that
+    /// only the graph reads.
+    pub fn graph_dim(&self) -> usize {
         self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len()) + self.config.covariance.dim()
+    }
+
+    /// The last features of a graph row, which the models do not take.
+    fn graph_only_dim(&self) -> usize {
+        if self.config.covariance.graph_only { self.config.covariance.dim() } else { 0 }
+    }
+
+    fn width(&self, columns: Columns) -> usize {
+        match columns {
+            Columns::Model => self.dim(),
+            Columns::Graph => self.graph_dim(),
+        }
+    }
+
+    /// The models' features of graph rows ([`SpatialFeatures::graph_features`]): each row
+    /// without its last, graph-only, features.
+    pub fn model_columns(&self, graph_rows: &[f32]) -> Vec<f32> {
+        if self.graph_only_dim() == 0 {
+            return graph_rows.to_vec();
+        }
+        graph_rows.chunks_exact(self.graph_dim()).flat_map(|r| r[..self.dim()].iter().copied()).collect()
     }
 
     /// Rows (and columns) on each side of a pixel that its features read.
@@ -194,9 +229,19 @@ impl SpatialFeatures {
     /// Standardised features of the pixels of `rows` (row-major, `rows.len() * width x dim`),
     /// from the projection of the whole scene.
     pub fn features(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
+        self.columns_of(projected, (height, width), rows, Columns::Model)
+    }
+
+    /// [`SpatialFeatures::features`] as rows of the propagation's graph (`graph_dim` wide):
+    /// the models' features followed by the graph-only descriptors, if any.
+    pub fn graph_features(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
+        self.columns_of(projected, (height, width), rows, Columns::Graph)
+    }
+
+    fn columns_of(&self, projected: &[f32], (height, width): (usize, usize), rows: Range<usize>, columns: Columns) -> Vec<f32> {
         let img = Image { values: projected, height, width, channels: self.pca.n_components() };
-        let mut f = self.raw_features(img, rows);
-        self.standardise(&mut f);
+        let mut f = self.raw_features(img, rows, columns);
+        self.standardise(&mut f, columns);
         f
     }
 
@@ -209,14 +254,14 @@ impl SpatialFeatures {
         let own: Vec<f32> = at.iter().flat_map(|&(r, c)| projected[(r * width + c) * ch..(r * width + c + 1) * ch].iter().copied()).collect();
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means_at(img, side / 2, at)).collect();
         let edges = edge_aware_means_at(img, &self.config.edge_radii, self.edge_distance, at);
-        let covariances = self.covariances(img, at.iter().copied());
+        let covariances = self.covariances(img, at.iter().copied(), Columns::Model);
         let mut f = self.assemble(&own, &boxes, &edges, &covariances, at.len());
-        self.standardise(&mut f);
+        self.standardise(&mut f, Columns::Model);
         f
     }
 
-    fn standardise(&self, f: &mut [f32]) {
-        for px in f.chunks_exact_mut(self.dim()) {
+    fn standardise(&self, f: &mut [f32], columns: Columns) {
+        for px in f.chunks_exact_mut(self.width(columns)) {
             for ((v, m), s) in px.iter_mut().zip(&self.mean).zip(&self.scale) {
                 *v = (*v - m) * s;
             }
@@ -228,31 +273,44 @@ impl SpatialFeatures {
     pub fn transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
         self.check_bands(pixels.len() / (height * width).max(1))?;
         let projected = self.project(pixels);
-        Ok(self.features_parallel(&projected, height, width, 0..height))
+        Ok(self.parallel(&projected, (height, width), 0..height, Columns::Model))
+    }
+
+    /// [`SpatialFeatures::transform`] as rows of the propagation's graph, `height * width x
+    /// graph_dim`.
+    pub fn graph_transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
+        self.check_bands(pixels.len() / (height * width).max(1))?;
+        let projected = self.project(pixels);
+        Ok(self.parallel(&projected, (height, width), 0..height, Columns::Graph))
     }
 
     /// [`SpatialFeatures::features`] of `rows`, computed in bands of a few rows on all cores.
     pub fn features_parallel(&self, projected: &[f32], height: usize, width: usize, rows: Range<usize>) -> Vec<f32> {
-        let bands: Vec<Range<usize>> = rows.clone().step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(rows.end)).collect();
-        bands.into_par_iter().map(|r| self.features(projected, height, width, r)).collect::<Vec<_>>().concat()
+        self.parallel(projected, (height, width), rows, Columns::Model)
     }
 
-    /// Unstandardised features: projection, box means, edge-aware means, covariances.
-    fn raw_features(&self, img: Image, rows: Range<usize>) -> Vec<f32> {
+    fn parallel(&self, projected: &[f32], shape: (usize, usize), rows: Range<usize>, columns: Columns) -> Vec<f32> {
+        let bands: Vec<Range<usize>> = rows.clone().step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(rows.end)).collect();
+        bands.into_par_iter().map(|r| self.columns_of(projected, shape, r, columns)).collect::<Vec<_>>().concat()
+    }
+
+    /// Unstandardised features: projection, box means, edge-aware means, covariances (unless
+    /// they are the graph's alone and `columns` are the models').
+    fn raw_features(&self, img: Image, rows: Range<usize>, columns: Columns) -> Vec<f32> {
         let ch = img.channels;
         let own = &img.values[rows.start * img.width * ch..rows.end * img.width * ch];
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
         let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
         let width = img.width;
-        let covariances = self.covariances(img, rows.clone().flat_map(|r| (0..width).map(move |c| (r, c))));
+        let covariances = self.covariances(img, rows.clone().flat_map(|r| (0..width).map(move |c| (r, c))), columns);
         self.assemble(own, &boxes, &edges, &covariances, rows.len() * img.width)
     }
 
-    /// The covariance descriptors of the pixels at `at` (none when they are off). The floor on
-    /// the covariance's diagonal is a thousandth of the first component's variance, so it
-    /// scales with the scene.
-    fn covariances(&self, img: Image, at: impl Iterator<Item = (usize, usize)>) -> Vec<f32> {
-        if !self.config.covariance.is_on() {
+    /// The covariance descriptors of the pixels at `at` (none when they are off, or not among
+    /// `columns`). The floor on the covariance's diagonal is a thousandth of the first
+    /// component's variance, so it scales with the scene.
+    fn covariances(&self, img: Image, at: impl Iterator<Item = (usize, usize)>, columns: Columns) -> Vec<f32> {
+        if !self.config.covariance.is_on() || (columns == Columns::Model && self.config.covariance.graph_only) {
             return Vec::new();
         }
         let floor = 1e-3 * self.pca.variances.first().copied().unwrap_or(1.0).max(f64::MIN_POSITIVE);
@@ -264,8 +322,8 @@ impl SpatialFeatures {
     fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], covariances: &[f32], n: usize) -> Vec<f32> {
         let ch = self.pca.n_components();
         let n_edge = self.config.edge_radii.len() * ch;
-        let n_cov = self.config.covariance.dim();
-        let mut out = Vec::with_capacity(n * self.dim());
+        let n_cov = covariances.len() / n.max(1);
+        let mut out = Vec::with_capacity(n * (self.graph_dim() - self.config.covariance.dim() + n_cov));
         for i in 0..n {
             out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
             for b in boxes {
@@ -302,7 +360,7 @@ mod tests {
     }
 
     fn with_covariances() -> SpatialConfig {
-        SpatialConfig { covariance: CovarianceConfig { components: 2, window: 3, neighbours: 5, weight: 0.5 }, ..small_config() }
+        SpatialConfig { covariance: CovarianceConfig { components: 2, window: 3, neighbours: 5, weight: 0.5, graph_only: false }, ..small_config() }
     }
 
     /// Features of pixel (5, 6) are unchanged by edits beyond the halo, and change with an edit
@@ -382,6 +440,36 @@ mod tests {
     fn features_at_chosen_pixels_are_those_of_their_rows() {
         features_at_chosen_pixels(&small_config());
         features_at_chosen_pixels(&with_covariances());
+        features_at_chosen_pixels(&graph_only());
+    }
+
+    fn graph_only() -> SpatialConfig {
+        let mut c = with_covariances();
+        c.covariance.graph_only = true;
+        c
+    }
+
+    /// Descriptors for the graph alone leave the models' inputs those of a transform without
+    /// them, and the graph's rows those of a transform with them beside the other features.
+    #[test]
+    fn graph_only_descriptors_extend_the_graphs_rows_and_not_the_models_inputs() {
+        let (h, w, bands) = (11, 9, 5);
+        let x = planted(h, w, bands);
+        let fit = |c: &SpatialConfig| SpatialFeatures::fit(c, &x, h, w, bands).unwrap();
+        let (without, beside, graph_only) = (fit(&small_config()), fit(&with_covariances()), fit(&graph_only()));
+        assert_eq!((graph_only.dim(), graph_only.graph_dim()), (3 * 4, 3 * 4 + 3));
+        assert_eq!((beside.dim(), beside.graph_dim()), (3 * 4 + 3, 3 * 4 + 3));
+        let models = graph_only.transform(&x, h, w).unwrap();
+        let graph = graph_only.graph_transform(&x, h, w).unwrap();
+        assert_eq!(models, without.transform(&x, h, w).unwrap());
+        assert_eq!(graph, beside.transform(&x, h, w).unwrap());
+        assert_eq!(graph_only.model_columns(&graph), models);
+        // Bands of rows of the graph's rows are those rows of the whole.
+        let d = graph_only.graph_dim();
+        assert_eq!(graph_only.graph_features(&graph_only.project(&x), h, w, 4..7), graph[4 * w * d..7 * w * d].to_vec());
+        // Without graph-only features the graph's rows are the models' inputs.
+        assert_eq!(beside.model_columns(&graph), graph);
+        assert_eq!(without.graph_transform(&x, h, w).unwrap(), without.transform(&x, h, w).unwrap());
     }
 
     fn features_at_chosen_pixels(config: &SpatialConfig) {
@@ -428,6 +516,10 @@ mod tests {
         let toml_text = "components = 12\n[covariance]\ncomponents = 6\n";
         let read: SpatialConfig = toml::from_str(toml_text).unwrap();
         assert_eq!(read.covariance, CovarianceConfig::on(6));
+        // Descriptors stored before they could be the graph's alone were the models' inputs.
+        assert!(!read.covariance.graph_only);
+        let read: SpatialConfig = toml::from_str("[covariance]\ncomponents = 6\ngraph_only = true\n").unwrap();
+        assert!(read.covariance.graph_only);
     }
 
     #[test]
