@@ -147,6 +147,11 @@ impl SpatialFeatures {
         }
         let distances: Vec<f32> = blocks.iter().flat_map(|b| vertical_distances(image(b, channels), b.rows.clone())).collect();
         let edge_distance = (config.edge_threshold as f32) * median(distances);
+        // A scene of few bands has fewer components than asked for; the covariance descriptors
+        // take those it has, as the projection does.
+        let mut config = config.clone();
+        config.covariance.components = config.covariance.components.min(channels);
+        let config = &config;
         let mut fitted = SpatialFeatures { config: config.clone(), pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
         let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone(), Columns::Graph)).collect();
         let dim = fitted.graph_dim();
@@ -504,6 +509,21 @@ mod tests {
         let c = w / 2 - 1; // last column of the left field
         assert!((edge[c * 3] - own_field(c - 3)).abs() < 0.2 * (own_field(c) - own_field(c + 1)).abs());
         assert!((boxed[c * 3] - own_field(c)).abs() > 0.2 * (own_field(c) - own_field(c + 1)).abs());
+    }
+
+    /// Two bands give two components, whatever the settings ask: the descriptors are those of
+    /// the two, a 2 x 2 triangle.
+    #[test]
+    fn a_scene_of_few_bands_has_the_descriptors_of_the_components_it_has() {
+        let (h, w, bands) = (8, 9, 2);
+        let x = planted(h, w, bands);
+        let mut asked = with_covariances();
+        asked.covariance.components = 3;
+        let spatial = SpatialFeatures::fit(&asked, &x, h, w, bands).unwrap();
+        assert_eq!((spatial.pca.n_components(), spatial.config.covariance.components, spatial.dim()), (2, 2, 2 * 4 + 3));
+        let mut two = with_covariances();
+        two.covariance.components = 2;
+        assert_eq!(spatial.transform(&x, h, w).unwrap(), SpatialFeatures::fit(&two, &x, h, w, bands).unwrap().transform(&x, h, w).unwrap());
     }
 
     #[test]
