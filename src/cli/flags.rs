@@ -5,8 +5,7 @@ use hyperssl::pipeline::run_dir::RUN_EXISTS;
 
 /// Settings, by their config.toml names, and the flags that set them. Longer names first, so
 /// that "m1_epochs" is found before a shorter name inside it could be.
-const FLAGS: [(&str, &str); 13] = [
-    ("spatial.covariance.components", "--covariance-components"),
+const FLAGS: [(&str, &str); 12] = [
     ("unlabelled_weight", "--unlabelled-weight"),
     ("train.learning_rate", "--lr"),
     ("train.batch_size", "--batch-size"),
@@ -61,10 +60,6 @@ mod tests {
         assert!(refusal(|c| c.unlabelled_weight = -0.5).starts_with("unlabelled_weight (--unlabelled-weight) "));
         assert!(refusal(|c| c.classifier_noise = f64::NAN).starts_with("classifier_noise (--classifier-noise) "));
         assert!(refusal(|c| c.m2.initial_noise = 0.0).starts_with("m2.initial_noise (--initial-noise) "));
-        assert_eq!(
-            refusal(|c| c.spatial.covariance.components = 31),
-            "spatial.covariance.components (--covariance-components) must be at most spatial.components (30), not 31"
-        );
         // Behind the context the command line adds, too.
         assert_eq!(with_flags("run.toml with the flags given: alpha must be a non-negative number, not -1"), "run.toml with the flags given: alpha (--alpha) must be a non-negative number, not -1");
         // Other messages pass unchanged.

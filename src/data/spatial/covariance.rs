@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CovarianceConfig {
-    /// Leading principal components whose covariance is taken (0: no covariance features).
+    /// Leading principal components whose covariance is taken (0: no covariance features; all
+    /// the spatial features keep, when they keep fewer).
     pub components: usize,
     /// Side of the square window the pixels come from (odd).
     pub window: usize,
@@ -60,14 +61,11 @@ impl CovarianceConfig {
         self.components * (self.components + 1) / 2
     }
 
-    /// Refuses settings that cannot give descriptors, naming the setting; `available` is the
-    /// number of principal components the spatial features keep.
-    pub fn check(&self, available: usize) -> Result<()> {
+    /// Refuses settings that cannot give descriptors, naming the setting. More components than
+    /// the spatial features keep is not an error: the descriptors take all those there are.
+    pub fn check(&self) -> Result<()> {
         if !self.is_on() {
             return Ok(());
-        }
-        if self.components > available {
-            return Err(Error::invalid(format!("spatial.covariance.components must be at most spatial.components ({available}), not {}", self.components)));
         }
         if self.window.is_multiple_of(2) || self.window < 3 {
             return Err(Error::invalid(format!("spatial.covariance.window must be an odd window side of at least 3, not {}", self.window)));
@@ -222,13 +220,12 @@ mod tests {
         let refuse = |edit: fn(&mut CovarianceConfig)| {
             let mut c = CovarianceConfig::on(20);
             edit(&mut c);
-            c.check(30).unwrap_err().to_string()
+            c.check().unwrap_err().to_string()
         };
-        assert!(refuse(|c| c.components = 31).contains("spatial.covariance.components must be at most spatial.components (30), not 31"));
         assert!(refuse(|c| c.window = 10).contains("spatial.covariance.window"));
         assert!(refuse(|c| c.neighbours = 1).contains("spatial.covariance.neighbours"));
         assert!(refuse(|c| c.weight = 0.0).contains("spatial.covariance.weight"));
-        assert!(CovarianceConfig::off().check(1).is_ok());
-        assert!(CovarianceConfig::on(20).check(30).is_ok());
+        assert!(CovarianceConfig::off().check().is_ok());
+        assert!(CovarianceConfig::on(50).check().is_ok());
     }
 }

@@ -73,7 +73,7 @@ impl SpatialConfig {
         if self.max_fit_pixels == 0 {
             return Err(Error::invalid("spatial.max_fit_pixels must be at least 1"));
         }
-        self.covariance.check(self.components)
+        self.covariance.check()
     }
 
     /// Rows (and columns) on each side of a pixel that its features read: the widest window's
@@ -511,14 +511,14 @@ mod tests {
         assert!((boxed[c * 3] - own_field(c)).abs() > 0.2 * (own_field(c) - own_field(c + 1)).abs());
     }
 
-    /// Two bands give two components, whatever the settings ask: the descriptors are those of
-    /// the two, a 2 x 2 triangle.
+    /// Two bands give two components, whatever the settings ask (here 7 covariance components
+    /// of 3 principal ones): the descriptors are those of the two, a 2 x 2 triangle.
     #[test]
     fn a_scene_of_few_bands_has_the_descriptors_of_the_components_it_has() {
         let (h, w, bands) = (8, 9, 2);
         let x = planted(h, w, bands);
         let mut asked = with_covariances();
-        asked.covariance.components = 3;
+        asked.covariance.components = 7;
         let spatial = SpatialFeatures::fit(&asked, &x, h, w, bands).unwrap();
         assert_eq!((spatial.pca.n_components(), spatial.config.covariance.components, spatial.dim()), (2, 2, 2 * 4 + 3));
         let mut two = with_covariances();
@@ -552,7 +552,7 @@ mod tests {
         assert!(refuse(|c| c.components = 0).contains("spatial.components"));
         assert!(refuse(|c| c.box_windows = vec![4]).contains("odd"));
         assert!(refuse(|c| c.edge_threshold = f64::NAN).contains("spatial.edge_threshold"));
-        assert!(refuse(|c| c.covariance = CovarianceConfig::on(31)).contains("spatial.covariance.components"));
+        assert!(refuse(|c| c.covariance = CovarianceConfig { window: 4, ..CovarianceConfig::on(20) }).contains("spatial.covariance.window"));
         let x = planted(6, 6, 4);
         let spatial = SpatialFeatures::fit(&small_config(), &x, 6, 6, 4).unwrap();
         assert!(spatial.transform(&planted(6, 6, 5), 6, 6).unwrap_err().to_string().contains("fitted on 4 bands"));
