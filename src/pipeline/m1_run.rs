@@ -120,7 +120,7 @@ pub fn model_inputs(cfg: &ExperimentConfig, scaled: Vec<f32>, height: usize, wid
         Input::Spectra => Ok(ModelInputs { spatial: None, x: scaled, graph: None }),
         Input::Spatial => {
             let spatial = SpatialFeatures::fit(&cfg.spatial, &scaled, height, width, bands)?;
-            if cfg.propagation.is_on() && spatial.graph_dim() > spatial.dim() {
+            if cfg.propagation.is_on() && spatial.has_graph_only_features() {
                 let graph = spatial.graph_transform(&scaled, height, width)?;
                 return Ok(ModelInputs { x: spatial.model_columns(&graph), graph: Some(graph), spatial: Some(spatial) });
             }

@@ -235,28 +235,27 @@ impl<B: Backend> Trained<B> {
         self.check_scene(scene)?;
         // Propagation's graph joins every pixel's inputs, so they are kept when it is on.
         let keep = self.config.propagation.is_on() && !self.seeds.is_empty();
-        let classify = |x: Vec<f32>| -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
+        // A tile's model inputs, and its graph rows where they hold more (kept in their place).
+        let classify = |x: Vec<f32>, graph_rows: Option<Vec<f32>>| -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
             let (c, p) = self.predict_inputs(&x, device)?;
-            Ok((c, p, if keep { x } else { Vec::new() }))
-        };
-        // Graph rows that hold more than the models' inputs are kept whole; the models read
-        // their own columns of them.
-        let classify_graph_rows = |g: Vec<f32>| -> Result<(Vec<usize>, Vec<f32>, Vec<f32>)> {
-            let spatial = self.spatial.as_ref().expect("graph rows are spatial features");
-            let (c, p) = self.predict_inputs(&spatial.model_columns(&g), device)?;
-            Ok((c, p, g))
+            Ok((c, p, if keep { graph_rows.unwrap_or(x) } else { Vec::new() }))
         };
         let parts = match &self.spatial {
-            None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| classify(self.scaler.transformed(t)?)).collect::<Result<Vec<_>>>()?,
+            None => scene.pixels.par_chunks(tile.max(1) * scene.bands).map(|t| classify(self.scaler.transformed(t)?, None)).collect::<Result<Vec<_>>>()?,
             Some(spatial) => {
                 let projected = spatial.project(&self.scaler.transformed(&scene.pixels)?);
                 let rows = (tile / scene.width).max(1);
                 let bands: Vec<std::ops::Range<usize>> = (0..scene.height).step_by(rows).map(|r| r..(r + rows).min(scene.height)).collect();
-                if keep && spatial.graph_dim() > spatial.dim() {
-                    bands.into_par_iter().map(|r| classify_graph_rows(spatial.graph_features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
-                } else {
-                    bands.into_par_iter().map(|r| classify(spatial.features(&projected, scene.height, scene.width, r))).collect::<Result<Vec<_>>>()?
-                }
+                let graph_rows = keep && spatial.has_graph_only_features();
+                let tile_inputs = |r: std::ops::Range<usize>| {
+                    if graph_rows {
+                        let g = spatial.graph_features(&projected, scene.height, scene.width, r);
+                        classify(spatial.model_columns(&g), Some(g))
+                    } else {
+                        classify(spatial.features(&projected, scene.height, scene.width, r), None)
+                    }
+                };
+                bands.into_par_iter().map(tile_inputs).collect::<Result<Vec<_>>>()?
             }
         };
         let k = self.classes.values.len();

@@ -151,8 +151,7 @@ impl SpatialFeatures {
         // take those it has, as the projection does.
         let mut config = config.clone();
         config.covariance.components = config.covariance.components.min(channels);
-        let config = &config;
-        let mut fitted = SpatialFeatures { config: config.clone(), pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
+        let mut fitted = SpatialFeatures { config, pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
         let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone(), Columns::Graph)).collect();
         let dim = fitted.graph_dim();
         let n = raw.len() / dim;
@@ -170,8 +169,8 @@ impl SpatialFeatures {
         fitted.mean = mean.iter().map(|&m| m as f32).collect();
         fitted.scale = var.iter().map(|&s| if s / n as f64 > 1e-12 { (n as f64 / s).sqrt() as f32 } else { 0.0 }).collect();
         // The covariance descriptors, the last features, weigh `weight` once standardised.
-        let first = dim - config.covariance.dim();
-        fitted.scale[first..].iter_mut().for_each(|s| *s *= config.covariance.weight as f32);
+        let (first, weight) = (fitted.dim_without_covariances(), fitted.config.covariance.weight as f32);
+        fitted.scale[first..].iter_mut().for_each(|s| *s *= weight);
         Ok(fitted)
     }
 
@@ -188,7 +187,17 @@ impl SpatialFeatures {
     /// Features per pixel in the propagation's graph: the models' and the descriptors that
     /// only the graph reads.
     pub fn graph_dim(&self) -> usize {
-        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len()) + self.config.covariance.dim()
+        self.dim_without_covariances() + self.config.covariance.dim()
+    }
+
+    /// Whether the graph's rows hold more than the models' inputs (graph-only descriptors).
+    pub fn has_graph_only_features(&self) -> bool {
+        self.graph_only_dim() > 0
+    }
+
+    /// The projection and its means: every feature before the covariance descriptors.
+    fn dim_without_covariances(&self) -> usize {
+        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len())
     }
 
     /// The last features of a graph row, which the models do not take.
@@ -206,7 +215,7 @@ impl SpatialFeatures {
     /// The models' features of graph rows ([`SpatialFeatures::graph_features`]): each row
     /// without its last, graph-only, features.
     pub fn model_columns(&self, graph_rows: &[f32]) -> Vec<f32> {
-        if self.graph_only_dim() == 0 {
+        if !self.has_graph_only_features() {
             return graph_rows.to_vec();
         }
         graph_rows.chunks_exact(self.graph_dim()).flat_map(|r| r[..self.dim()].iter().copied()).collect()
@@ -276,17 +285,19 @@ impl SpatialFeatures {
     /// Features of every pixel of a scene, `height * width x dim`, computed in bands of rows on
     /// all cores.
     pub fn transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
-        self.check_bands(pixels.len() / (height * width).max(1))?;
-        let projected = self.project(pixels);
-        Ok(self.parallel(&projected, (height, width), 0..height, Columns::Model))
+        self.transform_to(pixels, (height, width), Columns::Model)
     }
 
     /// [`SpatialFeatures::transform`] as rows of the propagation's graph, `height * width x
     /// graph_dim`.
     pub fn graph_transform(&self, pixels: &[f32], height: usize, width: usize) -> Result<Vec<f32>> {
+        self.transform_to(pixels, (height, width), Columns::Graph)
+    }
+
+    fn transform_to(&self, pixels: &[f32], (height, width): (usize, usize), columns: Columns) -> Result<Vec<f32>> {
         self.check_bands(pixels.len() / (height * width).max(1))?;
         let projected = self.project(pixels);
-        Ok(self.parallel(&projected, (height, width), 0..height, Columns::Graph))
+        Ok(self.parallel(&projected, (height, width), 0..height, columns))
     }
 
     /// [`SpatialFeatures::features`] of `rows`, computed in bands of a few rows on all cores.
@@ -328,7 +339,7 @@ impl SpatialFeatures {
         let ch = self.pca.n_components();
         let n_edge = self.config.edge_radii.len() * ch;
         let n_cov = covariances.len() / n.max(1);
-        let mut out = Vec::with_capacity(n * (self.graph_dim() - self.config.covariance.dim() + n_cov));
+        let mut out = Vec::with_capacity(n * (self.dim_without_covariances() + n_cov));
         for i in 0..n {
             out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
             for b in boxes {
