@@ -30,7 +30,8 @@ pub struct Args {
 /// The settings a run starts from when no configuration file is given.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Defaults {
-    /// M2 on spatial features with the graph cut: the recommended model.
+    /// M2 on spatial features, its map regularised by label propagation and the graph cut: the
+    /// recommended model.
     #[default]
     Spatial,
     /// The settings from before spatial features (M1 + SVM on the scaled spectra, alpha 0.1,
@@ -66,13 +67,13 @@ pub struct TrainOptions {
     /// [default: 10].
     #[arg(long)]
     pub propagation_neighbours: Option<usize>,
-    /// Spatial features: add the local covariance descriptor of the leading N principal
-    /// components over each pixel's 25 nearest pixels of its 11 x 11 window; 0 leaves it out
-    /// [default: 0].
+    /// Spatial features: the local covariance descriptor of the leading N principal components
+    /// over each pixel's 25 nearest pixels of its 11 x 11 window; 0 leaves it out [default: 20;
+    /// 0 with --defaults spectral].
     #[arg(long)]
     pub covariance_components: Option<usize>,
     /// Where the covariance descriptors go: beside the models' inputs (and so in the
-    /// propagation's graph), or in the propagation's graph alone [default: inputs].
+    /// propagation's graph), or in the propagation's graph alone [default: graph].
     #[arg(long, value_enum)]
     pub covariance_in: Option<CovarianceIn>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
