@@ -219,11 +219,11 @@ fn graph_only_descriptors_are_stored_with_the_seeds_and_predict_repeats_the_map(
     predict_repeats_the_map(&run, &img, dir.path());
 }
 
-/// The default puts covariance descriptors of 20 components (here all 8 there are) in the
-/// propagation's graph alone: its model is the one trained without them, byte for byte, and only
-/// the graph's rows, and so the propagated map, see them.
+/// The default's models read covariance descriptors of 20 components (here all 8 there are)
+/// beside the other spatial features; with `--covariance-in graph` only the propagation's graph
+/// reads them, and the model is the one trained without them, byte for byte.
 #[test]
-fn the_default_model_is_the_one_without_descriptors_and_its_graph_reads_them() {
+fn the_default_model_reads_the_descriptors_and_in_the_graph_alone_they_leave_it_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let (img, lab) = write_scene(dir.path(), false);
     let run = |name: &str, extra: &[&str]| {
@@ -234,17 +234,21 @@ fn the_default_model_is_the_one_without_descriptors_and_its_graph_reads_them() {
         assert!(o.status.success(), "{}", stderr(&o));
         run
     };
-    let (default, without) = (run("default", &[]), run("without", &["--covariance-components", "0"]));
+    let default = run("default", &[]);
+    let graph = run("graph", &["--covariance-in", "graph"]);
+    let without = run("without", &["--covariance-components", "0"]);
     let read = |run: &Path, f: &str| std::fs::read(run.join(f)).unwrap();
-    assert_eq!(read(&default, "m2_model.mpk"), read(&without, "m2_model.mpk"));
-    assert_eq!(read(&default, "metrics_pixelwise.json"), read(&without, "metrics_pixelwise.json"));
     let json = |run: &Path, f: &str| -> serde_json::Value { serde_json::from_slice(&read(run, f)).unwrap() };
     let width = |run: &Path| json(run, "spatial.json")["mean"].as_array().unwrap().len();
     // 8 components, each with 2 box and 3 edge-aware means; then the 8 x 9 / 2 descriptors.
-    assert_eq!((width(&default), width(&without)), (8 * 6 + 36, 8 * 6));
-    assert_eq!(json(&default, "spatial.json")["config"]["covariance"]["graph_only"], true);
+    assert_eq!((width(&default), width(&graph), width(&without)), (8 * 6 + 36, 8 * 6 + 36, 8 * 6));
+    assert_eq!(json(&default, "spatial.json")["config"]["covariance"]["graph_only"], false);
+    assert_ne!(read(&default, "m2_model.mpk"), read(&without, "m2_model.mpk"));
+    assert_eq!(read(&graph, "m2_model.mpk"), read(&without, "m2_model.mpk"));
+    assert_eq!(read(&graph, "metrics_pixelwise.json"), read(&without, "metrics_pixelwise.json"));
+    // Every run stores the same labelled pixels as the graph's nodes, each a row of its graph.
     let rows = |run: &Path| json(run, "seeds.json")["inputs"].as_array().unwrap().len() / width(run);
-    assert_eq!(rows(&default), rows(&without));
+    assert_eq!((rows(&default), rows(&graph)), (rows(&without), rows(&without)));
 }
 
 #[test]

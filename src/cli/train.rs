@@ -73,7 +73,7 @@ pub struct TrainOptions {
     #[arg(long)]
     pub covariance_components: Option<usize>,
     /// Where the covariance descriptors go: beside the models' inputs (and so in the
-    /// propagation's graph), or in the propagation's graph alone [default: graph].
+    /// propagation's graph), or in the propagation's graph alone [default: inputs].
     #[arg(long, value_enum)]
     pub covariance_in: Option<CovarianceIn>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input

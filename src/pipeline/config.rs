@@ -121,17 +121,16 @@ pub struct ExperimentConfig {
 }
 
 impl Default for ExperimentConfig {
-    /// M2 on spatial features, its map regularised by label propagation (over a graph that also
-    /// reads local covariance descriptors of 20 components) and a graph cut: q(y|x) of 100
-    /// hidden units trained on noisy copies of 160 class-balanced labelled pixels a step, 40
-    /// epochs, the last kept.
+    /// M2 on spatial features with local covariance descriptors of 20 components, its map
+    /// regularised by label propagation and a graph cut: q(y|x) of 100 hidden units trained on
+    /// noisy copies of 160 class-balanced labelled pixels a step, 40 epochs, the last kept.
     fn default() -> Self {
         let m2_hidden = vec![100];
         let spectral = ExperimentConfig::spectral();
         ExperimentConfig {
             model: ModelKind::M2,
             input: Input::Spatial,
-            spatial: SpatialConfig { covariance: CovarianceConfig { graph_only: true, ..CovarianceConfig::on(20) }, ..SpatialConfig::default() },
+            spatial: SpatialConfig { covariance: CovarianceConfig::on(20), ..SpatialConfig::default() },
             mrf: MrfConfig::default(),
             propagation: PropagationConfig::default(),
             alpha: 5000.0,
