@@ -4,8 +4,10 @@
 # under /usr/bin/time: wall time and peak resident memory per command, and the seconds of each
 # training epoch from the run's log.
 #
-#   bash bench/corpus_scale.sh [WORK_DIR] [HYPERSSL] [MAKE_CORPUS]
+#   [TRAIN_OPTIONS="..."] bash bench/corpus_scale.sh [WORK_DIR] [HYPERSSL] [MAKE_CORPUS]
 #
+# TRAIN_OPTIONS are added to `train`'s arguments (for example "--covariance-components 0", the
+# defaults before the covariance descriptors).
 # WORK_DIR (default /tmp/hyperssl-corpus) receives the 16 files (6.6 GB), the runs and the
 # predictions; the binaries default to target/release/hyperssl and
 # target/release/examples/make_corpus (cargo build --release --example make_corpus).
@@ -26,7 +28,8 @@ measure() { # NAME COMMAND...
 }
 for n in 4 16; do
   rm -rf "$WORK/run$n" "$WORK/predict$n"
-  measure "train$n" "$BIN" train "$WORK/c$n" --run "$WORK/run$n"
+  # shellcheck disable=SC2086 # the options are words
+  measure "train$n" "$BIN" train "$WORK/c$n" --run "$WORK/run$n" ${TRAIN_OPTIONS:-}
   measure "predict$n" "$BIN" predict --run "$WORK/run$n" "$WORK/c$n" --out "$WORK/predict$n"
   # Seconds per epoch between the log's rows.
   awk -F, 'NR > 1 { if (NR > 2) printf "%.2f ", ($2 - t) / ($9 - e); t = $2; e = $9 }' "$WORK/run$n/m2_log.csv" > "$WORK/epochs$n.txt"

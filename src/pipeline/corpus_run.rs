@@ -118,7 +118,8 @@ impl UnlabelledSource for CorpusUnlabelled {
 }
 
 /// Unlabelled pixels held at once: an epoch that visits more (`corpus.unlabelled_per_epoch`
-/// 0, every pixel) is read this many at a time, about 190 MB of 180 spatial features each.
+/// 0, every pixel) is read this many at a time, about 410 MB of the default's 390 spatial
+/// features each.
 const HELD_UNLABELLED: usize = 1 << 18;
 
 /// Test pixels read and scored at once (they are not capped per class).
