@@ -261,7 +261,8 @@ impl<B: Backend> Trained<B> {
         let k = self.classes.values.len();
         let mut classes = Vec::with_capacity(scene.n_pixels());
         let mut probs = Vec::with_capacity(scene.n_pixels() * k);
-        let mut inputs = Vec::new();
+        // Sized once: growing it by doubling held up to three copies of the scene's inputs.
+        let mut inputs = Vec::with_capacity(if keep { scene.n_pixels() * self.graph_dim() } else { 0 });
         for (c, p, x) in parts {
             classes.extend(c);
             probs.extend(p);
