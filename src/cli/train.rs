@@ -76,6 +76,11 @@ pub struct TrainOptions {
     /// propagation's graph), or in the propagation's graph alone [default: inputs].
     #[arg(long, value_enum)]
     pub covariance_in: Option<CovarianceIn>,
+    /// Spatial features: the morphological profiles of the leading N principal components
+    /// (openings and closings by reconstruction from disks of radius 1, 3, 5 and 7); 0 leaves
+    /// them out [default: 0].
+    #[arg(long)]
+    pub morphology_components: Option<usize>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input
     /// [default: 1.5].
     #[arg(long)]
@@ -205,6 +210,9 @@ impl TrainOptions {
         }
         if let Some(n) = self.covariance_components {
             c.spatial.covariance.components = n;
+        }
+        if let Some(n) = self.morphology_components {
+            c.spatial.morphology.components = n;
         }
         if let Some(place) = self.covariance_in {
             c.spatial.covariance.graph_only = place == CovarianceIn::Graph;

@@ -365,7 +365,7 @@ mod tests {
     use super::*;
     use crate::data::array::{RawArray, Samples};
     use crate::data::scaling::ScalingConfig;
-    use crate::data::spatial::{CovarianceConfig, SpatialConfig};
+    use crate::data::spatial::{CovarianceConfig, MorphologyConfig, SpatialConfig};
     use crate::eval::mrf::{regularise, MrfConfig};
     use crate::eval::propagation::PropagationConfig;
     use crate::models::M2Config;
@@ -414,10 +414,11 @@ mod tests {
         // projection; the regularised map is the same for any tiling, and it is the graph cut of
         // the tiles' probabilities.
         // With and without covariance descriptors (whose 5 x 5 window reaches as far as the
-        // edge-aware radius 2).
+        // edge-aware radius 2), and with morphological profiles (which reach 3 rows).
         let plain = SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], ..Default::default() };
         let covariance = CovarianceConfig { components: 2, window: 5, neighbours: 6, weight: 0.5, graph_only: false };
-        for config in [plain.clone(), SpatialConfig { covariance, ..plain }] {
+        let morphology = MorphologyConfig { components: 2, radii: vec![1, 2], steps: 1, weight: 2.0 };
+        for config in [plain.clone(), SpatialConfig { covariance, ..plain.clone() }, SpatialConfig { morphology, ..plain }] {
             tiles_give_one_pass(&config);
         }
     }

@@ -8,6 +8,8 @@
 //!   pixels whose projection lies within `edge_threshold` times the scene's median
 //!   neighbour-to-neighbour distance of the pixel's own, which stops at field edges the way a
 //!   superpixel does, while each pixel still depends on its window alone,
+//! - optionally (`morphology`), its morphological profiles: openings and closings by bounded
+//!   reconstruction of the leading components (`morphology.rs`),
 //! - optionally (`covariance`), a local covariance descriptor of its nearest window pixels
 //!   (`covariance.rs`), beside the others or, with `covariance.graph_only`, in the rows of the
 //!   propagation's graph alone ([`SpatialFeatures::graph_features`]),
@@ -19,6 +21,7 @@
 
 pub(crate) mod covariance;
 pub(crate) mod filters;
+pub(crate) mod morphology;
 pub(crate) mod pca;
 
 use rayon::prelude::*;
@@ -29,6 +32,9 @@ use crate::error::{Error, Result};
 use covariance::descriptors_at;
 // The covariance descriptors' settings, a field of [`SpatialConfig`].
 pub use covariance::CovarianceConfig;
+// The morphological profiles' settings, a field of [`SpatialConfig`].
+pub use morphology::MorphologyConfig;
+use morphology::{profiles, profiles_at};
 use filters::{box_means, box_means_at, edge_aware_means, edge_aware_means_at, median, vertical_distances, Image};
 // The fitted projection, a field of [`SpatialFeatures`].
 pub use pca::Pca;
@@ -47,6 +53,9 @@ pub struct SpatialConfig {
     pub edge_threshold: f64,
     /// The projection is fitted on at most this many pixels, evenly spaced over the scene.
     pub max_fit_pixels: usize,
+    /// Morphological profiles; off where a configuration or a stored run says nothing.
+    #[serde(default = "MorphologyConfig::off")]
+    pub morphology: MorphologyConfig,
     /// Local covariance descriptors; off where a configuration or a stored run says nothing.
     #[serde(default = "CovarianceConfig::off")]
     pub covariance: CovarianceConfig,
@@ -54,7 +63,7 @@ pub struct SpatialConfig {
 
 impl Default for SpatialConfig {
     fn default() -> Self {
-        SpatialConfig { components: 30, box_windows: vec![5, 11], edge_radii: vec![3, 7, 14], edge_threshold: 4.0, max_fit_pixels: 50_000, covariance: CovarianceConfig::off() }
+        SpatialConfig { components: 30, box_windows: vec![5, 11], edge_radii: vec![3, 7, 14], edge_threshold: 4.0, max_fit_pixels: 50_000, morphology: MorphologyConfig::off(), covariance: CovarianceConfig::off() }
     }
 }
 
@@ -73,6 +82,7 @@ impl SpatialConfig {
         if self.max_fit_pixels == 0 {
             return Err(Error::invalid("spatial.max_fit_pixels must be at least 1"));
         }
+        self.morphology.check()?;
         self.covariance.check()
     }
 
@@ -81,7 +91,7 @@ impl SpatialConfig {
     pub fn halo(&self) -> usize {
         let boxes = self.box_windows.iter().map(|w| w / 2);
         let covariance = self.covariance.is_on().then_some(self.covariance.window / 2);
-        boxes.chain(self.edge_radii.iter().copied()).chain(covariance).max().unwrap_or(0)
+        boxes.chain(self.edge_radii.iter().copied()).chain([self.morphology.halo()]).chain(covariance).max().unwrap_or(0)
     }
 }
 
@@ -112,6 +122,12 @@ pub struct ProjectedBlock<'a> {
 enum Columns {
     Model,
     Graph,
+}
+
+/// The optional features of the pixels being assembled, pixel-major (empty when off).
+struct Extras<'a> {
+    profiles: &'a [f32],
+    covariances: &'a [f32],
 }
 
 /// Rows a band of the parallel transform computes at once.
@@ -147,9 +163,10 @@ impl SpatialFeatures {
         }
         let distances: Vec<f32> = blocks.iter().flat_map(|b| vertical_distances(image(b, channels), b.rows.clone())).collect();
         let edge_distance = (config.edge_threshold as f32) * median(distances);
-        // A scene of few bands has fewer components than asked for; the covariance descriptors
-        // take those it has, as the projection does.
+        // A scene of few bands has fewer components than asked for; the profiles and the
+        // covariance descriptors take those it has, as the projection does.
         let mut config = config.clone();
+        config.morphology.components = config.morphology.components.min(channels);
         config.covariance.components = config.covariance.components.min(channels);
         let mut fitted = SpatialFeatures { config, pca, edge_distance, mean: Vec::new(), scale: Vec::new() };
         let raw: Vec<f32> = blocks.iter().flat_map(|b| fitted.raw_features(image(b, channels), b.rows.clone(), Columns::Graph)).collect();
@@ -168,9 +185,12 @@ impl SpatialFeatures {
         }
         fitted.mean = mean.iter().map(|&m| m as f32).collect();
         fitted.scale = var.iter().map(|&s| if s / n as f64 > 1e-12 { (n as f64 / s).sqrt() as f32 } else { 0.0 }).collect();
-        // The covariance descriptors, the last features, weigh `weight` once standardised.
-        let (first, weight) = (fitted.dim_without_covariances(), fitted.config.covariance.weight as f32);
-        fitted.scale[first..].iter_mut().for_each(|s| *s *= weight);
+        // The profiles and the covariance descriptors, the last features, weigh their `weight`
+        // once standardised.
+        let (profiles_end, covariance_weight) = (fitted.dim_without_covariances(), fitted.config.covariance.weight as f32);
+        let (profiles_start, profiles_weight) = (profiles_end - fitted.config.morphology.dim(), fitted.config.morphology.weight as f32);
+        fitted.scale[profiles_start..profiles_end].iter_mut().for_each(|s| *s *= profiles_weight);
+        fitted.scale[profiles_end..].iter_mut().for_each(|s| *s *= covariance_weight);
         Ok(fitted)
     }
 
@@ -195,9 +215,9 @@ impl SpatialFeatures {
         self.graph_only_dim() > 0
     }
 
-    /// The projection and its means: every feature before the covariance descriptors.
+    /// The projection, its means and profiles: every feature before the covariance descriptors.
     fn dim_without_covariances(&self) -> usize {
-        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len())
+        self.pca.n_components() * (1 + self.config.box_windows.len() + self.config.edge_radii.len()) + self.config.morphology.dim()
     }
 
     /// The last features of a graph row, which the models do not take.
@@ -268,8 +288,9 @@ impl SpatialFeatures {
         let own: Vec<f32> = at.iter().flat_map(|&(r, c)| projected[(r * width + c) * ch..(r * width + c + 1) * ch].iter().copied()).collect();
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means_at(img, side / 2, at)).collect();
         let edges = edge_aware_means_at(img, &self.config.edge_radii, self.edge_distance, at);
+        let profiles = if self.config.morphology.is_on() { profiles_at(img, &self.config.morphology, at.iter().copied()) } else { Vec::new() };
         let covariances = self.covariances(img, at.iter().copied(), Columns::Model);
-        let mut f = self.assemble(&own, &boxes, &edges, &covariances, at.len());
+        let mut f = self.assemble(&own, &boxes, &edges, &Extras { profiles: &profiles, covariances: &covariances }, at.len());
         self.standardise(&mut f, Columns::Model);
         f
     }
@@ -310,16 +331,17 @@ impl SpatialFeatures {
         bands.into_par_iter().map(|r| self.columns_of(projected, shape, r, columns)).collect::<Vec<_>>().concat()
     }
 
-    /// Unstandardised features: projection, box means, edge-aware means, covariances (unless
+    /// Unstandardised features: projection, box means, edge-aware means, profiles, covariances (unless
     /// they are the graph's alone and `columns` are the models').
     fn raw_features(&self, img: Image, rows: Range<usize>, columns: Columns) -> Vec<f32> {
         let ch = img.channels;
         let own = &img.values[rows.start * img.width * ch..rows.end * img.width * ch];
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
         let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
+        let profiles = if self.config.morphology.is_on() { profiles(img, &self.config.morphology, rows.clone()) } else { Vec::new() };
         let width = img.width;
         let covariances = self.covariances(img, rows.clone().flat_map(|r| (0..width).map(move |c| (r, c))), columns);
-        self.assemble(own, &boxes, &edges, &covariances, rows.len() * img.width)
+        self.assemble(own, &boxes, &edges, &Extras { profiles: &profiles, covariances: &covariances }, rows.len() * img.width)
     }
 
     /// The covariance descriptors of the pixels at `at` (none when they are off, or not among
@@ -333,12 +355,13 @@ impl SpatialFeatures {
         descriptors_at(img, &self.config.covariance, floor, at)
     }
 
-    /// Each pixel's projection, box means, edge-aware means and covariance descriptor side by
-    /// side.
-    fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], covariances: &[f32], n: usize) -> Vec<f32> {
+    /// Each pixel's projection, box means, edge-aware means, profiles and covariance descriptor
+    /// side by side.
+    fn assemble(&self, own: &[f32], boxes: &[Vec<f32>], edges: &[f32], extras: &Extras, n: usize) -> Vec<f32> {
         let ch = self.pca.n_components();
         let n_edge = self.config.edge_radii.len() * ch;
-        let n_cov = covariances.len() / n.max(1);
+        let n_profiles = self.config.morphology.dim();
+        let n_cov = extras.covariances.len() / n.max(1);
         let mut out = Vec::with_capacity(n * (self.dim_without_covariances() + n_cov));
         for i in 0..n {
             out.extend_from_slice(&own[i * ch..(i + 1) * ch]);
@@ -346,7 +369,8 @@ impl SpatialFeatures {
                 out.extend_from_slice(&b[i * ch..(i + 1) * ch]);
             }
             out.extend_from_slice(&edges[i * n_edge..(i + 1) * n_edge]);
-            out.extend_from_slice(&covariances[i * n_cov..(i + 1) * n_cov]);
+            out.extend_from_slice(&extras.profiles[i * n_profiles..(i + 1) * n_profiles]);
+            out.extend_from_slice(&extras.covariances[i * n_cov..(i + 1) * n_cov]);
         }
         out
     }
@@ -372,11 +396,17 @@ mod tests {
     }
 
     fn small_config() -> SpatialConfig {
-        SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 1000, covariance: CovarianceConfig::off() }
+        SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1, 2], edge_threshold: 4.0, max_fit_pixels: 1000, morphology: MorphologyConfig::off(), covariance: CovarianceConfig::off() }
     }
 
     fn with_covariances() -> SpatialConfig {
         SpatialConfig { covariance: CovarianceConfig { components: 2, window: 3, neighbours: 5, weight: 0.5, graph_only: false }, ..small_config() }
+    }
+
+    /// Morphological profiles of 2 components from a disk of radius 1, 2 steps (halo 3), beside
+    /// covariance descriptors.
+    fn with_profiles() -> SpatialConfig {
+        SpatialConfig { morphology: MorphologyConfig { components: 2, radii: vec![1], steps: 2, weight: 2.0 }, ..with_covariances() }
     }
 
     /// Features of pixel (5, 6) are unchanged by edits beyond the halo, and change with an edit
@@ -423,6 +453,11 @@ mod tests {
         let wide = SpatialConfig { covariance: CovarianceConfig { window: 7, ..with_covariances().covariance }, ..small_config() };
         assert_eq!(wide.halo(), 3);
         check_window(&wide);
+        // With profiles: an opening and a closing of 2 components, before the descriptors; the
+        // halo is the disk's radius and the reconstruction's steps.
+        let spatial = SpatialFeatures::fit(&with_profiles(), &planted(4, 4, 6), 4, 4, 6).unwrap();
+        assert_eq!((spatial.dim(), spatial.halo()), (3 * 4 + 4 + 3, 3));
+        check_window(&with_profiles());
     }
 
     #[test]
@@ -433,21 +468,32 @@ mod tests {
         check_bands_and_standardised(&spatial, &x, h, w, 1.0);
         let spatial = SpatialFeatures::fit(&with_covariances(), &x, h, w, bands).unwrap();
         check_bands_and_standardised(&spatial, &x, h, w, 0.5);
+        let spatial = SpatialFeatures::fit(&with_profiles(), &x, h, w, bands).unwrap();
+        check_bands_and_standardised(&spatial, &x, h, w, 0.5);
     }
 
     /// Rows 4..7 alone are those rows of the whole transform; every feature has mean 0 and
-    /// variance 1, the covariance descriptors (the last ones) variance `weight`^2.
+    /// variance 1, the covariance descriptors (the last ones) variance `weight`^2 and the
+    /// profiles before them their weight's square.
     fn check_bands_and_standardised(spatial: &SpatialFeatures, x: &[f32], h: usize, w: usize, weight: f64) {
         let whole = spatial.transform(x, h, w).unwrap();
         let projected = spatial.project(x);
         let d = spatial.dim();
         assert_eq!(spatial.features(&projected, h, w, 4..7), whole[4 * w * d..7 * w * d].to_vec());
         let first_covariance = d - spatial.config.covariance.dim();
+        let first_profile = first_covariance - spatial.config.morphology.dim();
+        let profile_weight = spatial.config.morphology.weight;
         for j in 0..d {
             let col: Vec<f64> = whole.iter().skip(j).step_by(d).map(|&v| v as f64).collect();
             let m = col.iter().sum::<f64>() / col.len() as f64;
             let s = col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / col.len() as f64;
-            let want = if j >= first_covariance { weight * weight } else { 1.0 };
+            let want = if j >= first_covariance {
+                weight * weight
+            } else if j >= first_profile {
+                profile_weight * profile_weight
+            } else {
+                1.0
+            };
             assert!(m.abs() < 1e-4 && (s - want).abs() < 1e-3, "feature {j}: mean {m}, variance {s}");
         }
     }
@@ -457,6 +503,7 @@ mod tests {
         features_at_chosen_pixels(&small_config());
         features_at_chosen_pixels(&with_covariances());
         features_at_chosen_pixels(&graph_only());
+        features_at_chosen_pixels(&with_profiles());
     }
 
     fn graph_only() -> SpatialConfig {
@@ -554,6 +601,17 @@ mod tests {
     }
 
     #[test]
+    fn settings_from_before_profiles_read_with_them_off() {
+        let mut stored = serde_json::to_value(SpatialConfig { morphology: MorphologyConfig::on(4), ..SpatialConfig::default() }).unwrap();
+        stored.as_object_mut().unwrap().remove("morphology");
+        let read: SpatialConfig = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, SpatialConfig::default());
+        assert!(!read.morphology.is_on());
+        let read: SpatialConfig = toml::from_str("[morphology]\ncomponents = 3\n").unwrap();
+        assert_eq!(read.morphology, MorphologyConfig::on(3));
+    }
+
+    #[test]
     fn bad_settings_and_other_sensors_are_refused() {
         let refuse = |edit: fn(&mut SpatialConfig)| {
             let mut c = SpatialConfig::default();
@@ -564,6 +622,7 @@ mod tests {
         assert!(refuse(|c| c.box_windows = vec![4]).contains("odd"));
         assert!(refuse(|c| c.edge_threshold = f64::NAN).contains("spatial.edge_threshold"));
         assert!(refuse(|c| c.covariance = CovarianceConfig { window: 4, ..CovarianceConfig::on(20) }).contains("spatial.covariance.window"));
+        assert!(refuse(|c| c.morphology = MorphologyConfig { steps: 0, ..MorphologyConfig::on(4) }).contains("spatial.morphology.steps"));
         let x = planted(6, 6, 4);
         let spatial = SpatialFeatures::fit(&small_config(), &x, 6, 6, 4).unwrap();
         assert!(spatial.transform(&planted(6, 6, 5), 6, 6).unwrap_err().to_string().contains("fitted on 4 bands"));
