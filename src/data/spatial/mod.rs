@@ -130,7 +130,7 @@ struct Extras<'a> {
     covariances: &'a [f32],
 }
 
-/// Rows a band of the parallel transform computes at once.
+/// Rows a band of the parallel transform computes at least at once.
 const ROWS_PER_TASK: usize = 8;
 
 impl SpatialFeatures {
@@ -327,7 +327,10 @@ impl SpatialFeatures {
     }
 
     fn parallel(&self, projected: &[f32], shape: (usize, usize), rows: Range<usize>, columns: Columns) -> Vec<f32> {
-        let bands: Vec<Range<usize>> = rows.clone().step_by(ROWS_PER_TASK).map(|r| r..(r + ROWS_PER_TASK).min(rows.end)).collect();
+        // A band's filters also run over the rows its windows reach; bands twice as tall as
+        // that halo keep the rows read around a band no more than its own.
+        let per_task = ROWS_PER_TASK.max(2 * self.halo());
+        let bands: Vec<Range<usize>> = rows.clone().step_by(per_task).map(|r| r..(r + per_task).min(rows.end)).collect();
         bands.into_par_iter().map(|r| self.columns_of(projected, shape, r, columns)).collect::<Vec<_>>().concat()
     }
 
