@@ -219,6 +219,24 @@ fn graph_only_descriptors_are_stored_with_the_seeds_and_predict_repeats_the_map(
     predict_repeats_the_map(&run, &img, dir.path());
 }
 
+/// Morphological profiles beside the default's features: stored with the run's settings, as
+/// wide as asked, and `predict`, whose tiles read the rows the profiles reach, repeats the map.
+#[test]
+fn morphological_profiles_are_stored_with_the_features_and_predict_repeats_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let o = train_tiny(&[img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap(), "--m2-hidden", "16", "--morphology-components", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spatial: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("spatial.json")).unwrap()).unwrap();
+    assert_eq!(spatial["config"]["morphology"]["components"], 2);
+    // 8 components with their 5 means, an opening and a closing of 2 components from 4 disks,
+    // then the 8 x 9 / 2 descriptors.
+    assert_eq!(spatial["mean"].as_array().unwrap().len(), 8 * 6 + 2 * 2 * 4 + 36);
+    assert!(std::fs::read_to_string(run.join("config.toml")).unwrap().contains("[spatial.morphology]"));
+    predict_repeats_the_map(&run, &img, dir.path());
+}
+
 /// The default's models read covariance descriptors of 20 components (here all 8 there are)
 /// beside the other spatial features; with `--covariance-in graph` only the propagation's graph
 /// reads them, and the model is the one trained without them, byte for byte.
