@@ -211,17 +211,24 @@ pub(crate) fn profiles(img: Image, config: &MorphologyConfig, rows: Range<usize>
 }
 
 /// The profiles of the pixels at `(row, col)`, in their order: the values [`profiles`] gives
-/// them, each computed from its own window of `config.halo()` pixels a side.
-pub(crate) fn profiles_at(img: Image, config: &MorphologyConfig, at: impl Iterator<Item = (usize, usize)>) -> Vec<f32> {
-    let halo = config.halo();
+/// them. Each is computed from its own window of `config.halo()` pixels a side, or, where that
+/// is less work (many pixels over few rows, as an epoch's draws from a core), all of them from
+/// the profiles of the rows they span.
+pub(crate) fn profiles_at(img: Image, config: &MorphologyConfig, at: &[(usize, usize)]) -> Vec<f32> {
+    let (halo, d) = (config.halo(), config.dim());
+    let (Some(first), Some(last)) = (at.iter().map(|p| p.0).min(), at.iter().map(|p| p.0).max()) else { return Vec::new() };
+    let window_side = (2 * halo + 1).min(img.height) * (2 * halo + 1).min(img.width);
+    if (last + 1 - first) * img.width <= at.len() * window_side {
+        let band = profiles(img, config, first..last + 1);
+        return at.iter().flat_map(|&(r, c)| band[((r - first) * img.width + c) * d..((r - first) * img.width + c + 1) * d].iter().copied()).collect();
+    }
     let ch = config.components.min(img.channels);
-    let mut out = Vec::new();
-    for (r, c) in at {
+    let mut out = Vec::with_capacity(at.len() * d);
+    for &(r, c) in at {
         let (rows, cols) = (window(r, halo, img.height), window(c, halo, img.width));
         let crop: Vec<f32> = rows.clone().flat_map(|rr| cols.clone().flat_map(move |cc| img.pixel(rr, cc)[..ch].to_vec())).collect();
         let crop = Image { values: &crop, height: rows.len(), width: cols.len(), channels: ch };
         let row = profiles(crop, config, r - rows.start..r - rows.start + 1);
-        let d = config.dim();
         let i = c - cols.start;
         out.extend_from_slice(&row[i * d..(i + 1) * d]);
     }
@@ -346,7 +353,7 @@ mod tests {
 
     #[test]
     fn bands_of_rows_and_single_pixels_give_the_whole_images_profiles() {
-        let (h, w, ch) = (30, 9, 3);
+        let (h, w, ch) = (60, 9, 3);
         let x = textured(h, w, ch);
         let img = Image { values: &x, height: h, width: w, channels: ch };
         let config = MorphologyConfig { components: 2, radii: vec![1, 3], steps: 4, weight: 1.0 };
@@ -354,10 +361,16 @@ mod tests {
         assert_eq!(whole.len(), h * w * config.dim());
         let bands: Vec<f32> = (0..h).step_by(4).flat_map(|r| profiles(img, &config, r..(r + 4).min(h))).collect();
         assert_eq!(bands, whole);
-        let at: Vec<(usize, usize)> = vec![(0, 0), (29, 8), (15, 4), (7, 0), (22, 6)];
+        // Many pixels over the rows they span (the band's profiles serve them all), and a few
+        // far apart (each from its own window).
         let d = config.dim();
-        let expected: Vec<f32> = at.iter().flat_map(|&(r, c)| whole[(r * w + c) * d..(r * w + c + 1) * d].to_vec()).collect();
-        assert_eq!(profiles_at(img, &config, at.into_iter()), expected);
+        let pick = |at: &[(usize, usize)]| -> Vec<f32> { at.iter().flat_map(|&(r, c)| whole[(r * w + c) * d..(r * w + c + 1) * d].to_vec()).collect() };
+        let many: Vec<(usize, usize)> = (0..40).map(|i| ((i * 7) % 12 + 3, (i * 5) % w)).collect();
+        assert_eq!(profiles_at(img, &config, &many), pick(&many));
+        let few = [(0, 0), (59, 8), (30, 4)];
+        // 60 rows of 9 pixels against 3 windows of 15 x 9.
+        assert!(h * w > few.len() * 15 * 9, "the few pixels take the window path");
+        assert_eq!(profiles_at(img, &config, &few), pick(&few));
     }
 
     #[test]
