@@ -288,7 +288,7 @@ impl SpatialFeatures {
         let own: Vec<f32> = at.iter().flat_map(|&(r, c)| projected[(r * width + c) * ch..(r * width + c + 1) * ch].iter().copied()).collect();
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means_at(img, side / 2, at)).collect();
         let edges = edge_aware_means_at(img, &self.config.edge_radii, self.edge_distance, at);
-        let profiles = if self.config.morphology.is_on() { profiles_at(img, &self.config.morphology, at) } else { Vec::new() };
+        let profiles = profiles_at(img, &self.config.morphology, at);
         let covariances = self.covariances(img, at.iter().copied(), Columns::Model);
         let mut f = self.assemble(&own, &boxes, &edges, &Extras { profiles: &profiles, covariances: &covariances }, at.len());
         self.standardise(&mut f, Columns::Model);
@@ -341,7 +341,7 @@ impl SpatialFeatures {
         let own = &img.values[rows.start * img.width * ch..rows.end * img.width * ch];
         let boxes: Vec<Vec<f32>> = self.config.box_windows.iter().map(|&side| box_means(img, side / 2, rows.clone())).collect();
         let edges = edge_aware_means(img, &self.config.edge_radii, self.edge_distance, rows.clone());
-        let profiles = if self.config.morphology.is_on() { profiles(img, &self.config.morphology, rows.clone()) } else { Vec::new() };
+        let profiles = profiles(img, &self.config.morphology, rows.clone());
         let width = img.width;
         let covariances = self.covariances(img, rows.clone().flat_map(|r| (0..width).map(move |c| (r, c))), columns);
         self.assemble(own, &boxes, &edges, &Extras { profiles: &profiles, covariances: &covariances }, rows.len() * img.width)

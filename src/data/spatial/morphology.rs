@@ -189,8 +189,11 @@ impl Plane {
 
 /// The profiles of every pixel of `rows`: `rows.len() * width` pixels of `config.dim()`
 /// values, per component (the first `config.components` channels) and radius an opening then
-/// a closing. Reads the rows within `config.halo()` of `rows`.
+/// a closing. Reads the rows within `config.halo()` of `rows`; nothing when the profiles are off.
 pub(crate) fn profiles(img: Image, config: &MorphologyConfig, rows: Range<usize>) -> Vec<f32> {
+    if !config.is_on() {
+        return Vec::new();
+    }
     let (w, dim) = (img.width, config.dim());
     let context = rows.start.saturating_sub(config.halo())..(rows.end + config.halo()).min(img.height);
     let first = rows.start - context.start;
@@ -213,12 +216,15 @@ pub(crate) fn profiles(img: Image, config: &MorphologyConfig, rows: Range<usize>
 /// The profiles of the pixels at `(row, col)`, in their order: the values [`profiles`] gives
 /// them. Each is computed from its own window of `config.halo()` pixels a side, or, where that
 /// is less work (many pixels over few rows, as an epoch's draws from a core), all of them from
-/// the profiles of the rows they span.
+/// the profiles of the rows they span. Nothing when the profiles are off.
 pub(crate) fn profiles_at(img: Image, config: &MorphologyConfig, at: &[(usize, usize)]) -> Vec<f32> {
-    let (halo, d) = (config.halo(), config.dim());
     let (Some(first), Some(last)) = (at.iter().map(|p| p.0).min(), at.iter().map(|p| p.0).max()) else { return Vec::new() };
-    let window_side = (2 * halo + 1).min(img.height) * (2 * halo + 1).min(img.width);
-    if (last + 1 - first) * img.width <= at.len() * window_side {
+    if !config.is_on() {
+        return Vec::new();
+    }
+    let (halo, d) = (config.halo(), config.dim());
+    let window_area = (2 * halo + 1).min(img.height) * (2 * halo + 1).min(img.width);
+    if (last + 1 - first) * img.width <= at.len() * window_area {
         let band = profiles(img, config, first..last + 1);
         return at.iter().flat_map(|&(r, c)| band[((r - first) * img.width + c) * d..((r - first) * img.width + c + 1) * d].iter().copied()).collect();
     }
