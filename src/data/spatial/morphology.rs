@@ -123,58 +123,49 @@ struct Plane {
 impl Plane {
     /// The plane's erosion (dilation, for a closing) by a disk of `radius`: over the disk's
     /// pixels inside the image. A disk is a stack of horizontal runs, so each pixel takes the
-    /// extreme of the row runs above and below it, each run's extreme taken once per row.
-    fn shrink_by_disk(&self, radius: usize, direction: Direction) -> Plane {
+    /// extreme of the row runs above and below it; `runs` holds the row runs of every half
+    /// width up to the largest radius, shared by all the radii of a plane.
+    fn shrink_by_disk(&self, radius: usize, runs: &RowRuns) -> Plane {
         let (h, w) = (self.height, self.width);
         let half_widths: Vec<usize> = (0..=radius).map(|d| ((radius * radius - d * d) as f64).sqrt().floor() as usize).collect();
-        let mut runs: Vec<Option<Vec<f32>>> = vec![None; radius + 1];
-        for &half in &half_widths {
-            if runs[half].is_none() {
-                runs[half] = Some(self.shrink_rows(half, direction));
-            }
-        }
-        let mut out = vec![0f32; h * w];
+        let direction = runs.direction;
+        let mut out = self.values.clone();
         for r in 0..h {
-            for (i, v) in out[r * w..(r + 1) * w].iter_mut().enumerate() {
-                let mut best = self.values[r * w + i];
-                for rr in window(r, radius, h) {
-                    let run = runs[half_widths[rr.abs_diff(r)]].as_ref().expect("every half width is computed");
-                    best = direction.shrink(best, run[rr * w + i]);
+            let row = &mut out[r * w..(r + 1) * w];
+            for rr in window(r, radius, h) {
+                let run = &runs.by_half[half_widths[rr.abs_diff(r)]][rr * w..(rr + 1) * w];
+                for (v, &x) in row.iter_mut().zip(run) {
+                    *v = direction.shrink(*v, x);
                 }
-                *v = best;
             }
         }
         Plane { values: out, height: h, width: w }
     }
 
-    /// Each pixel's extreme over the pixels of its row within `half` columns.
-    fn shrink_rows(&self, half: usize, direction: Direction) -> Vec<f32> {
-        let w = self.width;
-        let mut out = Vec::with_capacity(self.values.len());
-        for row in self.values.chunks_exact(w) {
-            out.extend((0..w).map(|c| row[window(c, half, w)].iter().fold(row[c], |a, &b| direction.shrink(a, b))));
-        }
-        out
-    }
-
     /// `steps` geodesic dilations (erosions, for a closing) of the marker `self` under (over)
     /// `mask`: each step takes a pixel's extreme over its 3 x 3 window, bounded by the mask.
+    /// The window's extreme is taken along the rows, then down the columns.
     fn reconstruct(mut self, mask: &Plane, steps: usize, direction: Direction) -> Plane {
         let (h, w) = (self.height, self.width);
+        let mut across = vec![0f32; h * w];
         let mut next = vec![0f32; h * w];
         for _ in 0..steps {
+            for (out, row) in across.chunks_exact_mut(w).zip(self.values.chunks_exact(w)) {
+                extremes_within(row, 1, direction.flip(), out);
+            }
             let mut changed = false;
             for r in 0..h {
-                for c in 0..w {
-                    let mut v = self.values[r * w + c];
-                    for rr in window(r, 1, h) {
-                        for cc in window(c, 1, w) {
-                            v = direction.grow(v, self.values[rr * w + cc]);
-                        }
+                let out = &mut next[r * w..(r + 1) * w];
+                out.copy_from_slice(&across[r * w..(r + 1) * w]);
+                for rr in window(r, 1, h) {
+                    for (v, &x) in out.iter_mut().zip(&across[rr * w..(rr + 1) * w]) {
+                        *v = direction.grow(*v, x);
                     }
-                    let v = direction.shrink(v, mask.values[r * w + c]);
-                    changed |= v != self.values[r * w + c];
-                    next[r * w + c] = v;
+                }
+                let (mask_row, old) = (&mask.values[r * w..(r + 1) * w], &self.values[r * w..(r + 1) * w]);
+                for ((v, &m), &o) in out.iter_mut().zip(mask_row).zip(old) {
+                    *v = direction.shrink(*v, m);
+                    changed |= *v != o;
                 }
             }
             std::mem::swap(&mut self.values, &mut next);
@@ -184,6 +175,37 @@ impl Plane {
             }
         }
         self
+    }
+}
+
+/// A plane's row runs for one direction: for each half width up to the largest radius, every
+/// pixel's extreme over the pixels of its row within that many columns.
+struct RowRuns {
+    direction: Direction,
+    by_half: Vec<Vec<f32>>,
+}
+
+impl RowRuns {
+    fn new(plane: &Plane, max_half: usize, direction: Direction) -> Self {
+        let w = plane.width;
+        let by_half = (0..=max_half)
+            .map(|half| {
+                let mut out = vec![0f32; plane.values.len()];
+                for (o, row) in out.chunks_exact_mut(w).zip(plane.values.chunks_exact(w)) {
+                    extremes_within(row, half, direction, o);
+                }
+                out
+            })
+            .collect();
+        RowRuns { direction, by_half }
+    }
+}
+
+/// Each value's extreme (the one `direction` shrinks to) over the values of `row` within `half`
+/// places of it, into `out`.
+fn extremes_within(row: &[f32], half: usize, direction: Direction, out: &mut [f32]) {
+    for (c, o) in out.iter_mut().enumerate() {
+        *o = row[window(c, half, row.len())].iter().fold(row[c], |a, &b| direction.shrink(a, b));
     }
 }
 
@@ -200,9 +222,11 @@ pub(crate) fn profiles(img: Image, config: &MorphologyConfig, rows: Range<usize>
     let mut out = vec![0f32; rows.len() * w * dim];
     for c in 0..config.components.min(img.channels) {
         let plane = Plane { values: context.clone().flat_map(|r| (0..w).map(move |x| img.pixel(r, x)[c])).collect(), height: context.len(), width: w };
-        for (k, &radius) in config.radii.iter().enumerate() {
-            for (j, direction) in [Direction::Opening, Direction::Closing].into_iter().enumerate() {
-                let filtered = plane.shrink_by_disk(radius, direction).reconstruct(&plane, config.steps, direction);
+        let max_radius = config.radii.iter().max().copied().unwrap_or(0);
+        for (j, direction) in [Direction::Opening, Direction::Closing].into_iter().enumerate() {
+            let runs = RowRuns::new(&plane, max_radius, direction);
+            for (k, &radius) in config.radii.iter().enumerate() {
+                let filtered = plane.shrink_by_disk(radius, &runs).reconstruct(&plane, config.steps, direction);
                 let column = (c * config.radii.len() + k) * 2 + j;
                 for (i, v) in filtered.values[first * w..(first + rows.len()) * w].iter().enumerate() {
                     out[i * dim + column] = *v;
