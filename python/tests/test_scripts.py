@@ -133,3 +133,52 @@ def test_the_unseen_fields_script_refuses_bad_input_in_one_line(tmp_path):
         run = subprocess.run([sys.executable, str(UNSEEN)] + [str(tmp_path / a) for a in args], capture_output=True, text=True)
         assert run.returncode == 2, (args, run.stderr)
         assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+COMPARE = REPO / "scripts" / "compare_experiments.py"
+
+
+def write_experiment(folder, budget, oas, splits):
+    """An experiment's --out folder: results of `oas` ({method: OA per seed}) and one run folder
+    per seed holding its draw's split."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = range(len(splits))
+    draws = [{"seed": s, "methods": [{"method": m, "metrics": {"overall_accuracy": v[s]}} for m, v in oas.items()]} for s in seeds]
+    (folder / f"results-pc{budget}.json").write_text(json.dumps([{"per_class": budget}, draws]))
+    for s, split in zip(seeds, splits):
+        run = folder / f"m2-pc{budget}-seed{s}"
+        run.mkdir()
+        (run / "split.json").write_text(json.dumps(split))
+
+
+def compare(*args):
+    return subprocess.run([sys.executable, str(COMPARE)] + [str(a) for a in args], capture_output=True, text=True)
+
+
+def test_the_comparison_gives_each_methods_per_draw_difference_on_the_same_draws(tmp_path):
+    splits = [{"train": [s, 10 + s], "valid": [], "test": [20, 21, 22]} for s in range(3)]
+    write_experiment(tmp_path / "base", 5, {"m": [0.50, 0.60, 0.70], "only in base": [0.1, 0.1, 0.1]}, splits)
+    write_experiment(tmp_path / "new", 5, {"m": [0.55, 0.58, 0.80]}, splits)
+    run = compare(tmp_path / "base", tmp_path / "new")
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| 5 |")]
+    # Differences +5, -2, +10 points: mean 13/3; deviations 2/3, -19/3, 17/3, so the sample
+    # variance is (4 + 361 + 289) / 9 / 2 = 36.33 and the std 6.03.
+    assert rows == ["| 5 | m | 60.0 | 64.3 | +4.3 ± 6.0 | 2/3 |"], run.stdout
+
+
+def test_the_comparison_refuses_other_draws_and_folders_that_are_not_experiments(tmp_path):
+    splits = [{"train": [s], "valid": [], "test": [9]} for s in range(2)]
+    write_experiment(tmp_path / "base", 10, {"m": [0.5, 0.6]}, splits)
+    write_experiment(tmp_path / "other", 10, {"m": [0.5, 0.6]}, [splits[0], {"train": [7], "valid": [], "test": [9]}])
+    write_experiment(tmp_path / "budget20", 20, {"m": [0.5, 0.6]}, splits)
+    (tmp_path / "empty").mkdir()
+    cases = [(["base", "other"], "the draws of seed 1 at 10 labels per class differ"),
+             (["base", "empty"], "not the --out folder of a finished hyperssl experiment"),
+             (["base", "missing"], "no such folder"),
+             (["base", "budget20"], "no budget in common"),
+             (["base", "base", "--budgets", "5"], "not held by both")]
+    for args, needle in cases:
+        run = compare(*[tmp_path / a if not a.startswith("-") and not a.isdigit() else a for a in args])
+        assert run.returncode == 2, (args, run.stderr)
+        assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr

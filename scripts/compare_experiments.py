@@ -1,0 +1,114 @@
+"""Two experiments on the same draws, method by method: what a change of settings did.
+
+`hyperssl experiment --out BASE ...` and `hyperssl experiment --out NEW ... --some-flag` draw the
+same labelled pixels for the same seed and budget (the draws depend on the scene, the seed, the
+budget and the split's settings, not on the model's). This script checks that they did (every
+draw's split.json is the same in both) and prints, for every budget both hold and every method
+both ran, the mean OA of each and the per-draw difference (NEW minus BASE, mean ± sample standard
+deviation, as `experiment` gives its own per-draw rows), with on how many draws NEW is ahead.
+
+    python scripts/compare_experiments.py BASE NEW [--budgets 5,10,20]
+
+Only the standard library is needed. Bad input (a folder that is not an experiment's, draws that
+differ) is one line on stderr and exit status 2.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+RUN_NAME = re.compile(r"-pc(\d+)-seed(\d+)$")
+RESULTS = re.compile(r"^results-pc(\d+)\.json$")
+
+
+def fail(message):
+    """Bad input: one line on stderr and exit status 2, as the hyperssl command gives."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+def budgets_of(folder):
+    """The budgets an experiment folder holds results of."""
+    if not folder.is_dir():
+        fail(f"{folder}: no such folder")
+    found = sorted(int(m.group(1)) for p in folder.iterdir() if (m := RESULTS.match(p.name)))
+    if not found:
+        fail(f"{folder}: no results-pcN.json: not the --out folder of a finished hyperssl experiment")
+    return found
+
+
+def per_draw(folder, budget):
+    """{seed: {method: OA}} of one budget's results."""
+    path = folder / f"results-pc{budget}.json"
+    try:
+        summary, draws = json.loads(path.read_text())
+        return {d["seed"]: {m["method"]: m["metrics"]["overall_accuracy"] for m in d["methods"]} for d in draws}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        fail(f"{path}: not an experiment's results ({type(e).__name__}: {e})")
+
+
+def splits(folder, budget):
+    """{seed: the draw's split} from the runs of one budget (the runs of a draw share it)."""
+    out = {}
+    for run in sorted(folder.iterdir()):
+        m = RUN_NAME.search(run.name)
+        if m and int(m.group(1)) == budget and (run / "split.json").is_file():
+            out.setdefault(int(m.group(2)), json.loads((run / "split.json").read_text()))
+    return out
+
+
+def compare(base, new, budget):
+    """Rows (method, base mean, new mean, differences) of one budget, in BASE's method order."""
+    a, b = per_draw(base, budget), per_draw(new, budget)
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        fail(f"{base} and {new}: no seed in common at {budget} labels per class")
+    split_a, split_b = splits(base, budget), splits(new, budget)
+    for s in seeds:
+        if s not in split_a or s not in split_b:
+            fail(f"{base if s not in split_a else new}: no split.json of seed {s} at {budget} labels per class, so the draws cannot be checked")
+        if split_a[s] != split_b[s]:
+            fail(f"{base} and {new}: the draws of seed {s} at {budget} labels per class differ (other scene, budget or split settings)")
+    methods = [m for m in a[seeds[0]] if all(m in a[s] and m in b[s] for s in seeds)]
+    rows = []
+    for m in methods:
+        diffs = [100 * (b[s][m] - a[s][m]) for s in seeds]
+        rows.append((m, 100 * statistics.mean(a[s][m] for s in seeds), 100 * statistics.mean(b[s][m] for s in seeds), diffs))
+    return seeds, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("base", type=Path, help="the --out folder of the experiment compared against")
+    parser.add_argument("new", type=Path, help="the --out folder of the experiment with the change")
+    parser.add_argument("--budgets", help="labels per class to compare (comma-separated; default: every budget both hold)")
+    args = parser.parse_args()
+    common = sorted(set(budgets_of(args.base)) & set(budgets_of(args.new)))
+    if args.budgets:
+        try:
+            asked = [int(x) for x in args.budgets.split(",")]
+        except ValueError:
+            fail(f"--budgets {args.budgets}: not a comma-separated list of labels per class")
+        missing = [x for x in asked if x not in common]
+        if missing:
+            fail(f"--budgets: {missing} not held by both {args.base} and {args.new} (both hold {common})")
+        common = asked
+    if not common:
+        fail(f"{args.base} and {args.new}: no budget in common")
+    print(f"{args.new} against {args.base}, OA %, on the same draws")
+    print()
+    print("| labels/class | method | base | new | per draw | ahead |")
+    print("|---|---|---:|---:|---:|---:|")
+    for budget in common:
+        seeds, rows = compare(args.base, args.new, budget)
+        for method, mean_a, mean_b, diffs in rows:
+            spread = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+            ahead = sum(d > 0 for d in diffs)
+            print(f"| {budget} | {method} | {mean_a:.1f} | {mean_b:.1f} | {statistics.mean(diffs):+.1f} ± {spread:.1f} | {ahead}/{len(seeds)} |")
+
+
+if __name__ == "__main__":
+    main()
