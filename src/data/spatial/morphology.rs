@@ -128,14 +128,15 @@ impl Plane {
     fn shrink_by_disk(&self, radius: usize, runs: &RowRuns) -> Plane {
         let (h, w) = (self.height, self.width);
         let half_widths: Vec<usize> = (0..=radius).map(|d| ((radius * radius - d * d) as f64).sqrt().floor() as usize).collect();
-        let direction = runs.direction;
-        let mut out = self.values.clone();
+        let run = |rr: usize, r: usize| &runs.by_half[half_widths[rr.abs_diff(r)]][rr * w..(rr + 1) * w];
+        let mut out = vec![0f32; h * w];
         for r in 0..h {
             let row = &mut out[r * w..(r + 1) * w];
-            for rr in window(r, radius, h) {
-                let run = &runs.by_half[half_widths[rr.abs_diff(r)]][rr * w..(rr + 1) * w];
-                for (v, &x) in row.iter_mut().zip(run) {
-                    *v = direction.shrink(*v, x);
+            let rows = window(r, radius, h);
+            row.copy_from_slice(run(rows.start, r));
+            for rr in rows.start + 1..rows.end {
+                for (v, &x) in row.iter_mut().zip(run(rr, r)) {
+                    *v = runs.direction.shrink(*v, x);
                 }
             }
         }
@@ -156,8 +157,9 @@ impl Plane {
             let mut changed = false;
             for r in 0..h {
                 let out = &mut next[r * w..(r + 1) * w];
-                out.copy_from_slice(&across[r * w..(r + 1) * w]);
-                for rr in window(r, 1, h) {
+                let rows = window(r, 1, h);
+                out.copy_from_slice(&across[rows.start * w..(rows.start + 1) * w]);
+                for rr in rows.start + 1..rows.end {
                     for (v, &x) in out.iter_mut().zip(&across[rr * w..(rr + 1) * w]) {
                         *v = direction.grow(*v, x);
                     }
