@@ -55,8 +55,8 @@ def splits(folder, budget):
     out = {}
     for run in sorted(folder.iterdir()):
         m = RUN_NAME.search(run.name)
-        if m and int(m.group(1)) == budget and (run / "split.json").is_file():
-            out.setdefault(int(m.group(2)), json.loads((run / "split.json").read_text()))
+        if m and int(m.group(1)) == budget and int(m.group(2)) not in out and (run / "split.json").is_file():
+            out[int(m.group(2))] = json.loads((run / "split.json").read_text())
     return out
 
 
