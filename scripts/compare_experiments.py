@@ -98,12 +98,13 @@ def main():
         common = asked
     if not common:
         fail(f"{args.base} and {args.new}: no budget in common")
+    # Every budget is checked before anything is printed, so a refusal leaves no partial table.
+    compared = [(budget, *compare(args.base, args.new, budget)) for budget in common]
     print(f"{args.new} against {args.base}, OA %, on the same draws")
     print()
     print("| labels/class | method | base | new | per draw | ahead |")
     print("|---|---|---:|---:|---:|---:|")
-    for budget in common:
-        seeds, rows = compare(args.base, args.new, budget)
+    for budget, seeds, rows in compared:
         for method, mean_a, mean_b, diffs in rows:
             spread = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
             ahead = sum(d > 0 for d in diffs)

@@ -180,5 +180,5 @@ def test_the_comparison_refuses_other_draws_and_folders_that_are_not_experiments
              (["base", "base", "--budgets", "5"], "not held by both")]
     for args, needle in cases:
         run = compare(*[tmp_path / a if not a.startswith("-") and not a.isdigit() else a for a in args])
-        assert run.returncode == 2, (args, run.stderr)
+        assert run.returncode == 2 and run.stdout == "", (args, run.stdout, run.stderr)
         assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
