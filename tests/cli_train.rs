@@ -209,8 +209,9 @@ fn graph_only_descriptors_are_stored_with_the_seeds_and_predict_repeats_the_map(
     let json = |f: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(run.join(f)).unwrap()).unwrap() };
     let (spatial, seeds) = (json("spatial.json"), json("seeds.json"));
     assert_eq!(spatial["config"]["covariance"]["graph_only"], true);
-    // 8 bands give 8 components; each with 2 box and 3 edge-aware means, then 3 x 4 / 2 descriptors.
-    let graph = 8 * 6 + 6;
+    // 8 bands give 8 components, each with 2 box and 3 edge-aware means; the default's profiles
+    // (an opening and a closing of 4 components from 4 disks); then 3 x 4 / 2 descriptors.
+    let graph = 8 * 6 + 2 * 4 * 4 + 6;
     assert_eq!(spatial["mean"].as_array().unwrap().len(), graph);
     let n_seeds = seeds["classes"].as_array().unwrap().len();
     assert!(n_seeds >= 15);
@@ -219,8 +220,9 @@ fn graph_only_descriptors_are_stored_with_the_seeds_and_predict_repeats_the_map(
     predict_repeats_the_map(&run, &img, dir.path());
 }
 
-/// Morphological profiles beside the default's features: stored with the run's settings, as
-/// wide as asked, and `predict`, whose tiles read the rows the profiles reach, repeats the map.
+/// Morphological profiles of another number of components than the default's: stored with the
+/// run's settings, as wide as asked, and `predict`, whose tiles read the rows the profiles
+/// reach, repeats the map.
 #[test]
 fn morphological_profiles_are_stored_with_the_features_and_predict_repeats_the_map() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,7 +240,7 @@ fn morphological_profiles_are_stored_with_the_features_and_predict_repeats_the_m
 }
 
 /// The default's models read covariance descriptors of 20 components (here all 8 there are)
-/// beside the other spatial features; with `--covariance-in graph` only the propagation's graph
+/// beside the other spatial features and the morphological profiles of 4; with `--covariance-in graph` only the propagation's graph
 /// reads them, and the model is the one trained without them, byte for byte.
 #[test]
 fn the_default_model_reads_the_descriptors_and_in_the_graph_alone_they_leave_it_unchanged() {
@@ -258,8 +260,11 @@ fn the_default_model_reads_the_descriptors_and_in_the_graph_alone_they_leave_it_
     let read = |run: &Path, f: &str| std::fs::read(run.join(f)).unwrap();
     let json = |run: &Path, f: &str| -> serde_json::Value { serde_json::from_slice(&read(run, f)).unwrap() };
     let width = |run: &Path| json(run, "spatial.json")["mean"].as_array().unwrap().len();
-    // 8 components, each with 2 box and 3 edge-aware means; then the 8 x 9 / 2 descriptors.
-    assert_eq!((width(&default), width(&graph), width(&without)), (8 * 6 + 36, 8 * 6 + 36, 8 * 6));
+    // 8 components, each with 2 box and 3 edge-aware means; an opening and a closing of 4
+    // components from 4 disks; then the 8 x 9 / 2 descriptors.
+    let (means, profiles) = (8 * 6, 2 * 4 * 4);
+    assert_eq!((width(&default), width(&graph), width(&without)), (means + profiles + 36, means + profiles + 36, means + profiles));
+    assert_eq!(json(&default, "spatial.json")["config"]["morphology"]["components"], 4);
     assert_eq!(json(&default, "spatial.json")["config"]["covariance"]["graph_only"], false);
     assert_ne!(read(&default, "m2_model.mpk"), read(&without, "m2_model.mpk"));
     assert_eq!(read(&graph, "m2_model.mpk"), read(&without, "m2_model.mpk"));

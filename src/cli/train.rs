@@ -78,7 +78,7 @@ pub struct TrainOptions {
     pub covariance_in: Option<CovarianceIn>,
     /// Spatial features: the morphological profiles of the leading N principal components
     /// (openings and closings by reconstruction from disks of radius 1, 3, 5 and 7); 0 leaves
-    /// them out [default: 0].
+    /// them out [default: 4; 0 with --defaults spectral].
     #[arg(long)]
     pub morphology_components: Option<usize>,
     /// M2: noise added to q(y|x)'s labelled inputs, in standard deviations of each input

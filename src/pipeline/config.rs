@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::data::corpus::depth_split::CorpusConfig;
 use crate::data::sampling::SplitConfig;
 use crate::data::scaling::ScalingConfig;
-use crate::data::spatial::{CovarianceConfig, SpatialConfig};
+use crate::data::spatial::{CovarianceConfig, MorphologyConfig, SpatialConfig};
 use super::backend::Device;
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierKind;
@@ -121,16 +121,17 @@ pub struct ExperimentConfig {
 }
 
 impl Default for ExperimentConfig {
-    /// M2 on spatial features with local covariance descriptors of 20 components, its map
-    /// regularised by label propagation and a graph cut: q(y|x) of 100 hidden units trained on
-    /// noisy copies of 160 class-balanced labelled pixels a step, 40 epochs, the last kept.
+    /// M2 on spatial features with local covariance descriptors of 20 components and the
+    /// morphological profiles of 4, its map regularised by label propagation and a graph cut:
+    /// q(y|x) of 100 hidden units trained on noisy copies of 160 class-balanced labelled pixels
+    /// a step, 40 epochs, the last kept.
     fn default() -> Self {
         let m2_hidden = vec![100];
         let spectral = ExperimentConfig::spectral();
         ExperimentConfig {
             model: ModelKind::M2,
             input: Input::Spatial,
-            spatial: SpatialConfig { covariance: CovarianceConfig::on(20), ..SpatialConfig::default() },
+            spatial: SpatialConfig { covariance: CovarianceConfig::on(20), morphology: MorphologyConfig::on(4), ..SpatialConfig::default() },
             mrf: MrfConfig::default(),
             propagation: PropagationConfig::default(),
             alpha: 5000.0,

@@ -118,7 +118,7 @@ impl UnlabelledSource for CorpusUnlabelled {
 }
 
 /// Unlabelled pixels held at once: an epoch that visits more (`corpus.unlabelled_per_epoch`
-/// 0, every pixel) is read this many at a time, about 410 MB of the default's 390 spatial
+/// 0, every pixel) is read this many at a time, about 440 MB of the default's 422 spatial
 /// features each.
 const HELD_UNLABELLED: usize = 1 << 18;
 
