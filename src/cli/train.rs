@@ -55,7 +55,8 @@ pub struct TrainOptions {
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
     /// What the model sees of a pixel: its spectrum, or spatial features computed from the image
-    /// alone (principal components with their local and edge-aware means) [default: spatial].
+    /// alone (principal components with their local and edge-aware means, local covariance
+    /// descriptors and morphological profiles) [default: spatial].
     #[arg(long, value_enum)]
     pub input: Option<Input>,
     /// Weight of the graph-cut regularisation of the class map (cost of two neighbours in
