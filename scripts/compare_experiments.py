@@ -7,10 +7,14 @@ draw's split.json is the same in both) and prints, for every budget both hold an
 both ran, the mean OA of each and the per-draw difference (NEW minus BASE, mean ± sample standard
 deviation, as `experiment` gives its own per-draw rows), with on how many draws NEW is ahead.
 
-    python scripts/compare_experiments.py BASE NEW [--budgets 5,10,20]
+    python scripts/compare_experiments.py BASE NEW [--budgets 5,10,20] [--against METHOD]
+
+With `--against METHOD` every method of NEW is compared with that one method of BASE instead of
+with itself; BASE and NEW may then be one folder, to pair two methods of one experiment draw by
+draw (`--against "m2 (spatial) + propagation + graph cut"`: each baseline against the default).
 
 Only the standard library is needed. Bad input (a folder that is not an experiment's, draws that
-differ) is one line on stderr and exit status 2.
+differ, a method BASE did not run) is one line on stderr and exit status 2.
 """
 
 import argparse
@@ -60,8 +64,9 @@ def splits(folder, budget):
     return out
 
 
-def compare(base, new, budget):
-    """Rows (method, base mean, new mean, differences) of one budget, in BASE's method order."""
+def compare(base, new, budget, against=None):
+    """Rows (method, base mean, new mean, differences) of one budget, in BASE's method order: each
+    method against itself, or with `against` each of NEW's against that one of BASE."""
     a, b = per_draw(base, budget), per_draw(new, budget)
     seeds = sorted(set(a) & set(b))
     if not seeds:
@@ -72,11 +77,17 @@ def compare(base, new, budget):
             fail(f"{base if s not in split_a else new}: no split.json of seed {s} at {budget} labels per class, so the draws cannot be checked")
         if split_a[s] != split_b[s]:
             fail(f"{base} and {new}: the draws of seed {s} at {budget} labels per class differ (other scene, budget or split settings)")
-    methods = [m for m in a[seeds[0]] if all(m in a[s] and m in b[s] for s in seeds)]
+    if against is not None and not all(against in a[s] for s in seeds):
+        fail(f"{base}: no method {against!r} on every draw at {budget} labels per class (it ran {sorted(a[seeds[0]])})")
+    if against is None:
+        methods = [m for m in a[seeds[0]] if all(m in a[s] and m in b[s] for s in seeds)]
+    else:
+        methods = [m for m in b[seeds[0]] if m != against and all(m in b[s] for s in seeds)]
     rows = []
     for m in methods:
-        diffs = [100 * (b[s][m] - a[s][m]) for s in seeds]
-        rows.append((m, 100 * statistics.mean(a[s][m] for s in seeds), 100 * statistics.mean(b[s][m] for s in seeds), diffs))
+        reference = m if against is None else against
+        diffs = [100 * (b[s][m] - a[s][reference]) for s in seeds]
+        rows.append((m, 100 * statistics.mean(a[s][reference] for s in seeds), 100 * statistics.mean(b[s][m] for s in seeds), diffs))
     return seeds, rows
 
 
@@ -85,6 +96,7 @@ def main():
     parser.add_argument("base", type=Path, help="the --out folder of the experiment compared against")
     parser.add_argument("new", type=Path, help="the --out folder of the experiment with the change")
     parser.add_argument("--budgets", help="labels per class to compare (comma-separated; default: every budget both hold)")
+    parser.add_argument("--against", metavar="METHOD", help="compare every method of NEW with this method of BASE (BASE and NEW may be one folder)")
     args = parser.parse_args()
     common = sorted(set(budgets_of(args.base)) & set(budgets_of(args.new)))
     if args.budgets:
@@ -99,8 +111,9 @@ def main():
     if not common:
         fail(f"{args.base} and {args.new}: no budget in common")
     # Every budget is checked before anything is printed, so a refusal leaves no partial table.
-    compared = [(budget, *compare(args.base, args.new, budget)) for budget in common]
-    print(f"{args.new} against {args.base}, OA %, on the same draws")
+    compared = [(budget, *compare(args.base, args.new, budget, args.against)) for budget in common]
+    reference = args.base if args.against is None else f"{args.against} of {args.base}"
+    print(f"{args.new} against {reference}, OA %, on the same draws")
     print()
     print("| labels/class | method | base | new | per draw | ahead |")
     print("|---|---|---:|---:|---:|---:|")

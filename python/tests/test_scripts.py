@@ -167,6 +167,21 @@ def test_the_comparison_gives_each_methods_per_draw_difference_on_the_same_draws
     assert rows == ["| 5 | m | 60.0 | 64.3 | +4.3 ± 6.0 | 2/3 |"], run.stdout
 
 
+def test_against_a_method_pairs_two_methods_of_one_experiment_draw_by_draw(tmp_path):
+    splits = [{"train": [s], "valid": [], "test": [9, 8]} for s in range(4)]
+    write_experiment(tmp_path / "one", 10, {"model": [0.60, 0.70, 0.80, 0.90], "baseline": [0.62, 0.66, 0.80, 0.95]}, splits)
+    run = compare(tmp_path / "one", tmp_path / "one", "--against", "model")
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| 10 |")]
+    # Baseline minus model: +2, -4, 0, +5 points, mean 0.75; deviations 1.25, -4.75, -0.75, 4.25,
+    # squares 1.5625 + 22.5625 + 0.5625 + 18.0625 = 42.75, sample variance 14.25, std 3.77. Ahead
+    # on 2 of 4 (a tie is not ahead); the model is not compared with itself.
+    assert rows == ["| 10 | baseline | 75.0 | 75.8 | +0.8 ± 3.8 | 2/4 |"], run.stdout
+    refused = compare(tmp_path / "one", tmp_path / "one", "--against", "no such method")
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout
+    assert "no method 'no such method'" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+
 def test_the_comparison_refuses_other_draws_and_folders_that_are_not_experiments(tmp_path):
     splits = [{"train": [s], "valid": [], "test": [9]} for s in range(2)]
     write_experiment(tmp_path / "base", 10, {"m": [0.5, 0.6]}, splits)
