@@ -6,8 +6,8 @@
 #
 #   [TRAIN_OPTIONS="..."] bash bench/corpus_scale.sh [WORK_DIR] [HYPERSSL] [MAKE_CORPUS]
 #
-# TRAIN_OPTIONS are added to `train`'s arguments (for example "--covariance-components 0", the
-# defaults before the covariance descriptors).
+# TRAIN_OPTIONS are added to `train`'s arguments (for example "--covariance-components 0
+# --morphology-components 0", the defaults before the covariance descriptors and the profiles).
 # WORK_DIR (default /tmp/hyperssl-corpus) receives the 16 files (6.6 GB), the runs and the
 # predictions; the binaries default to target/release/hyperssl and
 # target/release/examples/make_corpus (cargo build --release --example make_corpus).
