@@ -65,8 +65,8 @@ def splits(folder, budget):
 
 
 def compare(base, new, budget, against=None):
-    """Rows (method, base mean, new mean, differences) of one budget, in BASE's method order: each
-    method against itself, or with `against` each of NEW's against that one of BASE."""
+    """Rows (method, base mean, new mean, differences) of one budget: each method of BASE against
+    itself in NEW, or with `against` each of NEW's (in NEW's order) against that one of BASE."""
     a, b = per_draw(base, budget), per_draw(new, budget)
     seeds = sorted(set(a) & set(b))
     if not seeds:
