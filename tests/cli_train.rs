@@ -368,3 +368,33 @@ fn an_experiment_on_an_image_scores_each_method_by_region() {
         assert_eq!(m["metrics"]["regions"]["test_in_labelled"], r["test_in_labelled"], "{}", m["method"]);
     }
 }
+
+/// The classifier alone: fitted without a training loop, stored as `classifier.json` beside the
+/// spatial features, and `predict` repeats its regularised map; in `experiment` its rows take
+/// the place of the baseline it repeats, with no labels-only control.
+#[test]
+fn the_classifier_alone_fits_predicts_its_map_and_takes_its_baselines_place_in_an_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let o = hyperssl(&["train", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap(), "--model", "classifier", "--classifier", "logreg", "--per-class", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("fitted logreg in"), "{}", stdout(&o));
+    assert!(run.join("classifier.json").exists() && run.join("spatial.json").exists());
+    assert!(!run.join("m2_model.mpk").exists());
+    assert!(std::fs::read_to_string(run.join("report.md")).unwrap().contains("LogReg on "));
+    predict_repeats_the_map(&run, &img, dir.path());
+
+    let out = dir.path().join("experiment");
+    let o = hyperssl(&["experiment", img.as_str(), "--labels", lab.as_str(), "--seeds", "1", "--budgets", "5", "--out", out.to_str().unwrap(), "--model", "classifier", "--classifier", "logreg"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results-pc5.json")).unwrap()).unwrap();
+    let methods: Vec<&str> = results[1][0]["methods"].as_array().unwrap().iter().map(|m| m["method"].as_str().unwrap()).collect();
+    let logreg: Vec<&&str> = methods.iter().filter(|m| m.starts_with("logreg (spatial)")).collect();
+    assert_eq!(logreg, [&"logreg (spatial) + propagation + graph cut", &"logreg (spatial) + graph cut", &"logreg (spatial), pixelwise"], "{methods:?}");
+    assert!(methods.contains(&"svm (spatial), pixelwise") && !methods.iter().any(|m| m.contains("labels only")), "{methods:?}");
+    // The model's row is its run folder's map, on the draw `train` made with the same seed.
+    let stored = |root: &Path| -> f64 { serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(root.join("metrics.json")).unwrap()).unwrap()["overall_accuracy"].as_f64().unwrap() };
+    assert_eq!(results[1][0]["methods"][0]["metrics"]["overall_accuracy"].as_f64().unwrap(), stored(&out.join("classifier-pc5-seed0")));
+    assert_eq!(stored(&out.join("classifier-pc5-seed0")), stored(&run));
+}

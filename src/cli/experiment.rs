@@ -59,6 +59,7 @@ fn model_label(cfg: &ExperimentConfig) -> String {
         ModelKind::M1 => format!("m1+{:?}", cfg.classifier).to_lowercase(),
         ModelKind::M2 => "m2".into(),
         ModelKind::M1m2 => "m1+m2".into(),
+        ModelKind::Classifier => cfg.classifier.to_string(),
     };
     format!("{model} ({})", input_label(cfg.input))
 }
@@ -127,7 +128,8 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
             out.push(Comparison { label: format!("unlabelled pixels: {label} + propagation − labels only, graph cut alone"), method: row(label, cfg, Map::Regularised), reference: row(&control, cfg, Map::CutOnly) });
         }
     }
-    if cfg.input == Input::Spatial {
+    // The SVM alone as the model is not compared with itself.
+    if cfg.input == Input::Spatial && label != "svm (spatial)" {
         out.push(Comparison { label: format!("{label} − svm (spatial), both pixelwise"), method: row(label, cfg, Map::Pixelwise), reference: row("svm (spatial)", cfg, Map::Pixelwise) });
     }
     out
@@ -187,6 +189,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
             let preparation = started.elapsed().as_secs_f64();
             for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
+                if cfg.model == ModelKind::Classifier && cfg.classifier == kind {
+                    // The model is this baseline, fitted on the same pixels: its rows are above.
+                    continue;
+                }
                 let started = Instant::now();
                 let scores = baseline(&prepared, &cfg, kind)?;
                 let scores = Scores { map: scores.regularised, without_propagation: scores.without_propagation, pixelwise: scores.pixelwise };
@@ -240,7 +246,7 @@ fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &Experimen
     let label = model_label(cfg);
     let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, "", (budget, seed)), args.options.device)?;
     let mut methods = method_rows(&label, named, scores, seconds);
-    let with_control = cfg.model != ModelKind::M1 && cfg.unlabelled_weight > 0.0;
+    let with_control = matches!(cfg.model, ModelKind::M2 | ModelKind::M1m2) && cfg.unlabelled_weight > 0.0;
     if with_control {
         let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
         let root = model_root(args, cfg, "-labels-only", (budget, seed));
@@ -304,6 +310,19 @@ mod tests {
         assert_eq!(label(ModelKind::M1, Input::Spectra), "m1+svm (spectra)");
         assert_eq!(label(ModelKind::M2, Input::Spatial), "m2 (spatial)");
         assert_eq!(label(ModelKind::M1m2, Input::Spatial), "m1+m2 (spatial)");
+        // The classifier alone is named as the baseline it repeats, whose rows it replaces.
+        assert_eq!(label(ModelKind::Classifier, Input::Spatial), "svm (spatial)");
+        let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, ..Default::default() };
+        assert_eq!(model_label(&logreg), "logreg (spatial)");
+    }
+
+    #[test]
+    fn the_classifier_alone_is_compared_with_the_svm_unless_it_is_the_svm() {
+        let mut cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, ..Default::default() };
+        let c = comparisons(&model_label(&cfg), &cfg, false);
+        assert_eq!((c.len(), c[0].method.as_str(), c[0].reference.as_str()), (1, "logreg (spatial), pixelwise", "svm (spatial), pixelwise"));
+        cfg.classifier = ClassifierKind::Svm;
+        assert!(comparisons(&model_label(&cfg), &cfg, false).is_empty());
     }
 
     #[test]

@@ -42,12 +42,13 @@ fn run_on<B: AutodiffBackend>(data: Data, cfg: &ExperimentConfig, dir: &RunDir, 
 /// Trains the configured model on a scene; returns the text to print.
 fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
-    let bar = progress_bar(cfg.train.epochs);
+    // The classifier alone has no epochs to count.
+    let bar = if cfg.model == ModelKind::Classifier { indicatif::ProgressBar::hidden() } else { progress_bar(cfg.train.epochs) };
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
     let out = match cfg.model {
         ModelKind::M1 => run_m1::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?.run,
-        ModelKind::M2 | ModelKind::M1m2 => run_m2::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?,
+        ModelKind::M2 | ModelKind::M1m2 | ModelKind::Classifier => run_m2::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?,
     };
     let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
     bar.finish_and_clear();
@@ -60,7 +61,11 @@ fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &Run
     if cfg.mrf.is_on() || cfg.propagation.is_on() {
         pixelwise += &scores("the classifier's own classes (metrics_pixelwise.json)", &out.metrics_pixelwise);
     }
-    Ok(format!("{}{pixelwise}\ntrained {epochs} epochs ({seconds:.1} s of training, resumed sessions included); results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
+    let trained = match cfg.model {
+        ModelKind::Classifier => format!("fitted {} in {seconds:.1} s", cfg.classifier),
+        _ => format!("trained {epochs} epochs ({seconds:.1} s of training, resumed sessions included)"),
+    };
+    Ok(format!("{}{pixelwise}\n{trained}; results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
 }
 
 /// Trains M2 on a corpus read from disk; returns the text to print.

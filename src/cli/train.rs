@@ -166,7 +166,7 @@ pub struct TrainOptions {
     pub activation: Option<Activation>,
     #[arg(long, value_enum)]
     pub likelihood: Option<Likelihood>,
-    /// Classifier fitted on M1 features.
+    /// Classifier fitted on M1 features, or on the inputs with `--model classifier` [default: svm].
     #[arg(long, value_enum)]
     pub classifier: Option<ClassifierKind>,
     #[arg(long, value_enum, default_value_t)]

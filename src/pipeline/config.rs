@@ -25,6 +25,22 @@ pub enum ModelKind {
     M2,
     /// M2 trained on M1's latent features (the paper's best model).
     M1m2,
+    /// The classifier (`--classifier`: an SVM or logistic regression) on the inputs themselves,
+    /// no generative model: fitted in seconds where M2 trains for a minute or more.
+    Classifier,
+}
+
+impl ModelKind {
+    /// How titles and tables name the model; `classifier` is the one a configuration fits (M1's
+    /// on its features, or the classifier alone).
+    pub fn name(self, classifier: ClassifierKind) -> String {
+        match self {
+            ModelKind::M1 => format!("M1 + {classifier:?}"),
+            ModelKind::M2 => "M2".into(),
+            ModelKind::M1m2 => "M1+M2".into(),
+            ModelKind::Classifier => format!("{classifier:?}"),
+        }
+    }
 }
 
 /// What the models see of a pixel.

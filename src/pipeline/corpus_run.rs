@@ -153,7 +153,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let started = Instant::now();
     let (dir, resume) = (run.dir.ok_or_else(|| Error::invalid("a corpus run keeps its split and checkpoints in a run folder"))?, run.resume);
     if cfg.model != ModelKind::M2 {
-        return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
+        return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1, M1+M2 and the classifier alone train on a scene held in memory (a smaller folder)"));
     }
     // Propagation's graph joins every pixel's inputs in memory, which a corpus too large to hold
     // cannot; the run stores the settings it has, so `predict` and the report say what was done.

@@ -27,7 +27,7 @@ pub(crate) struct Fitted<B: crate::models::backend::Backend> {
     pub model: TrainedModel<B>,
     /// The training loop's record (of M2's loop for M1+M2).
     pub state: LoopState,
-    /// How M1's classifier chose its hyperparameters (M1 only).
+    /// How the classifier chose its hyperparameters (M1 and the classifier alone).
     pub classifier_fit: Option<FitReport>,
 }
 
@@ -69,6 +69,17 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
             let inputs = M2Inputs { x: &features, logvar: Some(&logvar), dim: selection.kept.len() };
             let (m2, state) = train_m2::<B>(p, inputs, cfg, run.resuming(resume_m2), device)?;
             Ok(Fitted { model: TrainedModel::M1m2 { m1, selection, m2 }, state, classifier_fit: None })
+        }
+        ModelKind::Classifier => {
+            let started = std::time::Instant::now();
+            let train_x = gather_rows(&p.x, p.dim, &p.split.train);
+            let (classifier, report) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, p.dim, &p.classes_of(&p.split.train), p.n_classes), cfg.train.seed)?;
+            if let Some(d) = dir {
+                atomic::write_json(&d.classifier(), &classifier)?;
+            }
+            // No training loop: the record says so, with the fit's time.
+            let state = LoopState { finished: true, elapsed: started.elapsed().as_secs_f64(), ..LoopState::start(cfg.train.learning_rate) };
+            Ok(Fitted { model: TrainedModel::Classifier { classifier }, state, classifier_fit: Some(report) })
         }
     }
 }
@@ -212,7 +223,7 @@ mod tests {
     #[test]
     fn each_model_fitted_on_rows_saves_loads_and_predicts_the_same() {
         let (x, labels, _) = two_clouds(60, 4);
-        for kind in [ModelKind::M1, ModelKind::M2, ModelKind::M1m2] {
+        for kind in [ModelKind::M1, ModelKind::M2, ModelKind::M1m2, ModelKind::Classifier] {
             let model = fit_array::<CpuTrain>(x.view(), &labels, &tiny(kind), &Default::default()).unwrap();
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("model");
@@ -224,6 +235,22 @@ mod tests {
             // A folder holding a model is not overwritten.
             assert!(model.save(&root).unwrap_err().to_string().contains("already holds a run"), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn a_stored_classifier_that_does_not_fit_the_run_is_refused_naming_its_file() {
+        let (x, labels, _) = two_clouds(20, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let (wide, narrow) = (dir.path().join("wide"), dir.path().join("narrow"));
+        let fit = |x: ndarray::ArrayView2<f32>, root: &std::path::Path| fit_array::<CpuTrain>(x, &labels, &tiny(ModelKind::Classifier), &Default::default()).unwrap().save(root).unwrap();
+        fit(x.view(), &wide);
+        fit(x.slice(ndarray::s![.., ..3]), &narrow);
+        std::fs::copy(narrow.join("classifier.json"), wide.join("classifier.json")).unwrap();
+        let refusal = Trained::<Cpu>::load(&wide, &Default::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("classifier.json") && refusal.contains("3 inputs and 2 classes, not the 4 and 2"), "{refusal}");
+        std::fs::remove_file(wide.join("classifier.json")).unwrap();
+        let refusal = Trained::<Cpu>::load(&wide, &Default::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("classifier.json missing"), "{refusal}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::models::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use super::config::{ExperimentConfig, ModelKind};
+use super::config::ExperimentConfig;
 use super::fit::fit_prepared;
 use super::m1_run::{prepare_split, Prepared, ScoredRun};
 use super::outputs;
@@ -122,6 +122,8 @@ pub(crate) struct M2Inputs<'a> {
     pub dim: usize,
 }
 
+/// A run of M2, M1+M2 or the classifier alone on a scene: trained, scored on its test pixels and,
+/// with a run folder, written there.
 pub fn run_m2<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
     run_m2_split::<B>(scene, cfg, None, run, device)
 }
@@ -139,7 +141,7 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
     let mut files = Vec::new();
     if let Some(d) = dir {
         let scored = ScoredRun {
-            title: format!("{} on {}", if cfg.model == ModelKind::M2 { "M2" } else { "M1+M2" }, scene.source.display()),
+            title: format!("{} on {}", cfg.model.name(cfg.classifier), scene.source.display()),
             started,
             pixelwise: &pixelwise,
             predicted: &predicted,
@@ -162,7 +164,9 @@ mod tests {
     use crate::data::array::{RawArray, Samples};
     use crate::data::sampling::{self, SplitConfig, TrainSize};
     use crate::data::LabelMap;
+    use crate::eval::classifier::ClassifierKind;
     use crate::pipeline::backend::CpuTrain;
+    use crate::pipeline::config::ModelKind;
 
     /// A 20 x 20 scene of 6 bands with three classes in vertical stripes and a labelled pixel in
     /// every other one.
@@ -179,24 +183,33 @@ mod tests {
         scene.with_labels(map, path).unwrap()
     }
 
+    /// The default's settings with tiny networks, 3 labelled pixels a class.
+    fn tiny_default() -> ExperimentConfig {
+        let mut c = ExperimentConfig::default();
+        c.m2.hidden_classifier = vec![8];
+        c.m2.hidden_encoder = vec![8];
+        c.m2.hidden_decoder = vec![8];
+        c.m2.latent = 2;
+        c.spatial.components = 3;
+        c.labelled_batch = Some(9);
+        c.train.epochs = 2;
+        c.train.batch_size = 64;
+        c.split = SplitConfig { train: TrainSize::PerClass(3), ..Default::default() };
+        c
+    }
+
     #[test]
     fn the_labels_of_test_pixels_never_reach_training() {
         // The same draw, then the test pixels' labels shuffled among them: the model, its
         // probabilities and its class map must not change (only the scores may).
+        let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, ..tiny_default() };
+        for cfg in [tiny_default(), logreg] {
+            test_labels_leave_the_model_unchanged(&cfg);
+        }
+    }
+
+    fn test_labels_leave_the_model_unchanged(cfg: &ExperimentConfig) {
         let scene = striped_scene(None);
-        let cfg = {
-            let mut c = ExperimentConfig::default();
-            c.m2.hidden_classifier = vec![8];
-            c.m2.hidden_encoder = vec![8];
-            c.m2.hidden_decoder = vec![8];
-            c.m2.latent = 2;
-            c.spatial.components = 3;
-            c.labelled_batch = Some(9);
-            c.train.epochs = 2;
-            c.train.batch_size = 64;
-            c.split = SplitConfig { train: TrainSize::PerClass(3), ..Default::default() };
-            c
-        };
         assert!(cfg.propagation.is_on() && cfg.mrf.is_on(), "the map under test is the default's, propagated and cut");
         let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
         let mut labels: Vec<u8> = scene.labels.as_ref().unwrap().classes.iter().map(|c| c.map_or(0, |c| c as u8 + 1)).collect();
@@ -205,11 +218,28 @@ mod tests {
             labels[i] = test_labels[(n * 7 + 3) % test_labels.len()];
         }
         let permuted = striped_scene(Some(labels));
-        let run = |scene: &Scene| run_m2_split::<CpuTrain>(scene, &cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+        let run = |scene: &Scene| run_m2_split::<CpuTrain>(scene, cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
         let (a, b) = (run(&scene), run(&permuted));
-        assert_eq!(a.probabilities, b.probabilities);
-        assert_eq!(a.predicted, b.predicted);
+        assert_eq!(a.probabilities, b.probabilities, "{:?}", cfg.model);
+        assert_eq!(a.predicted, b.predicted, "{:?}", cfg.model);
         assert_ne!(a.metrics.overall_accuracy, b.metrics.overall_accuracy, "the permutation changed no test label");
+    }
+
+    #[test]
+    fn the_classifier_alone_scores_as_the_same_classifier_fitted_as_a_baseline() {
+        // `experiment` drops the baseline that the model repeats: both must be one fit.
+        let scene = striped_scene(None);
+        for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
+            let cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: kind, ..tiny_default() };
+            let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
+            let run = run_m2_split::<CpuTrain>(&scene, &cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+            let prepared = prepare_split(&scene, &cfg, Some(split), None).unwrap();
+            let reference = crate::pipeline::baseline::baseline(&prepared, &cfg, kind).unwrap();
+            let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
+            assert_eq!(json(&run.metrics_pixelwise), json(&reference.pixelwise), "{kind:?}");
+            assert_eq!(Some(json(&run.metrics)), reference.regularised.as_ref().map(json), "{kind:?}");
+            assert_eq!(run.train_state.epochs_done, 0);
+        }
     }
 
     #[test]

@@ -239,7 +239,7 @@ pub fn write_generated_digits<B: Backend>(dir: &RunDir, trained: &super::trained
             }
             to_vec(m1.decode_mean(matrix::<B>(z1, y.len(), selection.latent, device)))
         }
-        TrainedModel::M1 { .. } => return Ok(None),
+        TrainedModel::M1 { .. } | TrainedModel::Classifier { .. } => return Ok(None),
     };
     let d = side * side;
     if images.len() != y.len() * d {

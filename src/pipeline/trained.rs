@@ -53,6 +53,7 @@ pub enum TrainedModel<B: Backend> {
     M1 { model: M1<B>, classifier: FittedClassifier },
     M2 { model: M2<B> },
     M1m2 { m1: M1<B>, selection: FeatureSelection, m2: M2<B> },
+    Classifier { classifier: FittedClassifier },
 }
 
 impl<B: Backend> TrainedModel<B> {
@@ -73,6 +74,7 @@ impl<B: Backend> TrainedModel<B> {
                 let p = m2.probabilities_of_rows(&f, selection.kept.len(), device);
                 (argmax_rows(&p, k), p)
             }
+            TrainedModel::Classifier { classifier } => (classifier.predict(x), classifier.predict_proba(x)),
         }
     }
 }
@@ -98,6 +100,21 @@ fn load_m1<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, bands: usize, devic
         return Err(Error::bad(&dir.root, "the run has no trained M1 yet (m1_model.mpk missing): finish it with --resume"));
     }
     load_model(&path, M1::new(&cfg.m1, bands, cfg.train.seed, device), device).map_err(|e| sizes_from_config(e, dir))
+}
+
+/// The classifier of a run of the classifier alone, refused when it does not fit the run's
+/// inputs (`dim` values a pixel) and classes (`k`).
+fn load_classifier(dir: &RunDir, dim: usize, k: usize) -> Result<FittedClassifier> {
+    let path = dir.classifier();
+    if !path.exists() {
+        return Err(Error::bad(&dir.root, "the run has no fitted classifier yet (classifier.json missing): finish it with --resume"));
+    }
+    let classifier: FittedClassifier = read_json(&path)?;
+    if (classifier.dim(), classifier.n_classes()) != (dim, k) {
+        let (d, c) = (classifier.dim(), classifier.n_classes());
+        return Err(Error::bad(&path, format!("a classifier of {d} inputs and {c} classes, not the {dim} and {k} of the run's other files")));
+    }
+    Ok(classifier)
 }
 
 /// A model file whose parameters do not fit the layer sizes that `config.toml` gives may be
@@ -147,6 +164,7 @@ impl<B: Backend> Trained<B> {
                 let m2 = load_m2(dir, &config, selection.kept.len(), k, device)?;
                 TrainedModel::M1m2 { m1: load_m1(dir, &config, dim, device)?, selection, m2 }
             }
+            ModelKind::Classifier => TrainedModel::Classifier { classifier: load_classifier(dir, dim, k)? },
         };
         // A run without the file propagates nothing: it was written before propagation existed,
         // or with it off.
@@ -199,6 +217,7 @@ impl<B: Backend> Trained<B> {
             TrainedModel::M1 { model, .. } => Ok(model),
             TrainedModel::M1m2 { m1, .. } => Ok(m1),
             TrainedModel::M2 { .. } => Err(Error::invalid("an M2 run has no M1 features")),
+            TrainedModel::Classifier { .. } => Err(Error::invalid("a run of the classifier alone has no M1 features")),
         }
     }
 
@@ -335,6 +354,7 @@ impl<B: Backend> Trained<B> {
                 atomic::write_json(&dir.m1m2_features(), selection)?;
                 save_model::<B, _>(&path("m2_"), m2)?;
             }
+            TrainedModel::Classifier { classifier } => atomic::write_json(&dir.classifier(), classifier)?,
         }
         // Last: a folder with config.toml is a finished run.
         atomic::write(&dir.config(), self.config.to_toml().as_bytes())
