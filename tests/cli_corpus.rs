@@ -185,3 +185,25 @@ fn a_list_of_files_is_a_corpus_of_those_files_and_a_missing_one_is_named() {
     let err = stderr(&o);
     assert!(err.contains("core009-labeled.hdf5") && err.lines().count() == 1, "{err}");
 }
+
+/// The classifier alone on a corpus read from disk: fitted on the depth split's training pixels,
+/// and `predict` maps a file as it maps one held in memory.
+#[test]
+fn the_classifier_alone_fits_on_a_streamed_corpus_and_predicts_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cores, config) = small_corpus(dir.path());
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let o = hyperssl(&["train", &cores, "--stream", "--config", &config, "--run", run_s, "--model", "classifier", "--classifier", "logreg"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("fitted logreg in") && stdout(&o).contains("depth blocks"), "{}", stdout(&o));
+    assert!(run.join("classifier.json").exists() && !run.join("m2_model.mpk").exists());
+    assert!(std::fs::read_to_string(run.join("report.md")).unwrap().contains("LogReg on the drill-core corpus"));
+    let (maps, alone) = (dir.path().join("maps"), dir.path().join("alone"));
+    let o = hyperssl(&["predict", "--run", run_s, &cores, "--out", maps.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let single = Path::new(&cores).join("core002-labeled.hdf5");
+    let o = hyperssl(&["predict", "--run", run_s, single.to_str().unwrap(), "--out", alone.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(class_map(&maps.join("core002-labeled/class_map.npy")), class_map(&alone.join("class_map.npy")));
+}

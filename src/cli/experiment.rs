@@ -189,8 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
             let preparation = started.elapsed().as_secs_f64();
             for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
-                if cfg.model == ModelKind::Classifier && cfg.classifier == kind {
-                    // The model is this baseline, fitted on the same pixels: its rows are above.
+                if repeats_the_model(&cfg, kind, false) {
                     continue;
                 }
                 let started = Instant::now();
@@ -199,11 +198,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 methods.extend(method_rows(name, &cfg, scores, preparation + started.elapsed().as_secs_f64()));
             }
         }
-        let started = Instant::now();
-        let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
-        methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
+        if !repeats_the_model(&cfg, ClassifierKind::Svm, true) {
+            let started = Instant::now();
+            let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
+            methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
+        }
         Ok((methods, compared))
     })
+}
+
+/// Whether a baseline classifier of `kind` (on the spectra, or on the model's inputs) is the
+/// model itself, the classifier alone fitted on the same pixels: its rows are the model's.
+fn repeats_the_model(cfg: &ExperimentConfig, kind: ClassifierKind, on_spectra: bool) -> bool {
+    cfg.model == ModelKind::Classifier && cfg.classifier == kind && (!on_spectra || cfg.input == Input::Spectra)
 }
 
 /// Every budget's draws (seeds 0..N), each giving its methods' rows and the comparisons to
@@ -290,6 +297,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
         if cfg.input == Input::Spectra {
             baselines.clear();
         }
+        baselines.retain(|&(kind, inputs, _)| !repeats_the_model(&cfg, kind, inputs == BaselineInputs::Spectra));
         baselines.push((ClassifierKind::Svm, BaselineInputs::Spectra, "svm (spectra)"));
         for (kind, inputs, method) in baselines {
             let started = Instant::now();
@@ -314,6 +322,18 @@ mod tests {
         assert_eq!(label(ModelKind::Classifier, Input::Spatial), "svm (spatial)");
         let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, ..Default::default() };
         assert_eq!(model_label(&logreg), "logreg (spatial)");
+    }
+
+    #[test]
+    fn only_the_baseline_the_classifier_alone_repeats_is_left_out() {
+        let mut cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::Svm, ..Default::default() };
+        // On spatial features: the SVM on them, not the SVM on the spectra nor logistic regression.
+        assert!(repeats_the_model(&cfg, ClassifierKind::Svm, false));
+        assert!(!repeats_the_model(&cfg, ClassifierKind::Svm, true) && !repeats_the_model(&cfg, ClassifierKind::LogReg, false));
+        cfg.input = Input::Spectra;
+        assert!(repeats_the_model(&cfg, ClassifierKind::Svm, true));
+        cfg.model = ModelKind::M2;
+        assert!(!repeats_the_model(&cfg, ClassifierKind::Svm, true) && !repeats_the_model(&cfg, ClassifierKind::Svm, false));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use hyperssl::pipeline::m1_run::run_m1;
 use hyperssl::pipeline::m2_run::run_m2;
 use hyperssl::pipeline::run_dir::{RunDir, RunSession};
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
+use hyperssl::train::LoopState;
 
 use super::train::{progress_bar, report_progress};
 
@@ -42,15 +43,14 @@ fn run_on<B: AutodiffBackend>(data: Data, cfg: &ExperimentConfig, dir: &RunDir, 
 /// Trains the configured model on a scene; returns the text to print.
 fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
-    // The classifier alone has no epochs to count.
-    let bar = if cfg.model == ModelKind::Classifier { indicatif::ProgressBar::hidden() } else { progress_bar(cfg.train.epochs) };
+    let bar = bar_of(cfg);
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
     let out = match cfg.model {
         ModelKind::M1 => run_m1::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?.run,
         ModelKind::M2 | ModelKind::M1m2 | ModelKind::Classifier => run_m2::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?,
     };
-    let (metrics, epochs, seconds, files) = (out.metrics, out.train_state.epochs_done, out.train_state.elapsed, out.files);
+    let (metrics, files) = (out.metrics, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();
     let scores = |what: &str, m: &hyperssl::eval::Metrics| format!("{what}: OA {:.2}%, AA {:.2}%, kappa {:.4}\n", 100.0 * m.overall_accuracy, 100.0 * m.average_accuracy, m.kappa);
@@ -61,29 +61,40 @@ fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &Run
     if cfg.mrf.is_on() || cfg.propagation.is_on() {
         pixelwise += &scores("the classifier's own classes (metrics_pixelwise.json)", &out.metrics_pixelwise);
     }
-    let trained = match cfg.model {
-        ModelKind::Classifier => format!("fitted {} in {seconds:.1} s", cfg.classifier),
-        _ => format!("trained {epochs} epochs ({seconds:.1} s of training, resumed sessions included)"),
-    };
-    Ok(format!("{}{pixelwise}\n{trained}; results in {}:\n{listing}", metrics.table(&names), dir.root.display()))
+    Ok(format!("{}{pixelwise}\n{}; results in {}:\n{listing}", metrics.table(&names), trained(cfg, &out.train_state), dir.root.display()))
 }
 
-/// Trains M2 on a corpus read from disk; returns the text to print.
+/// The progress bar of a run's epochs; hidden for the classifier alone, which has none.
+fn bar_of(cfg: &ExperimentConfig) -> indicatif::ProgressBar {
+    match cfg.model {
+        ModelKind::Classifier => indicatif::ProgressBar::hidden(),
+        _ => progress_bar(cfg.train.epochs),
+    }
+}
+
+/// What the run trained, and for how long.
+fn trained(cfg: &ExperimentConfig, state: &LoopState) -> String {
+    match cfg.model {
+        ModelKind::Classifier => format!("fitted {} in {:.1} s", cfg.classifier, state.elapsed),
+        _ => format!("trained {} epochs ({:.1} s of training, resumed sessions included)", state.epochs_done, state.elapsed),
+    }
+}
+
+/// Trains M2 (or fits the classifier alone) on a corpus read from disk; returns the text to print.
 fn corpus_on<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
-    let bar = progress_bar(cfg.train.epochs);
+    let bar = bar_of(cfg);
     let mut progress = report_progress(&bar);
     let out = run_corpus_m2::<B>(corpus, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
     bar.finish_and_clear();
     let names: Vec<String> = read_json::<ClassInfo>(&dir.classes())?.names;
     let listing: String = out.files.iter().map(|f| format!("  {}\n", f.display())).collect();
     Ok(format!(
-        "{}test pixels: {} in depth blocks held out (each scored alone; `hyperssl predict --run {}` maps the files with the graph cut)\n\ntrained {} epochs ({:.1} s of training, resumed sessions included); results in {}:\n{listing}",
+        "{}test pixels: {} in depth blocks held out (each scored alone; `hyperssl predict --run {}` maps the files with the graph cut)\n\n{}; results in {}:\n{listing}",
         out.metrics.table(&names),
         out.split.test.len(),
         dir.root.display(),
-        out.train_state.epochs_done,
-        out.train_state.elapsed,
+        trained(cfg, &out.train_state),
         dir.root.display()
     ))
 }

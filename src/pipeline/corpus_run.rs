@@ -27,6 +27,7 @@ use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::error::{Error, Result};
 use crate::data::array::argmax_rows;
+use crate::eval::classifier::{fit_classifier, Classifier, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::backend::AutodiffBackend;
 use crate::models::tensors::column_moments;
@@ -147,13 +148,14 @@ fn transforms(corpus: &Corpus, cfg: &ExperimentConfig, dir: &RunDir, resume: boo
     Ok(PixelTransform { scaler, spatial })
 }
 
-/// Trains M2 on a corpus and scores its test pixels; the run folder gets what `predict` needs
-/// (configuration, scaling, spatial features, classes, model) and the split by depth blocks.
-pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, mut run: RunSession, device: &B::Device) -> Result<CorpusOutcome> {
+/// Trains M2 (or fits the classifier alone) on a corpus and scores its test pixels; the run
+/// folder gets what `predict` needs (configuration, scaling, spatial features, classes, model)
+/// and the split by depth blocks.
+pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<CorpusOutcome> {
     let started = Instant::now();
     let (dir, resume) = (run.dir.ok_or_else(|| Error::invalid("a corpus run keeps its split and checkpoints in a run folder"))?, run.resume);
-    if cfg.model != ModelKind::M2 {
-        return Err(Error::invalid("a corpus read from disk as it trains takes --model m2; M1, M1+M2 and the classifier alone train on a scene held in memory (a smaller folder)"));
+    if !matches!(cfg.model, ModelKind::M2 | ModelKind::Classifier) {
+        return Err(Error::invalid("a corpus read from disk as it trains takes --model m2 or --model classifier; M1 and M1+M2 train on a scene held in memory (a smaller folder)"));
     }
     // Propagation's graph joins every pixel's inputs in memory, which a corpus too large to hold
     // cannot; the run stores the settings it has, so `predict` and the report say what was done.
@@ -170,13 +172,35 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let classes = corpus_classes(corpus)?;
     let k = classes.values.len();
     let transform = transforms(corpus, cfg, dir, resume)?;
-    let dim = transform.dim();
     let split = split_by_depth(corpus, &classes, cfg, transform.halo())?;
     atomic::write(&dir.config(), cfg.to_toml().as_bytes())?;
     atomic::write_json(&files_path, &files)?;
     atomic::write_json(&dir.root.join("corpus_split.json"), &split)?;
     dir.write_model_inputs(&transform.scaler, transform.spatial.as_ref(), &stacked_indices(files, &split), &classes)?;
+    let (train_state, metrics) = match cfg.model {
+        ModelKind::Classifier => fit_classifier_on_corpus(corpus, cfg, (&transform, &split, k), dir)?,
+        _ => train_m2_on_corpus::<B>(corpus, cfg, (&transform, &split, k), run, device)?,
+    };
+    atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
+    let mut written = outputs::write_learning_curves(dir)?;
+    let report = RunReport {
+        metrics: Some(metrics.clone()),
+        seconds: started.elapsed().as_secs_f64(),
+        images: outputs::file_names(&written),
+        ..corpus_report(corpus, cfg, &split, &classes, dir)?
+    };
+    written.push(outputs::write_run_report(dir, &report)?);
+    Ok(CorpusOutcome { metrics, split, train_state, seconds: started.elapsed().as_secs_f64(), files: written })
+}
 
+/// What a corpus run has fitted before it trains: its inputs' transform, its split and its
+/// number of classes.
+type CorpusInputs<'a> = (&'a PixelTransform, &'a CorpusSplit, usize);
+
+/// M2 trained on the split's labelled pixels and every epoch's draw of the corpus's pixels;
+/// the loop's record and the scores of the test pixels.
+fn train_m2_on_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, (transform, split, k): CorpusInputs, mut run: RunSession, device: &B::Device) -> Result<(LoopState, Metrics)> {
+    let dim = transform.dim();
     let draw = EpochDraw::new(corpus, transform.clone(), cfg.corpus.chunk_rows, cfg.corpus.unlabelled_per_epoch, cfg.train.seed);
     let per_epoch = draw.per_epoch();
     // Epoch 0's pixels, or its first ones when it is read in parts: the output's initial
@@ -185,7 +209,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let (mean, var) = column_moments(&first, dim);
     // Training and validation pixels are capped per class; the test pixels are not, so they
     // are read after training, when the epoch's draw no longer takes memory.
-    let [train_x, valid_x] = gather_sets(corpus, &transform, [&split.train, &split.valid])?;
+    let [train_x, valid_x] = gather_sets(corpus, transform, [&split.train, &split.valid])?;
     let data = M2Data {
         dim,
         n_classes: k,
@@ -200,17 +224,19 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, m
     let outcome = train(&mut task, model, &cfg.train, run.training("m2_"), device)?;
     drop(task);
     let model = outcome.best.valid();
-    let metrics = score_in_parts(corpus, &transform, &split.test, k, |x| argmax_rows(&model.probabilities_of_rows(x, dim, device), k))?;
-    atomic::write_json(&dir.metrics_pixelwise(), &metrics)?;
-    let mut written = outputs::write_learning_curves(dir)?;
-    let report = RunReport {
-        metrics: Some(metrics.clone()),
-        seconds: started.elapsed().as_secs_f64(),
-        images: outputs::file_names(&written),
-        ..corpus_report(corpus, cfg, &split, &classes, dir)?
-    };
-    written.push(outputs::write_run_report(dir, &report)?);
-    Ok(CorpusOutcome { metrics, split, train_state: outcome.state, seconds: started.elapsed().as_secs_f64(), files: written })
+    let metrics = score_in_parts(corpus, transform, &split.test, k, |x| argmax_rows(&model.probabilities_of_rows(x, dim, device), k))?;
+    Ok((outcome.state, metrics))
+}
+
+/// The classifier alone fitted on the split's training pixels and stored in `dir`; a record
+/// of no epochs with the fit's time, and the scores of the test pixels.
+fn fit_classifier_on_corpus(corpus: &Corpus, cfg: &ExperimentConfig, (transform, split, k): CorpusInputs, dir: &RunDir) -> Result<(LoopState, Metrics)> {
+    let started = Instant::now();
+    let train_x = gather(corpus, transform, &split.train)?;
+    let (classifier, _) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, transform.dim(), &PixelRef::classes(&split.train), k), cfg.train.seed)?;
+    atomic::write_json(&dir.classifier(), &classifier)?;
+    let state = LoopState { finished: true, elapsed: started.elapsed().as_secs_f64(), ..LoopState::start(cfg.train.learning_rate) };
+    Ok((state, score_in_parts(corpus, transform, &split.test, k, |x| classifier.predict(x))?))
 }
 
 /// Refuses to resume a run on other files than those it stored at `path`.
@@ -251,7 +277,7 @@ fn split_by_depth(corpus: &Corpus, classes: &ClassInfo, cfg: &ExperimentConfig, 
 fn corpus_report(corpus: &Corpus, cfg: &ExperimentConfig, split: &CorpusSplit, classes: &ClassInfo, dir: &RunDir) -> Result<RunReport> {
     let files = corpus.files();
     Ok(RunReport {
-        title: format!("M2 on the drill-core corpus {}", files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
+        title: format!("{} on the drill-core corpus {}", cfg.model.name(cfg.classifier), files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
         data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.len(), corpus.cols(), corpus.bands(), corpus.n_pixels()),
         splits: vec![
             ("labelled train".into(), split.train.len()),
@@ -373,5 +399,33 @@ mod tests {
         // M1 does not stream.
         cfg.model = ModelKind::M1;
         assert!(run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: false, progress: &mut |_| {} }, &device).unwrap_err().to_string().contains("--model m2"));
+    }
+
+    #[test]
+    fn the_classifier_alone_on_a_corpus_scores_as_the_same_classifier_fitted_from_the_stored_run() {
+        // `corpus_baseline` reads the run's stored split and transforms back from its folder and
+        // fits anew: the run's own scores must be those.
+        use crate::eval::classifier::ClassifierKind;
+        use crate::pipeline::corpus_baseline::{corpus_baseline, BaselineInputs};
+        // Noisy enough that the classifiers err.
+        let files = tempfile::tempdir().unwrap();
+        SyntheticCorpus { files: 3, rows: 40, cols: 6, bands: 8, classes: 3, labelled_share: 0.2, dominant_share: 0.5, layer_rows: (3, 9), noise: 3000.0, ..Default::default() }.write(files.path()).unwrap();
+        let corpus = Corpus::open(files.path()).unwrap().with_label_kind(LabelKind::Mineralogy);
+        for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
+            let run = tempfile::tempdir().unwrap();
+            let dir = RunDir::create(run.path(), false).unwrap();
+            let mut cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: kind, ..Default::default() };
+            cfg.spatial = crate::data::spatial::SpatialConfig { components: 3, box_windows: vec![3], edge_radii: vec![1], ..Default::default() };
+            cfg.corpus = CorpusConfig { block_rows: 4, ..Default::default() };
+            let out = run_corpus::<CpuTrain>(&corpus, &cfg, RunSession { dir: Some(&dir), resume: false, progress: &mut |_| {} }, &Default::default()).unwrap();
+            assert_eq!(out.train_state.epochs_done, 0);
+            assert!(run.path().join("classifier.json").exists() && !run.path().join("m2_model.mpk").exists());
+            let json = |m: &Metrics| serde_json::to_value(m).unwrap();
+            let reference = corpus_baseline(&corpus, &dir, kind, BaselineInputs::Model).unwrap();
+            assert_eq!(json(&out.metrics), json(&reference), "{kind:?}");
+            assert!(out.metrics.overall_accuracy < 1.0, "a test that any classifier passes");
+            let trained = crate::pipeline::trained::Trained::<crate::pipeline::backend::Cpu>::load(run.path(), &Default::default()).unwrap();
+            assert!(matches!(trained.model, crate::pipeline::trained::TrainedModel::Classifier { .. }));
+        }
     }
 }
