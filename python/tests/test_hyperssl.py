@@ -169,6 +169,29 @@ def test_python_and_the_command_line_train_the_same_model_and_read_each_others_r
     np.testing.assert_array_equal(np.load(out / "class_map.npy"), cli_map)
 
 
+def test_the_classifier_alone_fits_a_scene_as_the_command_line_does(tmp_path):
+    binary = cli()
+    cube, labels = small_scene(tmp_path)
+    run = tmp_path / "cli-run"
+    subprocess.run(
+        [binary, "train", str(tmp_path / "scene.npy"), "--labels", str(tmp_path / "gt.npy"),
+         "--model", "classifier", "--classifier", "logreg", "--per-class", "10", "--run", str(run)],
+        check=True, capture_output=True,
+    )
+    cli_map = np.load(run / "class_map.npy")
+    import json
+    train = json.loads((run / "split.json").read_text())["train"]
+    chosen = np.zeros(labels.size, np.uint8)
+    chosen[train] = labels.ravel()[train]
+    model = hyperssl.fit_scene(cube, chosen.reshape(labels.shape), model="classifier", classifier="logreg")
+    class_map, probabilities = model.predict(cube)
+    np.testing.assert_array_equal(class_map, cli_map)
+    assert probabilities.shape == (24, 24, 3) and np.allclose(probabilities.sum(axis=2), 1, atol=1e-5)
+    model.save(tmp_path / "py-model")
+    np.testing.assert_array_equal(hyperssl.load(tmp_path / "py-model").predict(cube)[0], cli_map)
+    assert (tmp_path / "py-model" / "classifier.json").exists()
+
+
 def test_bad_input_raises_the_exception_python_expects(tmp_path):
     X, y, _ = two_clouds(per=20)
     with pytest.raises(ValueError, match="unknown setting"):
