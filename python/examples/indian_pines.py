@@ -21,3 +21,7 @@ print(f"SVC on spectra:         {svm.score(X[test], y_true[test]):.4f}")
 model = hyperssl.fit_scene(cube, np.maximum(y, 0).reshape(truth.shape))  # the default model
 class_map, probabilities = model.predict(cube)
 print(f"fit_scene (the default): {np.mean(class_map.ravel()[test] == y_true[test]):.4f}")
+
+fast = hyperssl.fit_scene(cube, np.maximum(y, 0).reshape(truth.shape), model="classifier", classifier="logreg")
+class_map, probabilities = fast.predict(cube)
+print(f"fit_scene, logistic regression alone: {np.mean(class_map.ravel()[test] == y_true[test]):.4f}")
