@@ -129,7 +129,7 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
         }
     }
     // The SVM alone as the model is not compared with itself.
-    if cfg.input == Input::Spatial && label != "svm (spatial)" {
+    if cfg.input == Input::Spatial && !repeats_the_model(cfg, ClassifierKind::Svm, false) {
         out.push(Comparison { label: format!("{label} − svm (spatial), both pixelwise"), method: row(label, cfg, Map::Pixelwise), reference: row("svm (spatial)", cfg, Map::Pixelwise) });
     }
     out

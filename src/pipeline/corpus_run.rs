@@ -276,19 +276,18 @@ fn split_by_depth(corpus: &Corpus, classes: &ClassInfo, cfg: &ExperimentConfig, 
 /// (the scores, time and pictures are the caller's).
 fn corpus_report(corpus: &Corpus, cfg: &ExperimentConfig, split: &CorpusSplit, classes: &ClassInfo, dir: &RunDir) -> Result<RunReport> {
     let files = corpus.files();
+    let mut splits = vec![("labelled train".into(), split.train.len()), ("labelled validation".into(), split.valid.len()), ("test".into(), split.test.len())];
+    // The classifier alone reads no unlabelled pixel; for M2, 0 asks for every pixel.
+    if cfg.model != ModelKind::Classifier {
+        splits.push(("unlabelled per epoch".into(), match cfg.corpus.unlabelled_per_epoch {
+            0 => corpus.n_pixels(),
+            n => n.min(corpus.n_pixels()),
+        }));
+    }
     Ok(RunReport {
         title: format!("{} on the drill-core corpus {}", cfg.model.name(cfg.classifier), files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
         data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.len(), corpus.cols(), corpus.bands(), corpus.n_pixels()),
-        splits: vec![
-            ("labelled train".into(), split.train.len()),
-            ("labelled validation".into(), split.valid.len()),
-            ("test".into(), split.test.len()),
-            // 0 asks for every pixel.
-            ("unlabelled per epoch".into(), match cfg.corpus.unlabelled_per_epoch {
-                0 => corpus.n_pixels(),
-                n => n.min(corpus.n_pixels()),
-            }),
-        ],
+        splits,
         class_names: classes.names.clone(),
         metrics: None,
         config: cfg.to_toml(),
