@@ -4,7 +4,7 @@ use hyperssl::models::backend::AutodiffBackend;
 use hyperssl::atomic::read_json;
 use hyperssl::data::corpus::Corpus;
 use hyperssl::data::Scene;
-use hyperssl::pipeline::corpus_run::run_corpus as run_corpus_m2;
+use hyperssl::pipeline::corpus_run::run_corpus;
 use hyperssl::pipeline::trained::ClassInfo;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::m1_run::run_m1;
@@ -85,7 +85,7 @@ fn corpus_on<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, dir: &
     let device = B::Device::default();
     let bar = bar_of(cfg);
     let mut progress = report_progress(&bar);
-    let out = run_corpus_m2::<B>(corpus, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
+    let out = run_corpus::<B>(corpus, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
     bar.finish_and_clear();
     let names: Vec<String> = read_json::<ClassInfo>(&dir.classes())?.names;
     let listing: String = out.files.iter().map(|f| format!("  {}\n", f.display())).collect();

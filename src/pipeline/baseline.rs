@@ -5,9 +5,8 @@
 use crate::data::sampling::Split;
 use crate::data::Scene;
 use crate::error::Result;
-use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind, LabelledRows};
+use crate::eval::classifier::{Classifier, ClassifierKind};
 use crate::eval::metrics::Metrics;
-use crate::data::array::gather_rows;
 
 use super::config::{ExperimentConfig, Input};
 use super::m1_run::{prepare_split, Prepared};
@@ -25,8 +24,7 @@ pub struct BaselineScores {
 /// spatial inputs, spatial features: see [`prepare_split`]), then scored on the test pixels.
 /// Several baselines on one draw share one preparation.
 pub fn baseline(p: &Prepared, cfg: &ExperimentConfig, kind: ClassifierKind) -> Result<BaselineScores> {
-    let y = p.classes_of(&p.split.train);
-    let (clf, _) = fit_classifier(kind, LabelledRows::new(&gather_rows(&p.x, p.dim, &p.split.train), p.dim, &y, p.n_classes), cfg.train.seed)?;
+    let (clf, _) = p.fit_classifier(kind, (&p.x, p.dim), cfg.train.seed)?;
     let pixelwise = clf.predict(&p.x);
     let (mut regularised, mut without_propagation) = (None, None);
     if cfg.mrf.is_on() || cfg.propagation.is_on() {

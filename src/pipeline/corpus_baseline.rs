@@ -3,16 +3,16 @@
 //! files with the run's stored transform, so that it sees what the model saw.
 
 use super::config::ExperimentConfig;
-use super::corpus_run::{gather, score_in_parts};
+use super::corpus_run::{fit_on_training_pixels, score_in_parts};
 use super::run_dir::RunDir;
 use super::trained::ClassInfo;
 use crate::atomic::read_json;
-use crate::data::corpus::depth_split::{CorpusSplit, PixelRef};
+use crate::data::corpus::depth_split::CorpusSplit;
 use crate::data::corpus::inputs::PixelTransform;
 use crate::data::corpus::Corpus;
 use crate::data::scaling::Scaler;
 use crate::error::Result;
-use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind, LabelledRows};
+use crate::eval::classifier::{Classifier, ClassifierKind};
 use crate::eval::metrics::Metrics;
 
 /// What a corpus baseline reads of each pixel.
@@ -35,7 +35,6 @@ pub fn corpus_baseline(corpus: &Corpus, dir: &RunDir, kind: ClassifierKind, inpu
         _ => None,
     };
     let transform = PixelTransform { scaler: Scaler::load(&dir.scaler())?, spatial };
-    let x = gather(corpus, &transform, &split.train)?;
-    let (classifier, _) = fit_classifier(kind, LabelledRows::new(&x, transform.dim(), &PixelRef::classes(&split.train), k), cfg.train.seed)?;
+    let classifier = fit_on_training_pixels(corpus, (&transform, &split, k), kind, cfg.train.seed)?;
     score_in_parts(corpus, &transform, &split.test, k, |x| classifier.predict(x))
 }

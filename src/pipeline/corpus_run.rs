@@ -27,7 +27,7 @@ use crate::data::sampling::Split;
 use crate::data::scaling::Scaler;
 use crate::error::{Error, Result};
 use crate::data::array::argmax_rows;
-use crate::eval::classifier::{fit_classifier, Classifier, LabelledRows};
+use crate::eval::classifier::{fit_classifier, Classifier, ClassifierKind, FittedClassifier, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::models::backend::AutodiffBackend;
 use crate::models::tensors::column_moments;
@@ -195,7 +195,7 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, r
 
 /// What a corpus run has fitted before it trains: its inputs' transform, its split and its
 /// number of classes.
-type CorpusInputs<'a> = (&'a PixelTransform, &'a CorpusSplit, usize);
+pub(crate) type CorpusInputs<'a> = (&'a PixelTransform, &'a CorpusSplit, usize);
 
 /// M2 trained on the split's labelled pixels and every epoch's draw of the corpus's pixels;
 /// the loop's record and the scores of the test pixels.
@@ -230,13 +230,19 @@ fn train_m2_on_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfi
 
 /// The classifier alone fitted on the split's training pixels and stored in `dir`; a record
 /// of no epochs with the fit's time, and the scores of the test pixels.
-fn fit_classifier_on_corpus(corpus: &Corpus, cfg: &ExperimentConfig, (transform, split, k): CorpusInputs, dir: &RunDir) -> Result<(LoopState, Metrics)> {
+fn fit_classifier_on_corpus(corpus: &Corpus, cfg: &ExperimentConfig, inputs: CorpusInputs, dir: &RunDir) -> Result<(LoopState, Metrics)> {
     let started = Instant::now();
-    let train_x = gather(corpus, transform, &split.train)?;
-    let (classifier, _) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, transform.dim(), &PixelRef::classes(&split.train), k), cfg.train.seed)?;
+    let classifier = fit_on_training_pixels(corpus, inputs, cfg.classifier, cfg.train.seed)?;
     atomic::write_json(&dir.classifier(), &classifier)?;
-    let state = LoopState { finished: true, elapsed: started.elapsed().as_secs_f64(), ..LoopState::start(cfg.train.learning_rate) };
+    let state = LoopState::without_epochs(started.elapsed().as_secs_f64());
+    let (transform, split, k) = inputs;
     Ok((state, score_in_parts(corpus, transform, &split.test, k, |x| classifier.predict(x))?))
+}
+
+/// A classifier of `kind` fitted on the split's training pixels, read from the corpus.
+pub(crate) fn fit_on_training_pixels(corpus: &Corpus, (transform, split, k): CorpusInputs, kind: ClassifierKind, seed: u64) -> Result<FittedClassifier> {
+    let train_x = gather(corpus, transform, &split.train)?;
+    Ok(fit_classifier(kind, LabelledRows::new(&train_x, transform.dim(), &PixelRef::classes(&split.train), k), seed)?.0)
 }
 
 /// Refuses to resume a run on other files than those it stored at `path`.

@@ -18,7 +18,7 @@ use crate::data::array::gather_rows;
 use crate::data::sampling::Split;
 use crate::data::{LabelMap, RawArray, Samples, Scene};
 use crate::error::{Error, Result};
-use crate::eval::classifier::{fit_classifier, FitReport, LabelledRows};
+use crate::eval::classifier::FitReport;
 use crate::train::checkpoint::LoopState;
 use crate::train::trainer::Progress;
 
@@ -39,9 +39,7 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
         ModelKind::M1 => {
             let outcome = train_m1::<B>(p, cfg, run, device)?;
             let (features, _) = dist_qz(&outcome.best, &p.x, p.dim, device);
-            let latent = outcome.best.latent_dim();
-            let train_x = gather_rows(&features, latent, &p.split.train);
-            let (classifier, report) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, latent, &p.classes_of(&p.split.train), p.n_classes), cfg.train.seed)?;
+            let (classifier, report) = p.fit_classifier(cfg.classifier, (&features, outcome.best.latent_dim()), cfg.train.seed)?;
             if let Some(d) = dir {
                 atomic::write_json(&d.classifier(), &classifier)?;
             }
@@ -72,13 +70,11 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
         }
         ModelKind::Classifier => {
             let started = std::time::Instant::now();
-            let train_x = gather_rows(&p.x, p.dim, &p.split.train);
-            let (classifier, report) = fit_classifier(cfg.classifier, LabelledRows::new(&train_x, p.dim, &p.classes_of(&p.split.train), p.n_classes), cfg.train.seed)?;
+            let (classifier, report) = p.fit_classifier(cfg.classifier, (&p.x, p.dim), cfg.train.seed)?;
             if let Some(d) = dir {
                 atomic::write_json(&d.classifier(), &classifier)?;
             }
-            // No training loop: the record says so, with the fit's time.
-            let state = LoopState { finished: true, elapsed: started.elapsed().as_secs_f64(), ..LoopState::start(cfg.train.learning_rate) };
+            let state = LoopState::without_epochs(started.elapsed().as_secs_f64());
             Ok(Fitted { model: TrainedModel::Classifier { classifier }, state, classifier_fit: Some(report) })
         }
     }

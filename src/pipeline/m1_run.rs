@@ -18,7 +18,7 @@ use crate::data::spatial::SpatialFeatures;
 use crate::data::Scene;
 use crate::report::RunReport;
 use crate::error::{Error, Result};
-use crate::eval::classifier::{FitReport, FittedClassifier};
+use crate::eval::classifier::{fit_classifier, ClassifierKind, FitReport, FittedClassifier, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
 use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
 use crate::eval::propagation::Seeds;
@@ -59,6 +59,13 @@ impl Prepared {
     /// Classes of labelled pixels (the split only holds labelled ones in train/valid/test).
     pub fn classes_of(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter().map(|&i| self.classes[i].map_or(0, |c| c as usize)).collect()
+    }
+
+    /// A classifier of `kind` fitted on the training pixels' rows of `x` (every pixel, `dim`
+    /// wide: the inputs themselves or features made from them).
+    pub fn fit_classifier(&self, kind: ClassifierKind, (x, dim): (&[f32], usize), seed: u64) -> Result<(FittedClassifier, FitReport)> {
+        let train_x = gather_rows(x, dim, &self.split.train);
+        fit_classifier(kind, LabelledRows::new(&train_x, dim, &self.classes_of(&self.split.train), self.n_classes), seed)
     }
 
     /// The rows of the propagation's graph and their width.

@@ -48,6 +48,12 @@ impl LoopState {
             log: Vec::new(),
         }
     }
+
+    /// The record of a model fitted without a training loop (the classifier alone): no epochs,
+    /// finished, `seconds` of fitting.
+    pub fn without_epochs(seconds: f64) -> Self {
+        LoopState { finished: true, elapsed: seconds, ..LoopState::start(0.0) }
+    }
 }
 
 fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
