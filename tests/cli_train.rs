@@ -361,7 +361,7 @@ fn an_experiment_on_an_image_scores_each_method_by_region() {
     let oa_in = r["correct_in_labelled"].as_f64().unwrap() / r["test_in_labelled"].as_f64().unwrap();
     let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("results-pc5.json")).unwrap()).unwrap();
     let model = &results[0]["methods"][0];
-    assert_eq!(model["method"], "m2 (spatial) + propagation + graph cut");
+    assert_eq!(model["method"], "m2+logreg (spatial) + propagation + graph cut");
     assert!((model["oa_in_labelled_regions"]["mean"].as_f64().unwrap() - oa_in).abs() < 1e-12, "{model} against {r}");
     // Every method of the draw, the baselines included, is scored by region on the same pixels.
     for m in results[1][0]["methods"].as_array().unwrap() {
@@ -397,4 +397,44 @@ fn the_classifier_alone_fits_predicts_its_map_and_takes_its_baselines_place_in_a
     let stored = |root: &Path| -> f64 { serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(root.join("metrics.json")).unwrap()).unwrap()["overall_accuracy"].as_f64().unwrap() };
     assert_eq!(results[1][0]["methods"][0]["metrics"]["overall_accuracy"].as_f64().unwrap(), stored(&out.join("classifier-pc5-seed0")));
     assert_eq!(stored(&out.join("classifier-pc5-seed0")), stored(&run));
+}
+
+/// M2 with a partner classifier (the default's logistic regression): `train` stores it beside
+/// M2 and names it in the report, `predict` repeats the map made from both, `experiment` names
+/// the model with it, `--partner none` leaves it out; asking a partner of another model is one
+/// line and exit 2.
+#[test]
+fn m2_with_a_partner_stores_it_predicts_its_map_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let run = dir.path().join("run");
+    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", run.to_str().unwrap(), "--partner", "logreg"];
+    args.extend(TINY);
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run.join("classifier.json").exists() && run.join("m2_model.mpk").exists());
+    assert!(std::fs::read_to_string(run.join("report.md")).unwrap().contains("M2 with LogReg on "));
+    assert!(std::fs::read_to_string(run.join("config.toml")).unwrap().contains("partner = \"logreg\""));
+    predict_repeats_the_map(&run, &img, dir.path());
+
+    let out = dir.path().join("experiment");
+    let mut args = vec!["experiment", img.as_str(), "--labels", lab.as_str(), "--seeds", "1", "--budgets", "5", "--out", out.to_str().unwrap(), "--partner", "logreg"];
+    args.extend(TINY.iter().filter(|a| !["--per-class", "5"].contains(a)));
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("| m2+logreg (spatial) + propagation + graph cut |") && summary.contains("| m2+logreg (spatial), labels only, pixelwise |"), "{summary}");
+
+    let alone = dir.path().join("alone");
+    let mut args = vec!["train", img.as_str(), "--labels", lab.as_str(), "--run", alone.to_str().unwrap(), "--partner", "none"];
+    args.extend(TINY);
+    let o = hyperssl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!alone.join("classifier.json").exists() && alone.join("m2_model.mpk").exists());
+    assert!(std::fs::read_to_string(alone.join("report.md")).unwrap().contains("M2 on "));
+
+    let o = hyperssl(&["train", img.as_str(), "--labels", lab.as_str(), "--run", dir.path().join("m1").to_str().unwrap(), "--model", "m1", "--partner", "svm"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("takes model = m2"), "{}", stderr(&o));
 }

@@ -63,12 +63,24 @@ class SceneModel:
         return f"SceneModel(classes={self._model.classes}, spatial={self._model.spatial})"
 
 
+def _chosen(model, settings, keywords):
+    """The settings asked for, by their dotted names; a model other than M2 goes without M2's
+    partner classifier unless one is asked for (and then refused)."""
+    chosen = {"model": model}
+    if model != "m2":
+        chosen["partner"] = None
+    chosen.update({_setting_name(k): v for k, v in keywords.items()})
+    chosen.update(settings or {})
+    return chosen
+
+
 def fit_scene(cube, labels, model="m2", settings=None, verbose=False, **keywords):
     """Fits a model on an image (height x width x bands) and its label map (height x width,
     0 = unlabelled): every labelled pixel trains, every pixel is unlabelled data.
 
-    The default is hyperssl's default model: M2 on spatial features, the labelled pixels' classes
-    propagated over the scene's nearest-neighbour graph, then a graph cut. Settings are those of a
+    The default is hyperssl's default model: M2 on spatial features, its class probabilities
+    averaged with logistic regression's (``partner``), the labelled pixels' classes propagated
+    over the scene's nearest-neighbour graph, then a graph cut. Settings are those of a
     run's config.toml: ``epochs``, ``seed``, ``learning_rate``, ``batch_size``, ``mrf_weight`` and
     ``propagation_neighbours`` by those names, any other as a keyword with ``__`` for the dot
     (``m2__latent=20``, ``input="spectra"``) or in ``settings`` by its dotted name.
@@ -79,9 +91,7 @@ def fit_scene(cube, labels, model="m2", settings=None, verbose=False, **keywords
         raise ValueError(f"labels must be integers (0 = unlabelled), not {labels.dtype}")
     if labels.size and labels.min() < 0:
         raise ValueError("labels must not be negative (0 = unlabelled)")
-    chosen = {"model": model}
-    chosen.update({_setting_name(k): v for k, v in keywords.items()})
-    chosen.update(settings or {})
+    chosen = _chosen(model, settings, keywords)
     fitted = _hyperssl.fit_scene(
         cube, np.ascontiguousarray(labels, dtype=np.uint32), "scene", chosen, bool(verbose)
     )
@@ -95,7 +105,5 @@ def load(path):
 
 def config_toml(model="m2", settings=None, **keywords):
     """The configuration ``fit_scene`` would train with, as TOML for ``hyperssl train --config``."""
-    chosen = {"model": model}
-    chosen.update({_setting_name(k): v for k, v in keywords.items()})
-    chosen.update(settings or {})
+    chosen = _chosen(model, settings, keywords)
     return _hyperssl.config_toml("scene", chosen)

@@ -57,7 +57,10 @@ pub struct Args {
 fn model_label(cfg: &ExperimentConfig) -> String {
     let model = match cfg.model {
         ModelKind::M1 => format!("m1+{:?}", cfg.classifier).to_lowercase(),
-        ModelKind::M2 => "m2".into(),
+        ModelKind::M2 => match cfg.partner {
+            Some(partner) => format!("m2+{partner}"),
+            None => "m2".into(),
+        },
         ModelKind::M1m2 => "m1+m2".into(),
         ModelKind::Classifier => cfg.classifier.to_string(),
     };
@@ -314,14 +317,18 @@ mod tests {
 
     #[test]
     fn tables_name_the_classifier_only_for_m1_and_the_input_always() {
-        let label = |model, input| model_label(&ExperimentConfig { model, input, classifier: ClassifierKind::Svm, ..Default::default() });
+        let label = |model, input| model_label(&ExperimentConfig { model, input, classifier: ClassifierKind::Svm, partner: None, ..Default::default() });
         assert_eq!(label(ModelKind::M1, Input::Spectra), "m1+svm (spectra)");
         assert_eq!(label(ModelKind::M2, Input::Spatial), "m2 (spatial)");
         assert_eq!(label(ModelKind::M1m2, Input::Spatial), "m1+m2 (spatial)");
         // The classifier alone is named as the baseline it repeats, whose rows it replaces.
         assert_eq!(label(ModelKind::Classifier, Input::Spatial), "svm (spatial)");
-        let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, ..Default::default() };
+        let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, partner: None, ..Default::default() };
         assert_eq!(model_label(&logreg), "logreg (spatial)");
+        // M2 with a partner classifier (the default's) names it.
+        assert_eq!(model_label(&ExperimentConfig::default()), "m2+logreg (spatial)");
+        let svm = ExperimentConfig { partner: Some(ClassifierKind::Svm), ..Default::default() };
+        assert_eq!(model_label(&svm), "m2+svm (spatial)");
     }
 
     #[test]
@@ -361,8 +368,8 @@ mod tests {
         for comparison in &c {
             assert!(written.contains(&comparison.method) && written.contains(&comparison.reference), "{comparison:?} not in {written:?}");
         }
-        assert_eq!(c[0].method, "m2 (spatial) + propagation + graph cut");
-        assert_eq!(c[1].reference, "m2 (spatial), labels only + graph cut");
+        assert_eq!(c[0].method, "m2+logreg (spatial) + propagation + graph cut");
+        assert_eq!(c[1].reference, "m2+logreg (spatial), labels only + graph cut");
         assert_eq!(c[2].reference, "svm (spatial), pixelwise");
         let spectral = ExperimentConfig { model: ModelKind::M2, ..ExperimentConfig::spectral() };
         let c = comparisons(&model_label(&spectral), &spectral, true);

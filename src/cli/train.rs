@@ -48,6 +48,28 @@ pub enum CovarianceIn {
     Graph,
 }
 
+/// M2's partner classifier (`partner`), or none.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partner {
+    /// Logistic regression on the same inputs.
+    #[value(name = "logreg")]
+    LogReg,
+    /// The RBF SVM on the same inputs (its Platt probabilities).
+    Svm,
+    /// q(y|x) alone.
+    None,
+}
+
+impl Partner {
+    fn kind(self) -> Option<ClassifierKind> {
+        match self {
+            Partner::LogReg => Some(ClassifierKind::LogReg),
+            Partner::Svm => Some(ClassifierKind::Svm),
+            Partner::None => None,
+        }
+    }
+}
+
 /// Options that override the configuration file (or the defaults).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainOptions {
@@ -169,6 +191,11 @@ pub struct TrainOptions {
     /// Classifier fitted on M1 features, or on the inputs with `--model classifier` [default: svm].
     #[arg(long, value_enum)]
     pub classifier: Option<ClassifierKind>,
+    /// M2: a classifier fitted on the same labelled pixels and inputs whose class probabilities
+    /// are averaged with q(y|x)'s [default: logreg with the spatial defaults, none with
+    /// --defaults spectral].
+    #[arg(long, value_enum)]
+    pub partner: Option<Partner>,
     #[arg(long, value_enum, default_value_t)]
     pub device: Device,
 }
@@ -201,7 +228,7 @@ impl TrainOptions {
     /// `c` with every flag given set in it, checked.
     fn over(&self, mut c: ExperimentConfig) -> anyhow::Result<ExperimentConfig> {
         if let Some(m) = self.model {
-            c.model = m;
+            c.set_model(m);
         }
         if let Some(i) = self.input {
             c.input = i;
@@ -259,6 +286,9 @@ impl TrainOptions {
         set!(c.m2.initial_noise, self.initial_noise);
         set!(c.m1.likelihood, self.likelihood);
         set!(c.classifier, self.classifier);
+        if let Some(p) = self.partner {
+            c.partner = p.kind();
+        }
         set!(c.alpha, self.alpha);
         set!(c.classifier_noise, self.classifier_noise);
         set!(c.unlabelled_weight, self.unlabelled_weight);

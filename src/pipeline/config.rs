@@ -96,6 +96,11 @@ pub struct ExperimentConfig {
     #[serde(default = "no_propagation")]
     pub propagation: PropagationConfig,
     pub classifier: ClassifierKind,
+    /// M2: a classifier fitted on the same labelled pixels and inputs whose class probabilities
+    /// are averaged with q(y|x)'s, so that the pixelwise classes and the map weigh both; None:
+    /// q(y|x) alone. A file without it means None.
+    #[serde(default)]
+    pub partner: Option<ClassifierKind>,
     /// Fraction of the unlabelled pool held out to compute the validation bound.
     pub holdout: f64,
     /// M1: epochs over which the KL weight rises from 0 to 1 (0 = the plain bound throughout).
@@ -140,7 +145,8 @@ impl Default for ExperimentConfig {
     /// M2 on spatial features with local covariance descriptors of 20 components and the
     /// morphological profiles of 4, its map regularised by label propagation and a graph cut:
     /// q(y|x) of 100 hidden units trained on noisy copies of 160 class-balanced labelled pixels
-    /// a step, 40 epochs, the last kept.
+    /// a step, 40 epochs, the last kept, its probabilities averaged with those of logistic
+    /// regression on the same inputs.
     fn default() -> Self {
         let m2_hidden = vec![100];
         let spectral = ExperimentConfig::spectral();
@@ -150,6 +156,7 @@ impl Default for ExperimentConfig {
             spatial: SpatialConfig { covariance: CovarianceConfig::on(20), morphology: MorphologyConfig::on(4), ..SpatialConfig::default() },
             mrf: MrfConfig::default(),
             propagation: PropagationConfig::default(),
+            partner: Some(ClassifierKind::LogReg),
             alpha: 5000.0,
             classifier_noise: 1.5,
             labelled_batch: Some(160),
@@ -181,6 +188,7 @@ impl ExperimentConfig {
             unlabelled_weight: 1.0,
             classifier_noise: 0.0,
             classifier: ClassifierKind::Svm,
+            partner: None,
             holdout: 0.05,
             kl_warmup: 0,
             m1: M1Config::default(),
@@ -298,7 +306,29 @@ impl ExperimentConfig {
         self.corpus.check()?;
         self.m1.check()?;
         self.m2.check()?;
+        if let Some(partner) = self.partner {
+            if self.model != ModelKind::M2 {
+                return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not {}", self.model.name(self.classifier))));
+            }
+        }
         Ok(())
+    }
+
+    /// `model` in place of the configured one; a partner, which only M2 takes, goes with any
+    /// other (set it again after this to have it refused).
+    pub fn set_model(&mut self, model: ModelKind) {
+        self.model = model;
+        if model != ModelKind::M2 {
+            self.partner = None;
+        }
+    }
+
+    /// How titles name the model: [`ModelKind::name`], with M2's partner when it has one.
+    pub fn model_name(&self) -> String {
+        match self.partner {
+            Some(partner) if self.model == ModelKind::M2 => format!("M2 with {partner:?}"),
+            _ => self.model.name(self.classifier),
+        }
     }
 }
 

@@ -162,7 +162,10 @@ pub fn run_corpus<B: AutodiffBackend>(corpus: &Corpus, cfg: &ExperimentConfig, r
     if cfg.propagation.is_on() {
         log::warn!("label propagation needs every pixel's inputs in memory: a corpus read from disk as it trains is regularised by the graph cut alone");
     }
-    let cfg = &ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
+    if let Some(partner) = cfg.partner {
+        log::warn!("M2's partner ({partner}) is fitted on a scene held in memory: a corpus read from disk as it trains is classified by q(y|x) alone");
+    }
+    let cfg = &ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), partner: None, ..cfg.clone() };
     // The files a run trained on are stored with it, so that a resumed run reads the same.
     let files = corpus.files();
     let files_path = dir.root.join("corpus_files.json");
@@ -291,7 +294,7 @@ fn corpus_report(corpus: &Corpus, cfg: &ExperimentConfig, split: &CorpusSplit, c
         }));
     }
     Ok(RunReport {
-        title: format!("{} on the drill-core corpus {}", cfg.model.name(cfg.classifier), files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
+        title: format!("{} on the drill-core corpus {}", cfg.model_name(), files.first().and_then(|f| f.path.parent()).map_or_else(String::new, |p| p.display().to_string())),
         data: format!("{} files of {} columns x {} bands, {} pixels; test pixels scored one by one (no graph cut)", files.len(), corpus.cols(), corpus.bands(), corpus.n_pixels()),
         splits,
         class_names: classes.names.clone(),
@@ -394,10 +397,14 @@ mod tests {
         assert!(err.contains("corpus_files.json") && err.contains("same folder"), "{err}");
         // 0 unlabelled pixels an epoch asks for every pixel, and the report counts them.
         let every = tempfile::tempdir().unwrap();
-        let all = ExperimentConfig { corpus: CorpusConfig { unlabelled_per_epoch: 0, ..cfg.corpus.clone() }, train: crate::train::TrainConfig { epochs: 1, ..cfg.train.clone() }, ..cfg.clone() };
+        let all = ExperimentConfig { partner: Some(crate::eval::classifier::ClassifierKind::LogReg), corpus: CorpusConfig { unlabelled_per_epoch: 0, ..cfg.corpus.clone() }, train: crate::train::TrainConfig { epochs: 1, ..cfg.train.clone() }, ..cfg.clone() };
         let every_dir = RunDir::create(every.path(), false).unwrap();
         let out = run_corpus::<CpuTrain>(&corpus, &all, RunSession { dir: Some(&every_dir), resume: false, progress: &mut |_| {} }, &device).unwrap();
         assert_eq!(out.train_state.log.last().unwrap().step, 720u64.div_ceil(50));
+        // M2's partner is fitted on a scene in memory: the corpus run goes without it and stores
+        // that it did, as it does for propagation.
+        let stored = ExperimentConfig::from_toml_file(&every_dir.config()).unwrap();
+        assert_eq!((stored.partner, stored.propagation.is_on()), (None, false));
         let report = std::fs::read_to_string(every.path().join("report.md")).unwrap();
         let line = report.lines().find(|l| l.contains("unlabelled per epoch")).unwrap_or_default();
         assert!(line.split('|').any(|cell| cell.trim() == "720"), "{report}");

@@ -27,7 +27,7 @@ pub(crate) struct Fitted<B: crate::models::backend::Backend> {
     pub model: TrainedModel<B>,
     /// The training loop's record (of M2's loop for M1+M2).
     pub state: LoopState,
-    /// How the classifier chose its hyperparameters (M1 and the classifier alone).
+    /// How the classifier chose its hyperparameters (M1, M2's partner and the classifier alone).
     pub classifier_fit: Option<FitReport>,
 }
 
@@ -47,7 +47,17 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
         }
         ModelKind::M2 => {
             let (model, state) = train_m2::<B>(p, M2Inputs { x: &p.x, logvar: None, dim: p.dim }, cfg, run, device)?;
-            Ok(Fitted { model: TrainedModel::M2 { model }, state, classifier_fit: None })
+            let (partner, classifier_fit) = match cfg.partner {
+                Some(kind) => {
+                    let (partner, report) = p.fit_classifier(kind, (&p.x, p.dim), cfg.train.seed)?;
+                    if let Some(d) = dir {
+                        atomic::write_json(&d.classifier(), &partner)?;
+                    }
+                    (Some(partner), Some(report))
+                }
+                None => (None, None),
+            };
+            Ok(Fitted { model: TrainedModel::M2 { model, partner }, state, classifier_fit })
         }
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
@@ -231,6 +241,26 @@ mod tests {
             // A folder holding a model is not overwritten.
             assert!(model.save(&root).unwrap_err().to_string().contains("already holds a run"), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn m2_with_a_partner_saves_it_loads_it_and_predicts_the_same() {
+        let (x, labels, _) = two_clouds(60, 4);
+        let mut c = tiny(ModelKind::M2).into_inner();
+        c.partner = Some(crate::eval::classifier::ClassifierKind::LogReg);
+        let cfg = c.checked().unwrap();
+        let model = fit_array::<CpuTrain>(x.view(), &labels, &cfg, &Default::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("model");
+        model.save(&root).unwrap();
+        assert!(root.join("classifier.json").exists());
+        let loaded = Trained::<Cpu>::load(&root, &Default::default()).unwrap();
+        assert_eq!(loaded.config, *cfg);
+        assert_eq!(loaded.predict_proba(x.view()).unwrap(), model.predict_proba(x.view()).unwrap());
+        // Without its partner the run is damaged, not M2 alone.
+        std::fs::remove_file(root.join("classifier.json")).unwrap();
+        let refusal = Trained::<Cpu>::load(&root, &Default::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("classifier.json missing"), "{refusal}");
     }
 
     #[test]

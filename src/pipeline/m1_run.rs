@@ -276,7 +276,7 @@ pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: Ru
     let mut files = Vec::new();
     if let Some(d) = dir {
         let scored = ScoredRun {
-            title: format!("{} on {}", cfg.model.name(cfg.classifier), scene.source.display()),
+            title: format!("{} on {}", cfg.model_name(), scene.source.display()),
             started,
             pixelwise: &pixelwise,
             predicted: &predicted,

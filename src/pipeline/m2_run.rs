@@ -141,7 +141,7 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
     let mut files = Vec::new();
     if let Some(d) = dir {
         let scored = ScoredRun {
-            title: format!("{} on {}", cfg.model.name(cfg.classifier), scene.source.display()),
+            title: format!("{} on {}", cfg.model_name(), scene.source.display()),
             started,
             pixelwise: &pixelwise,
             predicted: &predicted,
@@ -151,7 +151,7 @@ pub fn run_m2_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, s
         };
         // Generated spectra are drawn for M2 on spectra (not M1+M2, which generates features).
         files = p.write_run(d, (scene, cfg), &scored, |spectra, classes| match &fitted.model {
-            TrainedModel::M2 { model } if scene.width > 1 && p.dim > 1 => outputs::write_m2_spectra(d, model, spectra, classes, device).map(Some),
+            TrainedModel::M2 { model, .. } if scene.width > 1 && p.dim > 1 => outputs::write_m2_spectra(d, model, spectra, classes, device).map(Some),
             _ => Ok(None),
         })?;
     }
@@ -239,6 +239,40 @@ mod tests {
             assert_eq!(json(&run.metrics_pixelwise), json(&reference.pixelwise), "{kind:?}");
             assert_eq!(Some(json(&run.metrics)), reference.regularised.as_ref().map(json), "{kind:?}");
             assert_eq!(run.train_state.epochs_done, 0);
+        }
+    }
+
+    #[test]
+    fn a_partner_averages_its_probabilities_with_those_of_the_same_m2_trained_alone() {
+        // The reference: M2 trained without a partner (training is deterministic) and the
+        // partner fitted on its own through `fit_classifier`; the run's probabilities must be
+        // their mean, its pixelwise classes that mean's argmax and its map the map of that mean.
+        use crate::data::array::argmax_rows;
+        use crate::eval::classifier::Classifier;
+        let scene = striped_scene(None);
+        let alone = ExperimentConfig { partner: None, ..tiny_default() };
+        let split = sampling::split(scene.labels.as_ref().unwrap(), &alone.split).unwrap();
+        let run = |cfg: &ExperimentConfig| run_m2_split::<CpuTrain>(&scene, cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+        let q = run(&alone).probabilities;
+        for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
+            let partnered = ExperimentConfig { partner: Some(kind), ..tiny_default() };
+            let out = run(&partnered);
+            let prepared = prepare_split(&scene, &partnered, Some(split.clone()), None).unwrap();
+            let (classifier, _) = prepared.fit_classifier(kind, (&prepared.x, prepared.dim), partnered.train.seed).unwrap();
+            let c = classifier.predict_proba(&prepared.x);
+            let mean: Vec<f32> = q.iter().zip(&c).map(|(a, b)| 0.5 * (a + b)).collect();
+            assert_eq!(out.probabilities, mean, "{kind:?}");
+            assert_ne!(out.probabilities, q, "{kind:?}: the partner changes the probabilities");
+            let k = prepared.n_classes;
+            let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
+            assert_eq!(json(&out.metrics_pixelwise), json(&prepared.score(&argmax_rows(&mean, k)).unwrap()), "{kind:?}");
+            let pixelwise = argmax_rows(&mean, k);
+            assert_eq!(out.predicted, prepared.class_map(&pixelwise, &mean, &partnered), "{kind:?}");
+        }
+        // Only M2 takes a partner.
+        for model in [ModelKind::M1, ModelKind::M1m2, ModelKind::Classifier] {
+            let cfg = ExperimentConfig { model, partner: Some(ClassifierKind::LogReg), ..tiny_default() };
+            assert!(cfg.check().unwrap_err().to_string().contains("takes model = m2"), "{model:?}");
         }
     }
 

@@ -224,7 +224,7 @@ pub fn write_generated_digits<B: Backend>(dir: &RunDir, trained: &super::trained
     let y: Vec<usize> = (0..k).flat_map(|c| std::iter::repeat_n(c, per_class)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let images = match &trained.model {
-        TrainedModel::M2 { model } => {
+        TrainedModel::M2 { model, .. } => {
             let z = normal_noise::<B, _>(&mut rng, y.len(), model.latent_dim(), device);
             to_vec(model.generate(class_indices::<B>(&y, device), z))
         }

@@ -51,7 +51,9 @@ pub const PREDICTION_TILE: usize = 4096;
 #[allow(clippy::large_enum_variant)]
 pub enum TrainedModel<B: Backend> {
     M1 { model: M1<B>, classifier: FittedClassifier },
-    M2 { model: M2<B> },
+    /// `partner`: a classifier on the same inputs whose probabilities are averaged with
+    /// q(y|x)'s (the configuration's `partner`).
+    M2 { model: M2<B>, partner: Option<FittedClassifier> },
     M1m2 { m1: M1<B>, selection: FeatureSelection, m2: M2<B> },
     Classifier { classifier: FittedClassifier },
 }
@@ -65,8 +67,11 @@ impl<B: Backend> TrainedModel<B> {
                 // The SVM's class is its vote, which its coupled probabilities need not agree with.
                 (classifier.predict(&f), classifier.predict_proba(&f))
             }
-            TrainedModel::M2 { model } => {
-                let p = model.probabilities_of_rows(x, dim, device);
+            TrainedModel::M2 { model, partner } => {
+                let mut p = model.probabilities_of_rows(x, dim, device);
+                if let Some(partner) = partner {
+                    p.iter_mut().zip(partner.predict_proba(x)).for_each(|(q, c)| *q = 0.5 * (*q + c));
+                }
                 (argmax_rows(&p, k), p)
             }
             TrainedModel::M1m2 { m1, selection, m2 } => {
@@ -102,8 +107,8 @@ fn load_m1<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, bands: usize, devic
     load_model(&path, M1::new(&cfg.m1, bands, cfg.train.seed, device), device).map_err(|e| sizes_from_config(e, dir))
 }
 
-/// The classifier of a run of the classifier alone, refused when it does not fit the run's
-/// inputs (`dim` values a pixel) and classes (`k`).
+/// The classifier of a run of the classifier alone (or M2's partner), refused when it does not
+/// fit the run's inputs (`dim` values a pixel) and classes (`k`).
 fn load_classifier(dir: &RunDir, dim: usize, k: usize) -> Result<FittedClassifier> {
     let path = dir.classifier();
     if !path.exists() {
@@ -158,7 +163,10 @@ impl<B: Backend> Trained<B> {
             ModelKind::M1 => {
                 TrainedModel::M1 { model: load_m1(dir, &config, dim, device)?, classifier: read_json(&dir.classifier())? }
             }
-            ModelKind::M2 => TrainedModel::M2 { model: load_m2(dir, &config, dim, k, device)? },
+            ModelKind::M2 => {
+                let partner = config.partner.map(|_| load_classifier(dir, dim, k)).transpose()?;
+                TrainedModel::M2 { model: load_m2(dir, &config, dim, k, device)?, partner }
+            }
             ModelKind::M1m2 => {
                 let selection: FeatureSelection = read_json(&dir.m1m2_features())?;
                 let m2 = load_m2(dir, &config, selection.kept.len(), k, device)?;
@@ -348,7 +356,12 @@ impl<B: Backend> Trained<B> {
                 save_model::<B, _>(&path("m1_"), model)?;
                 atomic::write_json(&dir.classifier(), classifier)?;
             }
-            TrainedModel::M2 { model } => save_model::<B, _>(&path("m2_"), model)?,
+            TrainedModel::M2 { model, partner } => {
+                save_model::<B, _>(&path("m2_"), model)?;
+                if let Some(partner) = partner {
+                    atomic::write_json(&dir.classifier(), partner)?;
+                }
+            }
             TrainedModel::M1m2 { m1, selection, m2 } => {
                 save_model::<B, _>(&path("m1_"), m1)?;
                 atomic::write_json(&dir.m1m2_features(), selection)?;
@@ -402,7 +415,7 @@ mod tests {
             split: Split::default(),
             seeds: Seeds::default(),
             classes: ClassInfo { values: (1..=k as u32).collect(), names: (0..k).map(|c| format!("class {c}")).collect() },
-            model: TrainedModel::M2 { model: M2::<B>::new(&cfg, bands, k, seed, &Default::default()) },
+            model: TrainedModel::M2 { partner: None, model: M2::<B>::new(&cfg, bands, k, seed, &Default::default()) },
         }
     }
 
@@ -457,7 +470,7 @@ mod tests {
         let spatial = SpatialFeatures::fit(&config, &scaled, h, w, bands).unwrap();
         let graph = spatial.graph_transform(&scaled, h, w).unwrap();
         let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
-        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        trained.model = TrainedModel::M2 { partner: None, model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
         // Three labelled pixels, one per class, as the graph's nodes.
         trained.seeds = Seeds::gather(&graph, spatial.graph_dim(), &[3, 30, 60], vec![0, 1, 2]);
         trained.config.input = Input::Spatial;
@@ -484,7 +497,7 @@ mod tests {
         let scaled = trained.scaler.transformed(&pixels).unwrap();
         let spatial = SpatialFeatures::fit(config, &scaled, h, w, bands).unwrap();
         let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
-        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        trained.model = TrainedModel::M2 { partner: None, model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
         trained.spatial = Some(spatial);
         trained.config.input = Input::Spatial;
         trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
@@ -516,7 +529,7 @@ mod tests {
         let scaled = trained.scaler.transformed(&scene.pixels).unwrap();
         let spatial = SpatialFeatures::fit(&config, &scaled, 150, 7, 6).unwrap();
         let cfg = M2Config { hidden_classifier: vec![5], hidden_encoder: vec![5], hidden_decoder: vec![5], latent: 2, ..Default::default() };
-        trained.model = TrainedModel::M2 { model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
+        trained.model = TrainedModel::M2 { partner: None, model: M2::<B>::new(&cfg, spatial.dim(), k, 3, &device) };
         trained.spatial = Some(spatial);
         trained.config.input = Input::Spatial;
         trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
