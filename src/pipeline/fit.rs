@@ -277,6 +277,13 @@ mod tests {
         std::fs::remove_file(wide.join("classifier.json")).unwrap();
         let refusal = Trained::<Cpu>::load(&wide, &Default::default()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(refusal.contains("classifier.json missing"), "{refusal}");
+        // M1's classifier reads its 2 latent dimensions: one fitted on the 3 bands is refused.
+        let m1 = dir.path().join("m1");
+        fit_array::<CpuTrain>(x.view(), &labels, &tiny(ModelKind::M1), &Default::default()).unwrap().save(&m1).unwrap();
+        assert!(Trained::<Cpu>::load(&m1, &Default::default()).is_ok());
+        std::fs::copy(narrow.join("classifier.json"), m1.join("classifier.json")).unwrap();
+        let refusal = Trained::<Cpu>::load(&m1, &Default::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refusal.contains("classifier.json") && refusal.contains("3 inputs and 2 classes, not the 2 and 2"), "{refusal}");
     }
 
     #[test]

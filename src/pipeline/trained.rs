@@ -107,8 +107,9 @@ fn load_m1<B: Backend>(dir: &RunDir, cfg: &ExperimentConfig, bands: usize, devic
     load_model(&path, M1::new(&cfg.m1, bands, cfg.train.seed, device), device).map_err(|e| sizes_from_config(e, dir))
 }
 
-/// The classifier of a run of the classifier alone (or M2's partner), refused when it does not
-/// fit the run's inputs (`dim` values a pixel) and classes (`k`).
+/// The classifier of a run: of the classifier alone, M2's partner or M1's on its features
+/// (`dim` values a pixel: the run's inputs, or M1's latent dimensions); refused when it does not
+/// fit those and the run's classes (`k`).
 fn load_classifier(dir: &RunDir, dim: usize, k: usize) -> Result<FittedClassifier> {
     let path = dir.classifier();
     if !path.exists() {
@@ -161,7 +162,9 @@ impl<B: Backend> Trained<B> {
         let (dim, k) = (spatial.as_ref().map_or(scaler.bands(), |s| s.dim()), classes.values.len());
         let model = match config.model {
             ModelKind::M1 => {
-                TrainedModel::M1 { model: load_m1(dir, &config, dim, device)?, classifier: read_json(&dir.classifier())? }
+                let model = load_m1(dir, &config, dim, device)?;
+                let classifier = load_classifier(dir, model.latent_dim(), k)?;
+                TrainedModel::M1 { model, classifier }
             }
             ModelKind::M2 => {
                 let partner = config.partner.map(|_| load_classifier(dir, dim, k)).transpose()?;
