@@ -308,7 +308,8 @@ impl ExperimentConfig {
         self.m2.check()?;
         if let Some(partner) = self.partner {
             if self.model != ModelKind::M2 {
-                return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not {}", self.model.name(self.classifier))));
+                let model = toml::Value::try_from(self.model).map(|v| v.to_string()).unwrap_or_default();
+                return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not model = {model}")));
             }
         }
         Ok(())
