@@ -308,7 +308,8 @@ impl ExperimentConfig {
         self.m2.check()?;
         if let Some(partner) = self.partner {
             if self.model != ModelKind::M2 {
-                let model = toml::Value::try_from(self.model).map(|v| v.to_string()).unwrap_or_default();
+                // The name config.toml gives the model (serde's lowercase).
+                let model = format!("{:?}", self.model).to_lowercase();
                 return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not model = {model}")));
             }
         }

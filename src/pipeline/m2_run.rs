@@ -263,10 +263,9 @@ mod tests {
             let mean: Vec<f32> = q.iter().zip(&c).map(|(a, b)| 0.5 * (a + b)).collect();
             assert_eq!(out.probabilities, mean, "{kind:?}");
             assert_ne!(out.probabilities, q, "{kind:?}: the partner changes the probabilities");
-            let k = prepared.n_classes;
+            let pixelwise = argmax_rows(&mean, prepared.n_classes);
             let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
-            assert_eq!(json(&out.metrics_pixelwise), json(&prepared.score(&argmax_rows(&mean, k)).unwrap()), "{kind:?}");
-            let pixelwise = argmax_rows(&mean, k);
+            assert_eq!(json(&out.metrics_pixelwise), json(&prepared.score(&pixelwise).unwrap()), "{kind:?}");
             assert_eq!(out.predicted, prepared.class_map(&pixelwise, &mean, &partnered), "{kind:?}");
         }
         // Only M2 takes a partner.
