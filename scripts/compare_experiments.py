@@ -7,11 +7,17 @@ draw's split.json is the same in both) and prints, for every budget both hold an
 both ran, the mean OA of each and the per-draw difference (NEW minus BASE, mean ± sample standard
 deviation, as `experiment` gives its own per-draw rows), with on how many draws NEW is ahead.
 
-    python scripts/compare_experiments.py BASE NEW [--budgets 5,10,20] [--against METHOD]
+    python scripts/compare_experiments.py BASE NEW [BASE NEW ...] [--budgets 5,10,20] [--against METHOD]
 
 With `--against METHOD` every method of NEW is compared with that one method of BASE instead of
 with itself; BASE and NEW may then be one folder, to pair two methods of one experiment draw by
 draw (`--against "m2 (spatial) + propagation + graph cut"`: each baseline against the default).
+
+Given more than one pair of folders (say the same change on two scenes), each pair is checked and
+tabled as above, and a last table pools every draw of every budget and pair, per method: the
+mean difference ± its sample standard deviation, the draws NEW is ahead and behind on, and how
+many standard errors (std / sqrt(draws)) the mean lies from zero. A single pair with more than
+one budget gets that table too.
 
 Only the standard library is needed. Bad input (a folder that is not an experiment's, draws that
 differ, a method BASE did not run) is one line on stderr and exit status 2.
@@ -19,6 +25,7 @@ differ, a method BASE did not run) is one line on stderr and exit status 2.
 
 import argparse
 import json
+import math
 import re
 import statistics
 import sys
@@ -91,37 +98,73 @@ def compare(base, new, budget, against=None):
     return seeds, rows
 
 
+def budgets_to_compare(base, new, asked):
+    """The budgets both folders hold, or those asked for (each of which both must hold)."""
+    common = sorted(set(budgets_of(base)) & set(budgets_of(new)))
+    if asked:
+        try:
+            wanted = [int(x) for x in asked.split(",")]
+        except ValueError:
+            fail(f"--budgets {asked}: not a comma-separated list of labels per class")
+        missing = [x for x in wanted if x not in common]
+        if missing:
+            fail(f"--budgets: {missing} not held by both {base} and {new} (both hold {common})")
+        common = wanted
+    if not common:
+        fail(f"{base} and {new}: no budget in common")
+    return common
+
+
+def pooled(cells):
+    """Per method found in every cell, in the first cell's order: (method, every draw's
+    difference of every cell). A cell is the rows of one budget of one pair."""
+    by_method = [{m: diffs for m, _, _, diffs in rows} for rows in cells]
+    return [(m, [d for cell in by_method for d in cell[m]]) for m in by_method[0] if all(m in cell for cell in by_method)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("base", type=Path, help="the --out folder of the experiment compared against")
-    parser.add_argument("new", type=Path, help="the --out folder of the experiment with the change")
+    parser.add_argument("folders", type=Path, nargs="+", metavar="BASE NEW", help="pairs of --out folders: the experiment compared against, then the one with the change")
     parser.add_argument("--budgets", help="labels per class to compare (comma-separated; default: every budget both hold)")
     parser.add_argument("--against", metavar="METHOD", help="compare every method of NEW with this method of BASE (BASE and NEW may be one folder)")
     args = parser.parse_args()
-    common = sorted(set(budgets_of(args.base)) & set(budgets_of(args.new)))
-    if args.budgets:
-        try:
-            asked = [int(x) for x in args.budgets.split(",")]
-        except ValueError:
-            fail(f"--budgets {args.budgets}: not a comma-separated list of labels per class")
-        missing = [x for x in asked if x not in common]
-        if missing:
-            fail(f"--budgets: {missing} not held by both {args.base} and {args.new} (both hold {common})")
-        common = asked
-    if not common:
-        fail(f"{args.base} and {args.new}: no budget in common")
-    # Every budget is checked before anything is printed, so a refusal leaves no partial table.
-    compared = [(budget, *compare(args.base, args.new, budget, args.against)) for budget in common]
-    reference = args.base if args.against is None else f"{args.against} of {args.base}"
-    print(f"{args.new} against {reference}, OA %, on the same draws")
-    print()
-    print("| labels/class | method | base | new | per draw | ahead |")
-    print("|---|---|---:|---:|---:|---:|")
-    for budget, seeds, rows in compared:
-        for method, mean_a, mean_b, diffs in rows:
-            spread = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
-            ahead = sum(d > 0 for d in diffs)
-            print(f"| {budget} | {method} | {mean_a:.1f} | {mean_b:.1f} | {statistics.mean(diffs):+.1f} ± {spread:.1f} | {ahead}/{len(seeds)} |")
+    if len(args.folders) % 2:
+        fail(f"{len(args.folders)} folders: give them in pairs, BASE NEW [BASE NEW ...]")
+    pairs = list(zip(args.folders[::2], args.folders[1::2]))
+    # Every pair and budget is checked before anything is printed, so a refusal leaves no
+    # partial table.
+    compared = []
+    for base, new in pairs:
+        budgets = budgets_to_compare(base, new, args.budgets)
+        compared.append((base, new, [(budget, *compare(base, new, budget, args.against)) for budget in budgets]))
+    for i, (base, new, cells) in enumerate(compared):
+        reference = base if args.against is None else f"{args.against} of {base}"
+        if i:
+            print()
+        print(f"{new} against {reference}, OA %, on the same draws")
+        print()
+        print("| labels/class | method | base | new | per draw | ahead |")
+        print("|---|---|---:|---:|---:|---:|")
+        for budget, seeds, rows in cells:
+            for method, mean_a, mean_b, diffs in rows:
+                ahead = sum(d > 0 for d in diffs)
+                print(f"| {budget} | {method} | {mean_a:.1f} | {mean_b:.1f} | {statistics.mean(diffs):+.1f} ± {spread(diffs):.1f} | {ahead}/{len(seeds)} |")
+    cells = [rows for _, _, budget_cells in compared for _, _, rows in budget_cells]
+    if len(cells) > 1:
+        print()
+        print(f"Pooled over every budget and pair above ({len(cells)} cells), per draw:")
+        print()
+        print("| method | draws | per draw | ahead | behind | standard errors from zero |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for method, diffs in pooled(cells):
+            mean, std = statistics.mean(diffs), spread(diffs)
+            errors = f"{mean / (std / math.sqrt(len(diffs))):+.1f}" if std > 0 else "-"
+            print(f"| {method} | {len(diffs)} | {mean:+.2f} ± {std:.2f} | {sum(d > 0 for d in diffs)} | {sum(d < 0 for d in diffs)} | {errors} |")
+
+
+def spread(diffs):
+    """The sample standard deviation; 0 for a single draw."""
+    return statistics.stdev(diffs) if len(diffs) > 1 else 0.0
 
 
 if __name__ == "__main__":

@@ -182,6 +182,28 @@ def test_against_a_method_pairs_two_methods_of_one_experiment_draw_by_draw(tmp_p
     assert "no method 'no such method'" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
 
+def test_pairs_of_experiments_are_pooled_over_every_draw_of_every_budget_and_pair(tmp_path):
+    splits = [{"train": [s], "valid": [], "test": [7, 8]} for s in range(2)]
+    write_experiment(tmp_path / "base-a", 5, {"m": [0.50, 0.60]}, splits)
+    write_experiment(tmp_path / "new-a", 5, {"m": [0.53, 0.58]}, splits)
+    write_experiment(tmp_path / "base-b", 10, {"m": [0.70, 0.80], "only in b": [0.1, 0.1]}, splits)
+    write_experiment(tmp_path / "new-b", 10, {"m": [0.71, 0.84], "only in b": [0.2, 0.2]}, splits)
+    run = compare(*(tmp_path / f for f in ["base-a", "new-a", "base-b", "new-b"]))
+    assert run.returncode == 0, run.stderr
+    # Each pair's own table as with one pair.
+    assert "| 5 | m | 55.0 | 55.5 | +0.5 ± 3.5 | 1/2 |" in run.stdout, run.stdout
+    assert "| 10 | m | 75.0 | 77.5 | +2.5 ± 2.1 | 2/2 |" in run.stdout, run.stdout
+    pooled = run.stdout.split("Pooled over")[1]
+    rows = [line for line in pooled.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    # Differences +3, -2 (pair a) and +1, +4 (pair b): mean 1.5; deviations 1.5, -3.5, -0.5, 2.5,
+    # squares 2.25 + 12.25 + 0.25 + 6.25 = 21, sample variance 7, std 2.65; standard error
+    # 2.65 / sqrt(4) = 1.32, so the mean lies 1.1 of them from zero. "only in b" is not in pair a,
+    # so it is not pooled.
+    assert rows == ["| m | 4 | +1.50 ± 2.65 | 3 | 1 | +1.1 |"], run.stdout
+    odd = compare(*(tmp_path / f for f in ["base-a", "new-a", "base-b"]))
+    assert odd.returncode == 2 and odd.stdout == "" and "give them in pairs" in odd.stderr, odd.stderr
+
+
 def test_the_comparison_refuses_other_draws_and_folders_that_are_not_experiments(tmp_path):
     splits = [{"train": [s], "valid": [], "test": [9]} for s in range(2)]
     write_experiment(tmp_path / "base", 10, {"m": [0.5, 0.6]}, splits)
