@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use hyperssl::pipeline::backend::{CpuTrain, Device};
-use hyperssl::pipeline::m2_run::run_m2_split;
+use hyperssl::pipeline::scene_run::run_scene_split;
 use hyperssl::pipeline::mnist::{mnist_scene, paper_config, paper_split};
 use hyperssl::pipeline::run_dir::{RunDir, RunSession};
 use hyperssl::pipeline::ModelKind;
@@ -84,9 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress_bar(cfg.train.epochs);
     let mut progress = report_progress(&bar);
     let out = match args.device {
-        Device::Cpu => run_m2_split::<CpuTrain>(&scene, &cfg, Some(split), RunSession { dir: Some(&dir), resume: args.resume, progress: &mut progress }, &Default::default())?,
+        Device::Cpu => run_scene_split::<CpuTrain>(&scene, &cfg, Some(split), RunSession { dir: Some(&dir), resume: args.resume, progress: &mut progress }, &Default::default())?,
         #[cfg(feature = "cuda")]
-        Device::Cuda => run_m2_split::<hyperssl::pipeline::backend::GpuTrain>(&scene, &cfg, Some(split), RunSession { dir: Some(&dir), resume: args.resume, progress: &mut progress }, &Default::default())?,
+        Device::Cuda => run_scene_split::<hyperssl::pipeline::backend::GpuTrain>(&scene, &cfg, Some(split), RunSession { dir: Some(&dir), resume: args.resume, progress: &mut progress }, &Default::default())?,
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => unreachable!("checked by Device::check_available"),
     };

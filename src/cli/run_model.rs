@@ -7,9 +7,8 @@ use hyperssl::data::Scene;
 use hyperssl::pipeline::corpus_run::run_corpus;
 use hyperssl::pipeline::trained::ClassInfo;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
-use hyperssl::pipeline::m1_run::run_m1;
-use hyperssl::pipeline::m2_run::run_m2;
 use hyperssl::pipeline::run_dir::{RunDir, RunSession};
+use hyperssl::pipeline::scene_run::run_scene;
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::LoopState;
 
@@ -46,10 +45,7 @@ fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &Run
     let bar = bar_of(cfg);
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
-    let out = match cfg.model {
-        ModelKind::M1 => run_m1::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?.run,
-        ModelKind::M2 | ModelKind::M1m2 | ModelKind::Classifier => run_m2::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?,
-    };
+    let out = run_scene::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
     let (metrics, files) = (out.metrics, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();

@@ -18,7 +18,7 @@ use crate::data::array::gather_rows;
 use crate::data::sampling::Split;
 use crate::data::{LabelMap, RawArray, Samples, Scene};
 use crate::error::{Error, Result};
-use crate::eval::classifier::{ClassifierKind, FitReport, FittedClassifier};
+use crate::eval::classifier::{ClassifierKind, FittedClassifier};
 use crate::train::checkpoint::LoopState;
 use crate::train::trainer::Progress;
 
@@ -27,8 +27,6 @@ pub(crate) struct Fitted<B: crate::models::backend::Backend> {
     pub model: TrainedModel<B>,
     /// The training loop's record (of M2's loop for M1+M2).
     pub state: LoopState,
-    /// How the classifier chose its hyperparameters (M1 and the classifier alone).
-    pub classifier_fit: Option<FitReport>,
 }
 
 /// Trains the configured model on the training pixels and the unlabelled pool of `p`. With a run
@@ -39,13 +37,13 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
         ModelKind::M1 => {
             let outcome = train_m1::<B>(p, cfg, run, device)?;
             let (features, _) = dist_qz(&outcome.best, &p.x, p.dim, device);
-            let (classifier, report) = fit_stored_classifier(p, cfg.classifier, (&features, outcome.best.latent_dim()), cfg.train.seed, dir)?;
-            Ok(Fitted { model: TrainedModel::M1 { model: outcome.best, classifier }, state: outcome.state, classifier_fit: Some(report) })
+            let classifier = fit_stored_classifier(p, cfg.classifier, (&features, outcome.best.latent_dim()), cfg.train.seed, dir)?;
+            Ok(Fitted { model: TrainedModel::M1 { model: outcome.best, classifier }, state: outcome.state })
         }
         ModelKind::M2 => {
             let (model, state) = train_m2::<B>(p, M2Inputs { x: &p.x, logvar: None, dim: p.dim }, cfg, run, device)?;
-            let partner = cfg.partner.map(|kind| fit_stored_classifier(p, kind, (&p.x, p.dim), cfg.train.seed, dir).map(|(c, _)| c)).transpose()?;
-            Ok(Fitted { model: TrainedModel::M2 { model, partner }, state, classifier_fit: None })
+            let partner = cfg.partner.map(|kind| fit_stored_classifier(p, kind, (&p.x, p.dim), cfg.train.seed, dir)).transpose()?;
+            Ok(Fitted { model: TrainedModel::M2 { model, partner }, state })
         }
         ModelKind::M1m2 => {
             let mut m1_cfg = cfg.clone();
@@ -64,25 +62,25 @@ pub(crate) fn fit_prepared<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentCon
             let (features, logvar) = (selection.apply(&mu), selection.logvar(&lv));
             let inputs = M2Inputs { x: &features, logvar: Some(&logvar), dim: selection.kept.len() };
             let (m2, state) = train_m2::<B>(p, inputs, cfg, run.resuming(resume_m2), device)?;
-            Ok(Fitted { model: TrainedModel::M1m2 { m1, selection, m2 }, state, classifier_fit: None })
+            Ok(Fitted { model: TrainedModel::M1m2 { m1, selection, m2 }, state })
         }
         ModelKind::Classifier => {
             let started = std::time::Instant::now();
-            let (classifier, report) = fit_stored_classifier(p, cfg.classifier, (&p.x, p.dim), cfg.train.seed, dir)?;
+            let classifier = fit_stored_classifier(p, cfg.classifier, (&p.x, p.dim), cfg.train.seed, dir)?;
             let state = LoopState::without_epochs(started.elapsed().as_secs_f64());
-            Ok(Fitted { model: TrainedModel::Classifier { classifier }, state, classifier_fit: Some(report) })
+            Ok(Fitted { model: TrainedModel::Classifier { classifier }, state })
         }
     }
 }
 
 /// [`Prepared::fit_classifier`], the result stored in the run folder as `classifier.json` when
 /// there is one (M1's classifier, M2's partner, the classifier alone).
-fn fit_stored_classifier(p: &Prepared, kind: ClassifierKind, x: (&[f32], usize), seed: u64, dir: Option<&RunDir>) -> Result<(FittedClassifier, FitReport)> {
-    let (classifier, report) = p.fit_classifier(kind, x, seed)?;
+fn fit_stored_classifier(p: &Prepared, kind: ClassifierKind, x: (&[f32], usize), seed: u64, dir: Option<&RunDir>) -> Result<FittedClassifier> {
+    let (classifier, _) = p.fit_classifier(kind, x, seed)?;
     if let Some(d) = dir {
         atomic::write_json(&d.classifier(), &classifier)?;
     }
-    Ok((classifier, report))
+    Ok(classifier)
 }
 
 /// Fits the configured model on a scene with a label map: every labelled pixel trains (none is

@@ -1,6 +1,7 @@
-//! An M1 run: the VAE learns features from every pixel of the unlabelled pool, a classifier is
-//! fitted on the features of the labelled training pixels, and the test pixels are scored.
-//! [`prepare`] and [`train_m1`] are shared with M1+M2.
+//! A scene made ready for a run of any model ([`Prepared`]: the split, the scaling, the model
+//! inputs, the propagation's seeds; how a run is scored and written), and M1's training: the
+//! VAE learns features from every pixel of the unlabelled pool ([`train_m1`], shared with
+//! M1+M2). Runs themselves are [`super::scene_run`]'s.
 
 use burn::module::AutodiffModule;
 use crate::models::backend::AutodiffBackend;
@@ -8,8 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input};
-use super::fit::fit_prepared;
-use super::trained::{ClassInfo, TrainedModel};
+use super::trained::ClassInfo;
 use super::outputs;
 use super::run_dir::{RunDir, RunSession};
 use crate::data::sampling::{self, Split};
@@ -26,7 +26,6 @@ use crate::eval::regions::{region_accuracy, ClassGrid};
 use crate::models::tensors::column_moments;
 use crate::models::M1;
 use crate::atomic;
-use super::outcome::RunOutcome;
 use crate::data::array::gather_rows;
 use crate::train::m1_task::M1Task;
 use crate::train::trainer::{train, TrainOutcome};
@@ -251,43 +250,6 @@ pub fn train_m1<B: AutodiffBackend>(p: &Prepared, cfg: &ExperimentConfig, mut ru
     let model = M1::<B>::new(&cfg.m1, dim, cfg.train.seed, device).init_output(&mean, &var, cfg.m1.initial_noise);
     let outcome = train(&mut task, model, &cfg.train, run.training("m1_"), device)?;
     Ok(TrainOutcome { best: outcome.best.valid(), state: outcome.state, epochs_trained: outcome.epochs_trained })
-}
-
-/// An M1 run: the trained model and the classifier on its features, beside what every run gives.
-pub struct M1Outcome<B: crate::models::backend::Backend> {
-    pub model: M1<B>,
-    pub classifier: FittedClassifier,
-    pub fit: FitReport,
-    pub run: RunOutcome,
-}
-
-pub fn run_m1<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<M1Outcome<B::InnerBackend>> {
-    let started = Instant::now();
-    let dir = run.dir;
-    let p = prepare(scene, cfg, dir)?;
-    let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
-    let (pixelwise, probabilities) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
-    let (TrainedModel::M1 { model, classifier }, Some(fit)) = (fitted.model, fitted.classifier_fit) else {
-        return Err(Error::invalid("run_m1 trains M1"));
-    };
-    let train_state = fitted.state;
-    let predicted = p.class_map(&pixelwise, &probabilities, cfg);
-    let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
-    let mut files = Vec::new();
-    if let Some(d) = dir {
-        let scored = ScoredRun {
-            title: format!("{} on {}", cfg.model_name(), scene.source.display()),
-            started,
-            pixelwise: &pixelwise,
-            predicted: &predicted,
-            probabilities: &probabilities,
-            metrics: &metrics,
-            metrics_pixelwise: &metrics_pixelwise,
-        };
-        files = p.write_run(d, (scene, cfg), &scored, |spectra, _| outputs::write_m1_spectra(d, &model, spectra, device).map(Some))?;
-    }
-    let run = RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities, train_state, seconds: started.elapsed().as_secs_f64(), files };
-    Ok(M1Outcome { model, classifier, fit, run })
 }
 
 #[cfg(test)]

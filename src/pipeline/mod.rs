@@ -21,6 +21,7 @@ pub mod outputs;
 pub(crate) mod predictor;
 pub mod run_dir;
 pub mod run_lock;
+pub mod scene_run;
 pub mod trained;
 
 pub use config::{ExperimentConfig, ModelKind};

@@ -1,0 +1,177 @@
+//! A run of any model on a scene: read the split, prepare the inputs, train, classify, score
+//! the test pixels and, with a run folder, write it. The command line and the MNIST
+//! reproduction call these.
+
+use crate::models::backend::AutodiffBackend;
+use std::time::Instant;
+
+use super::config::ExperimentConfig;
+use super::fit::fit_prepared;
+use super::m1_run::{prepare_split, ScoredRun};
+use super::outcome::RunOutcome;
+use super::outputs;
+use super::run_dir::RunSession;
+use super::trained::TrainedModel;
+use crate::data::sampling::Split;
+use crate::data::Scene;
+use crate::error::Result;
+
+/// A run of the configured model on a scene: trained, scored on its test pixels and, with a run
+/// folder, written there.
+pub fn run_scene<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
+    run_scene_split::<B>(scene, cfg, None, run, device)
+}
+
+/// [`run_scene`] on a split given by the caller.
+pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let dir = run.dir;
+    let p = prepare_split(scene, cfg, split, dir)?;
+    let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
+    let state = fitted.state;
+    let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
+    let predicted = p.class_map(&pixelwise, &probs, cfg);
+    let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
+    let mut files = Vec::new();
+    if let Some(d) = dir {
+        let scored = ScoredRun {
+            title: format!("{} on {}", cfg.model_name(), scene.source.display()),
+            started,
+            pixelwise: &pixelwise,
+            predicted: &predicted,
+            probabilities: &probs,
+            metrics: &metrics,
+            metrics_pixelwise: &metrics_pixelwise,
+        };
+        // What the generative model makes of the spectra it was meant to explain: M1's
+        // reconstructions, M2's spectra generated per class (not M1+M2's, which generate
+        // features; not the classifier alone's, which has no generative model).
+        files = p.write_run(d, (scene, cfg), &scored, |spectra, classes| match &fitted.model {
+            TrainedModel::M1 { model, .. } => outputs::write_m1_spectra(d, model, spectra, device).map(Some),
+            TrainedModel::M2 { model, .. } if scene.width > 1 && p.dim > 1 => outputs::write_m2_spectra(d, model, spectra, classes, device).map(Some),
+            _ => Ok(None),
+        })?;
+    }
+    Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::array::{RawArray, Samples};
+    use crate::data::sampling::{self, SplitConfig, TrainSize};
+    use crate::data::LabelMap;
+    use crate::eval::classifier::ClassifierKind;
+    use crate::pipeline::backend::CpuTrain;
+    use crate::pipeline::config::ModelKind;
+
+    /// A 20 x 20 scene of 6 bands with three classes in vertical stripes and a labelled pixel in
+    /// every other one.
+    fn striped_scene(labels: Option<Vec<u8>>) -> Scene {
+        let (h, w, b) = (20, 20, 6);
+        let class = |c: usize| (c * 3 / w) as u8;
+        let px: Vec<f32> = (0..h * w)
+            .flat_map(|i| (0..b).map(move |k| 100.0 + 30.0 * class(i % w) as f32 * k as f32 + ((i * 7 + k * 13) % 11) as f32))
+            .collect();
+        let labels = labels.unwrap_or_else(|| (0..h * w).map(|i| if i % 2 == 0 { class(i % w) + 1 } else { 0 }).collect());
+        let path = std::path::Path::new("striped.npy");
+        let scene = Scene::from_array(&RawArray::new(vec![h, w, b], Samples::F32(px)), path).unwrap();
+        let map = LabelMap::from_values(h, w, &labels.iter().map(|&v| v as u32).collect::<Vec<_>>()).unwrap();
+        scene.with_labels(map, path).unwrap()
+    }
+
+    /// The default's settings with tiny networks, 3 labelled pixels a class.
+    fn tiny_default() -> ExperimentConfig {
+        let mut c = ExperimentConfig::default();
+        c.m2.hidden_classifier = vec![8];
+        c.m2.hidden_encoder = vec![8];
+        c.m2.hidden_decoder = vec![8];
+        c.m2.latent = 2;
+        c.spatial.components = 3;
+        c.labelled_batch = Some(9);
+        c.train.epochs = 2;
+        c.train.batch_size = 64;
+        c.split = SplitConfig { train: TrainSize::PerClass(3), ..Default::default() };
+        c
+    }
+
+    #[test]
+    fn the_labels_of_test_pixels_never_reach_training() {
+        // The same draw, then the test pixels' labels shuffled among them: the model, its
+        // probabilities and its class map must not change (only the scores may).
+        let logreg = ExperimentConfig { model: ModelKind::Classifier, classifier: ClassifierKind::LogReg, partner: None, ..tiny_default() };
+        let mut m1 = ExperimentConfig { model: ModelKind::M1, classifier: ClassifierKind::LogReg, partner: None, ..tiny_default() };
+        m1.m1.hidden = vec![8];
+        m1.m1.latent = 2;
+        for cfg in [tiny_default(), logreg, m1] {
+            test_labels_leave_the_model_unchanged(&cfg);
+        }
+    }
+
+    fn test_labels_leave_the_model_unchanged(cfg: &ExperimentConfig) {
+        let scene = striped_scene(None);
+        assert!(cfg.propagation.is_on() && cfg.mrf.is_on(), "the map under test is the default's, propagated and cut");
+        let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
+        let mut labels: Vec<u8> = scene.labels.as_ref().unwrap().classes.iter().map(|c| c.map_or(0, |c| c as u8 + 1)).collect();
+        let test_labels: Vec<u8> = split.test.iter().map(|&i| labels[i]).collect();
+        for (n, &i) in split.test.iter().enumerate() {
+            labels[i] = test_labels[(n * 7 + 3) % test_labels.len()];
+        }
+        let permuted = striped_scene(Some(labels));
+        let run = |scene: &Scene| run_scene_split::<CpuTrain>(scene, cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+        let (a, b) = (run(&scene), run(&permuted));
+        assert_eq!(a.probabilities, b.probabilities, "{:?}", cfg.model);
+        assert_eq!(a.predicted, b.predicted, "{:?}", cfg.model);
+        assert_ne!(a.metrics.overall_accuracy, b.metrics.overall_accuracy, "the permutation changed no test label");
+    }
+
+    #[test]
+    fn the_classifier_alone_scores_as_the_same_classifier_fitted_as_a_baseline() {
+        // `experiment` drops the baseline that the model repeats: both must be one fit.
+        let scene = striped_scene(None);
+        for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
+            let cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: kind, ..tiny_default() };
+            let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
+            let run = run_scene_split::<CpuTrain>(&scene, &cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+            let prepared = prepare_split(&scene, &cfg, Some(split), None).unwrap();
+            let reference = crate::pipeline::baseline::baseline(&prepared, &cfg, kind).unwrap();
+            let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
+            assert_eq!(json(&run.metrics_pixelwise), json(&reference.pixelwise), "{kind:?}");
+            assert_eq!(Some(json(&run.metrics)), reference.regularised.as_ref().map(json), "{kind:?}");
+            assert_eq!(run.train_state.epochs_done, 0);
+        }
+    }
+
+    #[test]
+    fn a_partner_averages_its_probabilities_with_those_of_the_same_m2_trained_alone() {
+        // The reference: M2 trained without a partner (training is deterministic) and the
+        // partner fitted on its own through `fit_classifier`; the run's probabilities must be
+        // their mean, its pixelwise classes that mean's argmax and its map the map of that mean.
+        use crate::data::array::argmax_rows;
+        use crate::eval::classifier::Classifier;
+        let scene = striped_scene(None);
+        let alone = ExperimentConfig { partner: None, ..tiny_default() };
+        let split = sampling::split(scene.labels.as_ref().unwrap(), &alone.split).unwrap();
+        let run = |cfg: &ExperimentConfig| run_scene_split::<CpuTrain>(&scene, cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+        let q = run(&alone).probabilities;
+        for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
+            let partnered = ExperimentConfig { partner: Some(kind), ..tiny_default() };
+            let out = run(&partnered);
+            let prepared = prepare_split(&scene, &partnered, Some(split.clone()), None).unwrap();
+            let (classifier, _) = prepared.fit_classifier(kind, (&prepared.x, prepared.dim), partnered.train.seed).unwrap();
+            let c = classifier.predict_proba(&prepared.x);
+            let mean: Vec<f32> = q.iter().zip(&c).map(|(a, b)| 0.5 * (a + b)).collect();
+            assert_eq!(out.probabilities, mean, "{kind:?}");
+            assert_ne!(out.probabilities, q, "{kind:?}: the partner changes the probabilities");
+            let pixelwise = argmax_rows(&mean, prepared.n_classes);
+            let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
+            assert_eq!(json(&out.metrics_pixelwise), json(&prepared.score(&pixelwise).unwrap()), "{kind:?}");
+            assert_eq!(out.predicted, prepared.class_map(&pixelwise, &mean, &partnered), "{kind:?}");
+        }
+        // Only M2 takes a partner.
+        for model in [ModelKind::M1, ModelKind::M1m2, ModelKind::Classifier] {
+            let cfg = ExperimentConfig { model, partner: Some(ClassifierKind::LogReg), ..tiny_default() };
+            assert!(cfg.check().unwrap_err().to_string().contains("takes model = m2"), "{model:?}");
+        }
+    }
+}
