@@ -47,6 +47,16 @@ fn class_map(path: &Path) -> Vec<u32> {
     }
 }
 
+/// The class map of one file of the corpus predicted on its own (read whole into memory), in a
+/// folder of its own under `dir`.
+fn predicted_alone(dir: &Path, run: &str, cores: &str, stem: &str) -> Vec<u32> {
+    let out = dir.join(format!("alone-{stem}"));
+    let file = Path::new(cores).join(format!("{stem}.hdf5"));
+    let o = hyperssl(&["predict", "--run", run, file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    class_map(&out.join("class_map.npy"))
+}
+
 #[test]
 fn a_corpus_trains_from_disk_and_shards_predict_what_one_file_predicts_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,12 +95,8 @@ fn a_corpus_trains_from_disk_and_shards_predict_what_one_file_predicts_alone() {
     }
 
     // The same file predicted alone, read whole into memory, gives the same map.
-    let alone = dir.path().join("alone");
-    let single = Path::new(&cores).join("core001-labeled.hdf5");
-    let o = hyperssl(&["predict", "--run", run_s, single.to_str().unwrap(), "--out", alone.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let streamed = class_map(&out.join("core001-labeled/class_map.npy"));
-    assert_eq!(streamed, class_map(&alone.join("class_map.npy")));
+    assert_eq!(streamed, predicted_alone(dir.path(), run_s, &cores, "core001-labeled"));
     assert!(streamed.iter().all(|&v| (1..=3).contains(&v)), "stored label values expected");
 
     // Resuming to more epochs continues on the same files.
@@ -200,11 +206,8 @@ fn the_classifier_alone_fits_on_a_streamed_corpus_and_predicts_its_files() {
     assert!(run.join("classifier.json").exists() && !run.join("m2_model.mpk").exists());
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("LogReg on the drill-core corpus") && !report.contains("unlabelled per epoch"), "{report}");
-    let (maps, alone) = (dir.path().join("maps"), dir.path().join("alone"));
+    let maps = dir.path().join("maps");
     let o = hyperssl(&["predict", "--run", run_s, &cores, "--out", maps.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let single = Path::new(&cores).join("core002-labeled.hdf5");
-    let o = hyperssl(&["predict", "--run", run_s, single.to_str().unwrap(), "--out", alone.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(class_map(&maps.join("core002-labeled/class_map.npy")), class_map(&alone.join("class_map.npy")));
+    assert_eq!(class_map(&maps.join("core002-labeled/class_map.npy")), predicted_alone(dir.path(), run_s, &cores, "core002-labeled"));
 }
