@@ -1,5 +1,5 @@
-//! A run of any model on a scene: read the split, prepare the inputs, train, classify, score
-//! the test pixels and, with a run folder, write it. The command line and the MNIST
+//! A run of any model on a scene: draw (or take) the split, prepare the inputs, train, classify,
+//! score the test pixels and, with a run folder, write it. The command line and the MNIST
 //! reproduction call these.
 
 use crate::models::backend::AutodiffBackend;
