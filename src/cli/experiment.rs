@@ -97,7 +97,10 @@ enum Map {
 fn method_rows(label: &str, cfg: &ExperimentConfig, scores: Scores, seconds: f64) -> Vec<MethodResult> {
     let mut rows = Vec::new();
     let mut seconds = Some(seconds);
-    for (map, metrics) in [(Map::Regularised, scores.map), (Map::CutOnly, scores.without_propagation), (Map::Pixelwise, Some(scores.pixelwise))] {
+    // With the cut off, the map without propagation is the classifier's own classes: no row of
+    // its own, and none named after a cut that did not run.
+    let cut_only = scores.without_propagation.filter(|_| cfg.mrf.is_on());
+    for (map, metrics) in [(Map::Regularised, scores.map), (Map::CutOnly, cut_only), (Map::Pixelwise, Some(scores.pixelwise))] {
         if let Some(metrics) = metrics {
             rows.push(MethodResult { method: row(label, cfg, map), metrics, seconds: seconds.take().unwrap_or(0.0) });
         }
@@ -350,6 +353,17 @@ mod tests {
         assert_eq!((c.len(), c[0].method.as_str(), c[0].reference.as_str()), (1, "logreg (spatial), pixelwise", "svm (spatial), pixelwise"));
         cfg.classifier = ClassifierKind::Svm;
         assert!(comparisons(&model_label(&cfg), &cfg, false).is_empty());
+    }
+
+    #[test]
+    fn a_map_made_without_the_graph_cut_has_no_row_named_after_it() {
+        let m = hyperssl::eval::evaluate(&[0, 1], &[0, 1], 2).unwrap();
+        let scores = || Scores { map: Some(m.clone()), without_propagation: Some(m.clone()), pixelwise: m.clone() };
+        let names = |cfg: &ExperimentConfig| method_rows("m", cfg, scores(), 0.0).into_iter().map(|r| r.method).collect::<Vec<_>>();
+        let mut cfg = ExperimentConfig::default();
+        assert_eq!(names(&cfg), ["m + propagation + graph cut", "m + graph cut", "m, pixelwise"]);
+        cfg.mrf.weight = 0.0;
+        assert_eq!(names(&cfg), ["m + propagation", "m, pixelwise"]);
     }
 
     #[test]
