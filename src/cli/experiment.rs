@@ -23,7 +23,7 @@ use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::pipeline::baseline::{baseline, raw_spectra_baseline};
 use hyperssl::pipeline::config::Input;
-use hyperssl::pipeline::m1_run::prepare_split;
+use hyperssl::pipeline::prepared::prepare_split;
 use hyperssl::pipeline::experiment::{summarise, Comparison, MethodResult, SeedResult, Summary};
 use hyperssl::pipeline::run_dir::RunDir;
 use hyperssl::pipeline::run_lock::RunLock;

@@ -9,7 +9,7 @@ use crate::eval::classifier::{Classifier, ClassifierKind};
 use crate::eval::metrics::Metrics;
 
 use super::config::{ExperimentConfig, Input};
-use super::m1_run::{prepare_split, Prepared};
+use super::prepared::{prepare_split, Prepared};
 
 /// Scores of a baseline classifier: its own classes, its class map regularised as the
 /// configuration says (None when no regulariser is on), and that map without the propagation

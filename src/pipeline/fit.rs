@@ -9,7 +9,8 @@ use crate::models::backend::AutodiffBackend;
 
 use super::config::{CheckedConfig, ExperimentConfig, ModelKind};
 use super::features::dist_qz;
-use super::m1_run::{prepare_split, train_m1, Prepared};
+use super::m1_run::train_m1;
+use super::prepared::{prepare_split, Prepared};
 use super::m2_run::{train_m2, FeatureSelection, M2Inputs};
 use super::run_dir::{RunDir, RunSession};
 use super::trained::{ClassInfo, Trained, TrainedModel};

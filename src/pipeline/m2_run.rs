@@ -7,7 +7,7 @@ use crate::models::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use super::config::ExperimentConfig;
-use super::m1_run::Prepared;
+use super::prepared::Prepared;
 use super::run_dir::RunSession;
 use crate::error::Result;
 use crate::models::tensors::column_moments;

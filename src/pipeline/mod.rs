@@ -19,6 +19,7 @@ pub mod mnist;
 pub(crate) mod outcome;
 pub mod outputs;
 pub(crate) mod predictor;
+pub mod prepared;
 pub mod run_dir;
 pub mod run_lock;
 pub mod scene_run;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::config::ExperimentConfig;
 use super::fit::fit_prepared;
-use super::m1_run::{prepare_split, ScoredRun};
+use super::prepared::{prepare_split, ScoredRun};
 use super::outcome::RunOutcome;
 use super::outputs;
 use super::run_dir::RunSession;
