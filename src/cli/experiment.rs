@@ -272,7 +272,7 @@ fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &Experimen
 /// The run folder of the model (`variant` "") or its labels-only control ("-labels-only") on
 /// the draw `(budget, seed)`.
 fn model_root(args: &Args, cfg: &ExperimentConfig, variant: &str, (budget, seed): (usize, u64)) -> PathBuf {
-    let model = format!("{:?}", cfg.model).to_lowercase();
+    let model = cfg.model.config_name();
     args.out.join(format!("{model}{variant}-pc{budget}-seed{seed}"))
 }
 

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.check()?;
     let scene = mnist_scene(&args.data)?;
     let split = paper_split(&scene, args.labels, args.seed)?;
-    let name = format!("{:?}", args.model).to_lowercase();
+    let name = args.model.config_name();
     let root = args.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/mnist-{name}-{}-seed{}", args.labels, args.seed)));
     let dir = RunDir::create(&root, args.resume)?;
     eprintln!("MNIST {name}, {} labels, seed {}: 50,000 train / 10,000 valid / 10,000 test -> {}", args.labels, args.seed, root.display());

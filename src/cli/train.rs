@@ -350,7 +350,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => "indian-pines".to_string(),
     };
     let (dir, cfg) = run_folder(&args.options, &stem)?;
-    let model_name = format!("{:?}", cfg.model).to_lowercase();
+    let model_name = cfg.model.config_name();
     eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, dir.root.display());
     let summary = super::run_model::run(super::run_model::Data::Scene(&scene), &cfg, &dir, args.options.resume, args.options.device)
         .with_context(|| format!("run in {}", dir.root.display()))?;
@@ -381,7 +381,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
 fn run_folder(options: &TrainOptions, stem: &str) -> anyhow::Result<(RunDir, ExperimentConfig)> {
     let cfg = options.config()?;
     options.device.check_available()?;
-    let model_name = format!("{:?}", cfg.model).to_lowercase();
+    let model_name = cfg.model.config_name();
     let root = options.run.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{model_name}-{stem}-seed{}", cfg.train.seed)));
     let dir = RunDir::create(&root, options.resume)?;
     let cfg = match dir.stored_config()? {

@@ -31,6 +31,17 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// The model's name in `config.toml` and on the command line (serde's lowercase), which
+    /// run folders and messages use too.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            ModelKind::M1 => "m1",
+            ModelKind::M2 => "m2",
+            ModelKind::M1m2 => "m1m2",
+            ModelKind::Classifier => "classifier",
+        }
+    }
+
     /// How titles and tables name the model; `classifier` is the one a configuration fits (M1's
     /// on its features, or the classifier alone).
     pub fn name(self, classifier: ClassifierKind) -> String {
@@ -308,9 +319,7 @@ impl ExperimentConfig {
         self.m2.check()?;
         if let Some(partner) = self.partner {
             if self.model != ModelKind::M2 {
-                // The name config.toml gives the model (serde's lowercase).
-                let model = format!("{:?}", self.model).to_lowercase();
-                return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not model = {model}")));
+                return Err(Error::invalid(format!("partner = {partner} averages a classifier with M2's q(y|x): it takes model = m2, not model = {}", self.model.config_name())));
             }
         }
         Ok(())
@@ -397,6 +406,14 @@ fn flat_settings(cfg: &ExperimentConfig) -> std::collections::BTreeMap<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_models_config_name_is_the_one_config_toml_reads() {
+        for model in [ModelKind::M1, ModelKind::M2, ModelKind::M1m2, ModelKind::Classifier] {
+            assert_eq!(serde_json::to_value(model).unwrap(), serde_json::json!(model.config_name()));
+            assert_eq!(serde_json::from_value::<ModelKind>(serde_json::json!(model.config_name())).unwrap(), model);
+        }
+    }
 
     #[test]
     fn changes_name_each_differing_setting_with_its_old_and_new_value() {
