@@ -167,7 +167,7 @@ fn run_writes_pictures_and_predict_reproduces_its_map() {
 }
 
 /// Runs `predict` of `run` on `img` into `dir/pred`, checks that it gives the run's 24 x 24 class
-/// map pixel for pixel, and returns that folder.
+/// map pixel for pixel and its uncertainty, and returns that folder.
 fn predict_repeats_the_map(run: &Path, img: &str, dir: &Path) -> std::path::PathBuf {
     let pred = dir.join("pred");
     let o = hyperssl(&["predict", "--run", run.to_str().unwrap(), img, "--out", pred.to_str().unwrap()]);
@@ -176,7 +176,41 @@ fn predict_repeats_the_map(run: &Path, img: &str, dir: &Path) -> std::path::Path
     let b = read_npy(&pred.join("class_map.npy")).unwrap();
     assert_eq!(a.shape, vec![24, 24]);
     assert_eq!(a, b, "predict must reproduce the run's map pixel for pixel");
+    let (a, b) = (uncertainty(run), uncertainty(&pred));
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5), "predict must repeat the run's uncertainty");
     pred
+}
+
+/// The uncertainty map a run or a prediction wrote in `dir`.
+fn uncertainty(dir: &Path) -> Vec<f32> {
+    match read_npy(&dir.join("uncertainty.npy")).unwrap().samples {
+        Samples::F32(v) => v,
+        other => panic!("uncertainty.npy holds {other:?}"),
+    }
+}
+
+/// The uncertainty map is that of the map's own decision: where label propagation weighs the
+/// classifier's probabilities, the map's uncertainty is theirs, lower on this scene of three
+/// clean stripes where the labelled pixels agree with the classifier; without propagation it is
+/// the classifier's.
+#[test]
+fn the_uncertainty_map_is_that_of_the_probabilities_propagation_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (img, lab) = write_scene(dir.path(), false);
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let mut runs = Vec::new();
+    for (name, neighbours) in [("alone", "0"), ("propagated", "10")] {
+        let run = dir.path().join(name);
+        let args = ["--model", "classifier", "--mrf-weight", "0", "--propagation-neighbours", neighbours, "--run", run.to_str().unwrap()];
+        let o = train_tiny(&[&[img.as_str(), "--labels", lab.as_str()][..], &args[..]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        runs.push(uncertainty(&run));
+    }
+    let (alone, propagated) = (&runs[0], &runs[1]);
+    assert_eq!(alone.len(), 24 * 24);
+    assert!(propagated.iter().all(|u| (0.0..=1.0).contains(u)));
+    assert!(mean(propagated) < 0.9 * mean(alone), "propagated {} against the classifier's {}", mean(propagated), mean(alone));
+    predict_repeats_the_map(&dir.path().join("propagated"), &img, dir.path());
 }
 
 /// The default model reads spatial features and regularises its map (propagation, graph cut);

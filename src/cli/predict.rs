@@ -40,11 +40,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args.out.unwrap_or_else(|| dir.root.join(format!("predict-{stem}")));
     // Held until the maps are written: two predictions into one folder would mix their files.
     let _lock = RunLock::acquire(&out)?;
-    let (classes, probs) = trained.predict_scene(&scene, &device)?;
-    let mut files = write_prediction(&out, &scene, &trained.classes, Prediction { classes: &classes, probabilities: &probs })?;
+    let (map, probs) = trained.predict_map(&scene, &device)?;
+    // The uncertainty shown is that of the map's own decision.
+    let mut files = write_prediction(&out, &scene, &trained.classes, Prediction { classes: &map.classes, probabilities: map.probabilities(&probs) })?;
     if envi::find_pair(&scene.source).is_ok() {
         let img = out.join("class_map.img");
-        write_envi_map(&img, (scene.height, scene.width), &trained.classes, &classes)?;
+        write_envi_map(&img, (scene.height, scene.width), &trained.classes, &map.classes)?;
         files.push(img);
     }
     for f in files {

@@ -27,20 +27,36 @@ pub struct Regularisers<'a> {
     pub mrf: &'a MrfConfig,
 }
 
-/// The class of every pixel after the regularisers that are on; the classifier's classes when
-/// none is (or propagation has no labelled pixels to spread and the cut is off).
-pub fn regularised_map(out: &SceneOutput, seeds: &Seeds, with: &Regularisers) -> Vec<usize> {
+/// A scene's class map and the class probabilities it was decided from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassMap {
+    /// The class of every pixel.
+    pub classes: Vec<usize>,
+    /// The classifier's probabilities weighed by label propagation, `n_pixels x k`, where
+    /// propagation ran; `None` where the map was decided from the classifier's own.
+    pub propagated: Option<Vec<f32>>,
+}
+
+impl ClassMap {
+    /// The probabilities the map was decided from: the propagated ones where propagation ran,
+    /// else `classifier`'s own (which the graph cut reads as they are).
+    pub fn probabilities<'a>(&'a self, classifier: &'a [f32]) -> &'a [f32] {
+        self.propagated.as_deref().unwrap_or(classifier)
+    }
+}
+
+/// The class of every pixel after the regularisers that are on, with the probabilities that
+/// decided it; the classifier's classes when none is (or propagation has no labelled pixels to
+/// spread and the cut is off).
+pub fn regularised_map(out: &SceneOutput, seeds: &Seeds, with: &Regularisers) -> ClassMap {
     if !with.propagation.is_on() || seeds.is_empty() {
         let map = mrf::ProbabilityMap { probs: out.probs, k: out.k, height: out.height, width: out.width };
-        return mrf::class_map(out.classes.to_vec(), map, with.mrf);
+        return ClassMap { classes: mrf::class_map(out.classes.to_vec(), map, with.mrf), propagated: None };
     }
     let pixels = ClassifiedPixels { probs: out.probs, k: out.k, x: out.inputs, dim: out.dim };
     let probs = propagate(pixels, seeds, with.propagation);
-    if with.mrf.is_on() {
-        mrf::regularise(&probs, out.k, out.height, out.width, with.mrf)
-    } else {
-        argmax_rows(&probs, out.k)
-    }
+    let classes = if with.mrf.is_on() { mrf::regularise(&probs, out.k, out.height, out.width, with.mrf) } else { argmax_rows(&probs, out.k) };
+    ClassMap { classes, propagated: Some(probs) }
 }
 
 #[cfg(test)]
@@ -63,10 +79,33 @@ mod tests {
         let propagation = PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() };
         let off = MrfConfig::off();
         let map = regularised_map(&out, &seeds, &Regularisers { propagation: &propagation, mrf: &off });
-        assert_eq!(map, vec![0, 0, 1, 1, 0, 0, 1, 1]);
+        assert_eq!(map.classes, vec![0, 0, 1, 1, 0, 0, 1, 1]);
         // Without propagation (or without labelled examples) the classifier's classes stand.
         let none = PropagationConfig::off();
-        assert_eq!(regularised_map(&out, &seeds, &Regularisers { propagation: &none, mrf: &off }), classes);
-        assert_eq!(regularised_map(&out, &Seeds::default(), &Regularisers { propagation: &propagation, mrf: &off }), classes);
+        assert_eq!(regularised_map(&out, &seeds, &Regularisers { propagation: &none, mrf: &off }).classes, classes);
+        assert_eq!(regularised_map(&out, &Seeds::default(), &Regularisers { propagation: &propagation, mrf: &off }).classes, classes);
+    }
+
+    #[test]
+    fn the_map_comes_with_the_probabilities_that_decided_it() {
+        let (classes, probs, inputs) = scene();
+        let out = SceneOutput { classes: &classes, probs: &probs, k: 2, height: 2, width: 4, inputs: &inputs, dim: 1 };
+        let seeds = Seeds { inputs: vec![0.07, 5.07], classes: vec![0, 1] };
+        let propagation = PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() };
+        let off = MrfConfig::off();
+        let map = regularised_map(&out, &seeds, &Regularisers { propagation: &propagation, mrf: &off });
+        let decided = map.probabilities(&probs);
+        // Each pixel's most probable class is its class on the map, though the classifier put
+        // class 1 first everywhere; each row is a distribution.
+        assert_eq!(argmax_rows(decided, 2), map.classes);
+        assert_ne!(argmax_rows(&probs, 2), map.classes);
+        for row in decided.chunks_exact(2) {
+            assert!((row[0] + row[1] - 1.0).abs() < 1e-6 && row.iter().all(|&p| p >= 0.0), "{row:?}");
+        }
+        // Where nothing was propagated (the graph cut alone), the map's are the classifier's.
+        let cut = MrfConfig { weight: 1.0, sweeps: 3 };
+        let none = PropagationConfig::off();
+        let cut_only = regularised_map(&out, &seeds, &Regularisers { propagation: &none, mrf: &cut });
+        assert_eq!((cut_only.propagated.as_deref(), cut_only.probabilities(&probs)), (None, &probs[..]));
     }
 }

@@ -17,9 +17,11 @@ pub use classifier::{
     Hyperparameters, LabelledRows,
 };
 pub use metrics::{evaluate, Metrics};
-// Types that public signatures and fields use, nameable where their modules are private: the
-// graph cut's settings (part of a run's configuration), a CV report's scores, an SVM pair's
-// probability sigmoid, the scores by region of a map.
+// Types that public signatures and fields use, nameable where their modules are private: a
+// scene's class map with the probabilities that decided it, the graph cut's settings (part of a
+// run's configuration), a CV report's scores, an SVM pair's probability sigmoid, the scores by
+// region of a map.
+pub use class_map::ClassMap;
 pub use cv::CvScore;
 pub use mrf::MrfConfig;
 pub use platt::Platt;

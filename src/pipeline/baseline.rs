@@ -29,7 +29,7 @@ pub fn baseline(p: &Prepared, cfg: &ExperimentConfig, kind: ClassifierKind) -> R
     let (mut regularised, mut without_propagation) = (None, None);
     if cfg.mrf.is_on() || cfg.propagation.is_on() {
         let probs = clf.predict_proba(&p.x);
-        regularised = Some(p.score(&p.class_map(&pixelwise, &probs, cfg))?);
+        regularised = Some(p.score(&p.class_map(&pixelwise, &probs, cfg).classes)?);
         without_propagation = p.score_without_propagation(&pixelwise, &probs, cfg)?;
     }
     Ok(BaselineScores { pixelwise: p.score(&pixelwise)?, regularised, without_propagation })

@@ -30,7 +30,8 @@ fn save(path: PathBuf, image: &image::RgbImage, written: &mut Vec<PathBuf>) -> R
 pub struct Prediction<'a> {
     /// The class index of every pixel.
     pub classes: &'a [usize],
-    /// Class probabilities, `n_pixels x n_classes`, row-major.
+    /// The class probabilities the map was decided from, `n_pixels x n_classes`, row-major:
+    /// what the uncertainty map shows.
     pub probabilities: &'a [f32],
 }
 

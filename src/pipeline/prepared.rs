@@ -17,7 +17,7 @@ use crate::report::RunReport;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{fit_classifier, ClassifierKind, FitReport, FittedClassifier, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
-use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
+use crate::eval::class_map::{regularised_map, ClassMap, Regularisers, SceneOutput};
 use crate::eval::propagation::Seeds;
 use crate::eval::regions::{region_accuracy, ClassGrid};
 use crate::atomic;
@@ -84,8 +84,9 @@ impl Prepared {
 
     /// The class map of the run from the classifier's classes and probabilities: the labelled
     /// pixels' classes propagated over the scene's graph and the graph cut, each when the
-    /// configuration has it on, else the classes as they are.
-    pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> Vec<usize> {
+    /// configuration has it on, else the classes as they are; with the probabilities that
+    /// decided it.
+    pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> ClassMap {
         let (inputs, dim) = self.graph_rows();
         let out = SceneOutput { classes: pixelwise, probs: probabilities, k: self.n_classes, height: self.height, width: self.width, inputs, dim };
         regularised_map(&out, &self.seeds, &Regularisers { propagation: &cfg.propagation, mrf: &cfg.mrf })
@@ -98,7 +99,7 @@ impl Prepared {
             return Ok(None);
         }
         let cut_only = ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
-        Ok(Some(self.score(&self.class_map(pixelwise, probabilities, &cut_only))?))
+        Ok(Some(self.score(&self.class_map(pixelwise, probabilities, &cut_only).classes)?))
     }
 }
 
@@ -188,7 +189,11 @@ pub(crate) struct ScoredRun<'a> {
     pub started: Instant,
     pub pixelwise: &'a [usize],
     pub predicted: &'a [usize],
+    /// The classifier's probabilities.
     pub probabilities: &'a [f32],
+    /// The probabilities the class map was decided from (propagated, where propagation ran):
+    /// what the uncertainty map shows.
+    pub map_probabilities: &'a [f32],
     pub metrics: &'a Metrics,
     pub metrics_pixelwise: &'a Metrics,
 }
@@ -208,7 +213,7 @@ impl Prepared {
         atomic::write_json(&d.metrics_pixelwise(), run.metrics_pixelwise)?;
         d.write_metrics_without_propagation(self.score_without_propagation(run.pixelwise, run.probabilities, cfg)?.as_ref())?;
         let classes = ClassInfo::of(scene.labels.as_ref().expect("checked by prepare"));
-        let mut files = outputs::write_run_maps(d, scene, &classes, &self.split, outputs::Prediction { classes: run.predicted, probabilities: run.probabilities })?;
+        let mut files = outputs::write_run_maps(d, scene, &classes, &self.split, outputs::Prediction { classes: run.predicted, probabilities: run.map_probabilities })?;
         if self.spatial.is_none() {
             let train_classes = self.classes_of(&self.split.train);
             let spectra = outputs::SceneSpectra { x: &self.x, bands: self.dim, train: &self.split.train, train_classes: &train_classes, wavelengths: scene.wavelengths.as_deref() };

@@ -30,16 +30,17 @@ pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig
     let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
     let state = fitted.state;
     let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
-    let predicted = p.class_map(&pixelwise, &probs, cfg);
-    let (metrics, metrics_pixelwise) = (p.score(&predicted)?, p.score(&pixelwise)?);
+    let map = p.class_map(&pixelwise, &probs, cfg);
+    let (metrics, metrics_pixelwise) = (p.score(&map.classes)?, p.score(&pixelwise)?);
     let mut files = Vec::new();
     if let Some(d) = dir {
         let scored = ScoredRun {
             title: format!("{} on {}", cfg.model_name(), scene.source.display()),
             started,
             pixelwise: &pixelwise,
-            predicted: &predicted,
+            predicted: &map.classes,
             probabilities: &probs,
+            map_probabilities: map.probabilities(&probs),
             metrics: &metrics,
             metrics_pixelwise: &metrics_pixelwise,
         };
@@ -52,7 +53,7 @@ pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig
             _ => Ok(None),
         })?;
     }
-    Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
+    Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted: map.classes, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
 
 #[cfg(test)]
@@ -166,7 +167,7 @@ mod tests {
             let pixelwise = argmax_rows(&mean, prepared.n_classes);
             let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
             assert_eq!(json(&out.metrics_pixelwise), json(&prepared.score(&pixelwise).unwrap()), "{kind:?}");
-            assert_eq!(out.predicted, prepared.class_map(&pixelwise, &mean, &partnered), "{kind:?}");
+            assert_eq!(out.predicted, prepared.class_map(&pixelwise, &mean, &partnered).classes, "{kind:?}");
         }
         // Only M2 takes a partner.
         for model in [ModelKind::M1, ModelKind::M1m2, ModelKind::Classifier] {

@@ -18,7 +18,7 @@ use crate::data::{LabelMap, Scene};
 use crate::error::{Error, Result};
 use crate::data::array::argmax_rows;
 use crate::eval::classifier::{check_matrix, Classifier, FittedClassifier};
-use crate::eval::class_map::{regularised_map, Regularisers, SceneOutput};
+use crate::eval::class_map::{regularised_map, ClassMap, Regularisers, SceneOutput};
 use crate::eval::mrf::{class_map, ProbabilityMap};
 use crate::eval::propagation::Seeds;
 use crate::eval::metrics::{evaluate, Metrics};
@@ -253,12 +253,22 @@ impl<B: Backend> Trained<B> {
     where
         Self: Sync,
     {
+        let (map, probabilities) = self.predict_map(scene, device)?;
+        Ok((map.classes, probabilities))
+    }
+
+    /// [`Trained::predict_scene`] with the probabilities the map was decided from (those of
+    /// label propagation where it ran): the class map and the classifier's own probabilities.
+    pub fn predict_map(&self, scene: &Scene, device: &B::Device) -> Result<(ClassMap, Vec<f32>)>
+    where
+        Self: Sync,
+    {
         self.predict_scene_tiled(scene, PREDICTION_TILE, device)
     }
 
-    /// [`Trained::predict_scene`] with tiles of `tile` pixels (whole rows of them for spatial
+    /// [`Trained::predict_map`] with tiles of `tile` pixels (whole rows of them for spatial
     /// inputs).
-    pub fn predict_scene_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(Vec<usize>, Vec<f32>)>
+    pub fn predict_scene_tiled(&self, scene: &Scene, tile: usize, device: &B::Device) -> Result<(ClassMap, Vec<f32>)>
     where
         Self: Sync,
     {
@@ -299,8 +309,8 @@ impl<B: Backend> Trained<B> {
             inputs.extend(x);
         }
         let out = SceneOutput { classes: &classes, probs: &probs, k, height: scene.height, width: scene.width, inputs: &inputs, dim: self.graph_dim() };
-        let classes = regularised_map(&out, &self.seeds, &Regularisers { propagation: &self.config.propagation, mrf: &self.config.mrf });
-        Ok((classes, probs))
+        let map = regularised_map(&out, &self.seeds, &Regularisers { propagation: &self.config.propagation, mrf: &self.config.mrf });
+        Ok((map, probs))
     }
 
     /// The class map and class probabilities of one drill-core file, read a band of
@@ -433,8 +443,9 @@ mod tests {
         let pixels: Vec<f32> = (0..n * bands).map(|i| ((i * 37 % 101) as f32).sin() * 100.0 + 200.0).collect();
         let trained = m2_run(&pixels, bands, k, 5, 3);
         let scene = scene(pixels, n, bands, "t.npy");
-        let (whole_c, whole_p) = trained.predict_scene_tiled(&scene, n, &device).unwrap();
-        let (tiled_c, tiled_p) = trained.predict_scene_tiled(&scene, 7, &device).unwrap();
+        let (whole_c, whole_p) = trained.predict_scene(&scene, &device).unwrap();
+        let (tiled, tiled_p) = trained.predict_scene_tiled(&scene, 7, &device).unwrap();
+        let tiled_c = tiled.classes;
         assert_eq!(whole_p.len(), n * k);
         assert_eq!(whole_c, tiled_c);
         for (a, b) in whole_p.iter().zip(&tiled_p) {
@@ -485,9 +496,12 @@ mod tests {
         let (classes, probs) = trained.model.predict_inputs(&models, spatial.dim(), k, &device);
         let out = SceneOutput { classes: &classes, probs: &probs, k, height: h, width: w, inputs: &graph, dim: spatial.graph_dim() };
         let expected = regularised_map(&out, &trained.seeds, &Regularisers { propagation: &trained.config.propagation, mrf: &trained.config.mrf });
+        let expected_decided = expected.propagated.as_ref().expect("propagation is on");
         for tile in [h * w, 1, 2 * w] {
-            let (c, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
-            assert_eq!(c, expected, "tile {tile}");
+            let (map, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
+            assert_eq!(map.classes, expected.classes, "tile {tile}");
+            let decided = map.propagated.expect("propagation is on");
+            assert!(decided.iter().zip(expected_decided).all(|(a, b)| (a - b).abs() < 1e-5), "tile {tile}: the map's probabilities are those propagated over the whole scene");
             assert!(p.iter().zip(&probs).all(|(a, b)| (a - b).abs() < 1e-6), "tile {tile}: the probabilities are the classifier's own");
         }
     }
@@ -505,10 +519,11 @@ mod tests {
         trained.config.input = Input::Spatial;
         trained.config.mrf = MrfConfig { weight: 1.0, sweeps: 3 };
         let scene = Scene::from_array(&RawArray::new(vec![h, w, bands], Samples::F32(pixels)), std::path::Path::new("s.npy")).unwrap();
-        let (whole_c, whole_p) = trained.predict_scene_tiled(&scene, h * w, &device).unwrap();
+        let (whole, whole_p) = trained.predict_scene_tiled(&scene, h * w, &device).unwrap();
+        let whole_c = whole.classes;
         for tile in [1, 2 * w, 4 * w + 3] {
-            let (c, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
-            assert_eq!(c, whole_c, "tile {tile}");
+            let (map, p) = trained.predict_scene_tiled(&scene, tile, &device).unwrap();
+            assert_eq!(map.classes, whole_c, "tile {tile}");
             for (a, b) in whole_p.iter().zip(&p) {
                 assert!((a - b).abs() < 1e-6, "tile {tile}: {a} vs {b}");
             }
