@@ -219,3 +219,51 @@ def test_the_comparison_refuses_other_draws_and_folders_that_are_not_experiments
         run = compare(*[tmp_path / a if not a.startswith("-") and not a.isdigit() else a for a in args])
         assert run.returncode == 2 and run.stdout == "", (args, run.stdout, run.stderr)
         assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+UNCERTAINTY = REPO / "scripts" / "uncertainty_errors.py"
+
+
+def write_run_maps(folder, labels, classes, uncertainty, test):
+    folder.mkdir(parents=True)
+    np.save(folder / "class_map.npy", np.asarray(classes, dtype=np.uint32).reshape(labels.shape))
+    np.save(folder / "uncertainty.npy", np.asarray(uncertainty, dtype=np.float32).reshape(labels.shape))
+    (folder / "split.json").write_text(json.dumps({"train": [0], "valid": [], "test": test}))
+
+
+def test_the_uncertainty_is_scored_by_how_it_ranks_the_maps_errors(tmp_path):
+    # A 2 x 3 label map; pixel 0 trains, pixels 1-4 are tested, pixel 5 is unlabelled.
+    labels = np.array([[1, 1, 2], [2, 1, 0]], dtype=np.uint8)
+    np.save(tmp_path / "gt.npy", labels)
+    # Wrong on pixels 1 (uncertainty 0.9) and 3 (0.5); right on 2 (0.5) and 4 (0.1). Of the
+    # four (wrong, right) pairs the wrong pixel is less sure in three and tied in one: 3.5 / 4.
+    run = tmp_path / "run"
+    write_run_maps(run, labels, [1, 2, 2, 1, 1, 1], [0.0, 0.9, 0.5, 0.5, 0.1, 0.0], [1, 2, 3, 4])
+    # The same map beside it with an uncertainty that ranks the errors the wrong way round:
+    # every wrong pixel surer than every right one.
+    (run / "other").mkdir()
+    np.save(run / "other" / "class_map.npy", np.load(run / "class_map.npy"))
+    np.save(run / "other" / "uncertainty.npy", np.array([[0, 0.1, 0.8], [0.2, 0.9, 0]], dtype=np.float32))
+    out = subprocess.run([sys.executable, str(UNCERTAINTY), str(tmp_path / "gt.npy"), str(run), "--beside", "other"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "test pixels 4  wrong 2 (50.0%)  AUROC 0.875  other: wrong 2, AUROC 0.000" in out.stdout, out.stdout
+    assert "other minus the run's own -0.875" in out.stdout and "behind on 1 of 1" in out.stdout, out.stdout
+    # A map of other pixels, and a folder that is no run, are refused in one line.
+    write_run_maps(tmp_path / "small", labels[:1], [1, 1, 2], [0.1, 0.2, 0.3], [1])
+    for folder, needle in [(tmp_path / "small", "maps of 3 and 3 pixels for a label map of 6"), (tmp_path / "none", "not a run folder")]:
+        bad = subprocess.run([sys.executable, str(UNCERTAINTY), str(tmp_path / "gt.npy"), str(folder)], capture_output=True, text=True)
+        assert bad.returncode == 2 and needle in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_the_uncertainty_auroc_is_scikit_learns_roc_auc_ties_included():
+    metrics = pytest.importorskip("sklearn.metrics")
+    spec = importlib.util.spec_from_file_location("uncertainty_errors", UNCERTAINTY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        wrong = rng.random(200) < 0.3
+        # Rounded to tenths: many ties, within and across the two kinds.
+        uncertainty = np.round(rng.random(200) * 0.6 + 0.4 * wrong, 1)
+        assert module.auroc(uncertainty, wrong) == pytest.approx(metrics.roc_auc_score(wrong, uncertainty), abs=1e-12)
+    assert module.auroc(np.array([0.2, 0.3]), np.array([False, False])) is None
