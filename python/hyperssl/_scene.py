@@ -34,6 +34,8 @@ class SceneModel:
     names; ``predict(cube)`` gives the class map (label values) and the class probabilities.
     """
 
+    _PROBABILITIES = ("classifier", "map")
+
     def __init__(self, model):
         self._model = model
 
@@ -50,9 +52,16 @@ class SceneModel:
         """The model's settings, as a run's config.toml."""
         return self._model.config
 
-    def predict(self, cube):
-        """(class map, probabilities): height x width label values and height x width x classes."""
-        return self._model.predict_scene(_cube(cube))
+    def predict(self, cube, probabilities="classifier"):
+        """(class map, probabilities): height x width label values and height x width x classes.
+
+        The probabilities are the classifier's own (``"classifier"``), or those the map was
+        decided from (``"map"``): the classifier's weighed by label propagation where the model
+        propagates, as the uncertainty map of a run shows them; else the classifier's.
+        """
+        if probabilities not in self._PROBABILITIES:
+            raise ValueError(f"probabilities must be one of {self._PROBABILITIES}, not {probabilities!r}")
+        return self._model.predict_scene(_cube(cube), probabilities == "map")
 
     def save(self, path):
         """Writes the model as a run folder that ``hyperssl.load`` and ``hyperssl predict --run``

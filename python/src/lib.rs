@@ -245,13 +245,19 @@ impl Model {
     }
 
     /// Class map (stored label values, height x width) and class probabilities (height x width
-    /// x classes, the classifier's own) of a cube; the map with label propagation and the graph
-    /// cut when the model has them.
-    fn predict_scene<'py>(&self, py: Python<'py>, cube: PyReadonlyArray3<'py, f32>) -> PyResult<Predicted<'py, PyArray2<u32>, PyArray3<f32>>> {
+    /// x classes: the classifier's own, or with `map_probabilities` those the map was decided
+    /// from, label propagation's where it ran) of a cube; the map with label propagation and
+    /// the graph cut when the model has them.
+    #[pyo3(signature = (cube, map_probabilities=false))]
+    fn predict_scene<'py>(&self, py: Python<'py>, cube: PyReadonlyArray3<'py, f32>, map_probabilities: bool) -> PyResult<Predicted<'py, PyArray2<u32>, PyArray3<f32>>> {
         let scene = scene_of(&cube, None)?;
         let (h, w, k) = (scene.height, scene.width, self.inner.classes.values.len());
-        let (classes, probabilities) = py.detach(|| self.inner.predict_scene(&scene, &Default::default())).map_err(|e| py_error(e, Doing::Arrays))?;
-        let map = ndarray::Array2::from_shape_vec((h, w), self.inner.label_values(&classes)).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let (map, classifier) = py.detach(|| self.inner.predict_map(&scene, &Default::default())).map_err(|e| py_error(e, Doing::Arrays))?;
+        let probabilities = match map.propagated {
+            Some(propagated) if map_probabilities => propagated,
+            _ => classifier,
+        };
+        let map = ndarray::Array2::from_shape_vec((h, w), self.inner.label_values(&map.classes)).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         let probabilities = ndarray::Array3::from_shape_vec((h, w, k), probabilities).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok((map.into_pyarray(py), probabilities.into_pyarray(py)))
     }

@@ -187,6 +187,17 @@ def test_the_classifier_alone_fits_a_scene_as_the_command_line_does(tmp_path):
     class_map, probabilities = model.predict(cube)
     np.testing.assert_array_equal(class_map, cli_map)
     assert probabilities.shape == (24, 24, 3) and np.allclose(probabilities.sum(axis=2), 1, atol=1e-5)
+    # The command line's run read from Python: the probabilities its map was decided from are
+    # those whose entropy the run's uncertainty map shows; the classifier's own are not
+    # (propagation weighs them).
+    loaded = hyperssl.load(run)
+    (_, own), (_, decided) = loaded.predict(cube), loaded.predict(cube, probabilities="map")
+    entropy = lambda p: -(p * np.log(np.clip(p, 1e-30, None))).sum(axis=2) / np.log(p.shape[2])
+    uncertainty = np.load(run / "uncertainty.npy")
+    np.testing.assert_allclose(entropy(decided), uncertainty, atol=1e-5)
+    assert not np.allclose(entropy(own), uncertainty, atol=1e-3)
+    with pytest.raises(ValueError, match="probabilities must be one of"):
+        model.predict(cube, probabilities="propagated")
     model.save(tmp_path / "py-model")
     np.testing.assert_array_equal(hyperssl.load(tmp_path / "py-model").predict(cube)[0], cli_map)
     assert (tmp_path / "py-model" / "classifier.json").exists()
