@@ -55,7 +55,7 @@ pub fn write_prediction_maps(out: &Path, (h, w): (usize, usize), name: &str, cla
     let npy = out.join("uncertainty.npy");
     write_npy(&npy, &RawArray::new(vec![h, w], Samples::F32(unc.clone())))?;
     written.push(npy);
-    let map = report::uncertainty_map(&unc, h, w, "uncertainty: entropy of the class probabilities / ln K")?;
+    let map = report::uncertainty_map(&unc, h, w, "uncertainty of the map: entropy of its class probabilities / ln K")?;
     save(out.join(report::UNCERTAINTY), &map.image, &mut written)?;
     Ok(written)
 }
