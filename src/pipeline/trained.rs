@@ -257,8 +257,9 @@ impl<B: Backend> Trained<B> {
         Ok((map.classes, probabilities))
     }
 
-    /// [`Trained::predict_scene`] with the probabilities the map was decided from (those of
-    /// label propagation where it ran): the class map and the classifier's own probabilities.
+    /// The class map of [`Trained::predict_scene`] with the probabilities it was decided from
+    /// ([`ClassMap::probabilities`]: label propagation's where it ran, which the uncertainty
+    /// map shows), beside the classifier's own probabilities.
     pub fn predict_map(&self, scene: &Scene, device: &B::Device) -> Result<(ClassMap, Vec<f32>)>
     where
         Self: Sync,
