@@ -71,12 +71,17 @@ mod tests {
         (vec![1; 8], probs, inputs)
     }
 
+    /// One labelled example in each column pair of [`scene`], and a propagation over two
+    /// neighbours that reaches every pixel.
+    fn labelled() -> (Seeds, PropagationConfig) {
+        (Seeds { inputs: vec![0.07, 5.07], classes: vec![0, 1] }, PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() })
+    }
+
     #[test]
     fn a_labelled_example_turns_the_pixels_like_it_and_no_others() {
         let (classes, probs, inputs) = scene();
         let out = SceneOutput { classes: &classes, probs: &probs, k: 2, height: 2, width: 4, inputs: &inputs, dim: 1 };
-        let seeds = Seeds { inputs: vec![0.07, 5.07], classes: vec![0, 1] };
-        let propagation = PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() };
+        let (seeds, propagation) = labelled();
         let off = MrfConfig::off();
         let map = regularised_map(&out, &seeds, &Regularisers { propagation: &propagation, mrf: &off });
         assert_eq!(map.classes, vec![0, 0, 1, 1, 0, 0, 1, 1]);
@@ -90,8 +95,7 @@ mod tests {
     fn the_map_comes_with_the_probabilities_that_decided_it() {
         let (classes, probs, inputs) = scene();
         let out = SceneOutput { classes: &classes, probs: &probs, k: 2, height: 2, width: 4, inputs: &inputs, dim: 1 };
-        let seeds = Seeds { inputs: vec![0.07, 5.07], classes: vec![0, 1] };
-        let propagation = PropagationConfig { neighbours: 2, max_candidates: 100, ..Default::default() };
+        let (seeds, propagation) = labelled();
         let off = MrfConfig::off();
         let map = regularised_map(&out, &seeds, &Regularisers { propagation: &propagation, mrf: &off });
         let decided = map.probabilities(&probs);
