@@ -253,10 +253,7 @@ impl Model {
         let scene = scene_of(&cube, None)?;
         let (h, w, k) = (scene.height, scene.width, self.inner.classes.values.len());
         let (map, classifier) = py.detach(|| self.inner.predict_map(&scene, &Default::default())).map_err(|e| py_error(e, Doing::Arrays))?;
-        let probabilities = match map.propagated {
-            Some(propagated) if map_probabilities => propagated,
-            _ => classifier,
-        };
+        let probabilities = if map_probabilities { map.probabilities(&classifier).to_vec() } else { classifier };
         let map = ndarray::Array2::from_shape_vec((h, w), self.inner.label_values(&map.classes)).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         let probabilities = ndarray::Array3::from_shape_vec((h, w, k), probabilities).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok((map.into_pyarray(py), probabilities.into_pyarray(py)))
