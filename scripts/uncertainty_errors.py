@@ -60,6 +60,8 @@ def score(maps, test, labels):
     uncertainty = load_npy(maps / "uncertainty.npy").ravel()
     if classes.size != labels.size or uncertainty.size != labels.size:
         raise Refused(f"{maps}: maps of {classes.size} and {uncertainty.size} pixels for a label map of {labels.size}")
+    if not np.all(np.isfinite(uncertainty[test])):
+        raise Refused(f"{maps}: uncertainty.npy holds values that are not numbers (NaN or infinite) at test pixels")
     if np.any(test >= labels.size) or np.any(labels[test] == 0):
         raise Refused(f"{maps}: its test pixels are not labelled pixels of this label map")
     wrong = classes[test] != labels[test]

@@ -248,9 +248,11 @@ def test_the_uncertainty_is_scored_by_how_it_ranks_the_maps_errors(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "test pixels 4  wrong 2 (50.0%)  AUROC 0.875  other: wrong 2, AUROC 0.000" in out.stdout, out.stdout
     assert "other minus the run's own -0.875" in out.stdout and "behind on 1 of 1" in out.stdout, out.stdout
-    # A map of other pixels, and a folder that is no run, are refused in one line.
+    # A map of other pixels, an uncertainty that is not a number, and a folder that is no run,
+    # are refused in one line.
     write_run_maps(tmp_path / "small", labels[:1], [1, 1, 2], [0.1, 0.2, 0.3], [1])
-    for folder, needle in [(tmp_path / "small", "maps of 3 and 3 pixels for a label map of 6"), (tmp_path / "none", "not a run folder")]:
+    write_run_maps(tmp_path / "nan", labels, [1, 2, 2, 1, 1, 1], [0.0, np.nan, 0.5, 0.5, 0.1, 0.0], [1, 2, 3, 4])
+    for folder, needle in [(tmp_path / "small", "maps of 3 and 3 pixels for a label map of 6"), (tmp_path / "nan", "not numbers"), (tmp_path / "none", "not a run folder")]:
         bad = subprocess.run([sys.executable, str(UNCERTAINTY), str(tmp_path / "gt.npy"), str(folder)], capture_output=True, text=True)
         assert bad.returncode == 2 and needle in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
 
