@@ -3,7 +3,7 @@
 //! its configuration has it on.
 
 use super::mrf::{self, MrfConfig};
-use super::propagation::{propagate, ClassifiedPixels, PropagationConfig, Seeds};
+use super::propagation::{spread, weigh, PropagationConfig, Seeds};
 use crate::data::array::argmax_rows;
 
 /// A classifier's output over a `height x width` scene and the model inputs it came from.
@@ -53,9 +53,15 @@ pub fn regularised_map(out: &SceneOutput, seeds: &Seeds, with: &Regularisers) ->
         let map = mrf::ProbabilityMap { probs: out.probs, k: out.k, height: out.height, width: out.width };
         return ClassMap { classes: mrf::class_map(out.classes.to_vec(), map, with.mrf), propagated: None };
     }
-    let pixels = ClassifiedPixels { probs: out.probs, k: out.k, x: out.inputs, dim: out.dim };
-    let probs = propagate(pixels, seeds, with.propagation);
-    let classes = if with.mrf.is_on() { mrf::regularise(&probs, out.k, out.height, out.width, with.mrf) } else { argmax_rows(&probs, out.k) };
+    map_from_reach(out, &spread(out.inputs, out.dim, seeds, out.k, with.propagation), with.mrf)
+}
+
+/// [`regularised_map`] with propagation on, from what its spread over the scene's graph let
+/// reach each pixel (`n_pixels x k`, [`spread`]'s output): the spread depends on the graph and
+/// the seeds alone, so the classifiers of one scene and seeds can share it.
+pub fn map_from_reach(out: &SceneOutput, reached: &[f32], mrf: &MrfConfig) -> ClassMap {
+    let probs = weigh(out.probs, out.k, reached);
+    let classes = if mrf.is_on() { mrf::regularise(&probs, out.k, out.height, out.width, mrf) } else { argmax_rows(&probs, out.k) };
     ClassMap { classes, propagated: Some(probs) }
 }
 

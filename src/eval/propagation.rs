@@ -107,8 +107,16 @@ pub fn propagate(pixels: ClassifiedPixels, seeds: &Seeds, config: &PropagationCo
     if !config.is_on() || seeds.is_empty() || k == 0 {
         return probs.to_vec();
     }
+    weigh(probs, k, &spread(x, dim, seeds, k, config))
+}
+
+/// Class probabilities `probs` (`n x k`, row-major), each multiplied by the share of the
+/// seeds' classes that reaches it in `reached` (what [`spread`] gives, `n x k`) plus `FLOOR`
+/// and normalised; a row that nothing reached stays as it is. Split from [`propagate`] so that
+/// one spread over a scene's graph serves every classifier of that scene and those seeds.
+pub fn weigh(probs: &[f32], k: usize, reached: &[f32]) -> Vec<f32> {
     let n = probs.len() / k;
-    let reached = spread(x, dim, seeds, k, config);
+    assert_eq!(reached.len(), n * k, "the reach of {n} pixels of {k} classes");
     let mut out = probs.to_vec();
     for (p, f) in out.chunks_exact_mut(k).zip(reached.chunks_exact(k)) {
         let total: f64 = f.iter().map(|&v| v as f64).sum();
@@ -123,7 +131,6 @@ pub fn propagate(pixels: ClassifiedPixels, seeds: &Seeds, config: &PropagationCo
             p.iter_mut().for_each(|v| *v /= norm);
         }
     }
-    debug_assert_eq!(out.len(), n * k);
     out
 }
 
