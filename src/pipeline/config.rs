@@ -262,6 +262,13 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).expect("configuration serialises")
     }
 
+    /// Whether a scene prepared for `other` (its split, scaling, model inputs and
+    /// propagation's seeds: `prepared::Prepared`) serves a run of this configuration as it is:
+    /// the model and its training may differ, not what it is prepared with.
+    pub fn prepares_like(&self, other: &ExperimentConfig) -> bool {
+        self.split == other.split && self.scaling == other.scaling && self.input == other.input && self.spatial == other.spatial && self.propagation == other.propagation
+    }
+
     /// The settings that differ from `old`, by their dotted names in config.toml, sorted by name.
     pub fn changes_from(&self, old: &ExperimentConfig) -> Vec<SettingChange> {
         let (old, new) = (flat_settings(old), flat_settings(self));

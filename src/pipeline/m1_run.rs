@@ -63,6 +63,8 @@ mod tests {
             n_classes: 2,
             classes: vec![None; n],
             seeds: Default::default(),
+            reach: Default::default(),
+            config: ExperimentConfig::spectral(),
         };
         let start = |noise: f64| {
             let mut cfg = ExperimentConfig::spectral();

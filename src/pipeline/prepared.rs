@@ -3,6 +3,7 @@
 //! it is scored and its folder written.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::config::{ExperimentConfig, Input};
@@ -12,13 +13,13 @@ use super::run_dir::RunDir;
 use crate::data::sampling::{self, Split};
 use crate::data::scaling::Scaler;
 use crate::data::spatial::SpatialFeatures;
-use crate::data::Scene;
+use crate::data::{LabelMap, Scene};
 use crate::report::RunReport;
 use crate::error::{Error, Result};
 use crate::eval::classifier::{fit_classifier, ClassifierKind, FitReport, FittedClassifier, LabelledRows};
 use crate::eval::metrics::{evaluate, Metrics};
-use crate::eval::class_map::{regularised_map, ClassMap, Regularisers, SceneOutput};
-use crate::eval::propagation::Seeds;
+use crate::eval::class_map::{map_from_reach, regularised_map, ClassMap, Regularisers, SceneOutput};
+use crate::eval::propagation::{spread, PropagationConfig, Seeds};
 use crate::eval::regions::{region_accuracy, ClassGrid};
 use crate::atomic;
 use crate::data::array::gather_rows;
@@ -45,6 +46,12 @@ pub struct Prepared {
     /// The labelled pixels (training and validation) as nodes of the propagation's graph; none
     /// when propagation is off.
     pub seeds: Seeds,
+    /// The seeds' classes spread over the graph, with the settings that spread them: made by
+    /// the first class map, and read by every later one of these settings (the classifiers
+    /// of one draw share a scene's graph and seeds; only their probabilities differ).
+    pub(crate) reach: OnceLock<(PropagationConfig, Vec<f32>)>,
+    /// The configuration it was prepared for; runs of others that prepare like it may share it.
+    pub(crate) config: ExperimentConfig,
 }
 
 impl Prepared {
@@ -89,7 +96,14 @@ impl Prepared {
     pub fn class_map(&self, pixelwise: &[usize], probabilities: &[f32], cfg: &ExperimentConfig) -> ClassMap {
         let (inputs, dim) = self.graph_rows();
         let out = SceneOutput { classes: pixelwise, probs: probabilities, k: self.n_classes, height: self.height, width: self.width, inputs, dim };
-        regularised_map(&out, &self.seeds, &Regularisers { propagation: &cfg.propagation, mrf: &cfg.mrf })
+        if !cfg.propagation.is_on() || self.seeds.is_empty() {
+            return regularised_map(&out, &self.seeds, &Regularisers { propagation: &cfg.propagation, mrf: &cfg.mrf });
+        }
+        let spread_now = || spread(inputs, dim, &self.seeds, self.n_classes, &cfg.propagation);
+        match self.reach.get_or_init(|| (cfg.propagation.clone(), spread_now())) {
+            (settings, reached) if *settings == cfg.propagation => map_from_reach(&out, reached, &cfg.mrf),
+            _ => map_from_reach(&out, &spread_now(), &cfg.mrf),
+        }
     }
 
     /// Scores of the class map that the graph cut alone makes of the classifier's output, when
@@ -98,7 +112,7 @@ impl Prepared {
         if !cfg.propagation.is_on() {
             return Ok(None);
         }
-        let cut_only = ExperimentConfig { propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
+        let cut_only = ExperimentConfig { propagation: PropagationConfig::off(), ..cfg.clone() };
         Ok(Some(self.score(&self.class_map(pixelwise, probabilities, &cut_only).classes)?))
     }
 }
@@ -146,16 +160,7 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     // A split drawn here has its warnings said here; a caller's split is the caller's to report.
     let split = match split {
         Some(s) => s,
-        None => {
-            let s = sampling::split(labels, &cfg.split)?;
-            for w in &s.warnings {
-                log::warn!("{w}");
-            }
-            if s.test.is_empty() {
-                return Err(Error::invalid("the split left no test pixels"));
-            }
-            s
-        }
+        None => draw_split(labels, cfg)?,
     };
     // A caller's split may hold no test pixels: a model fitted on every label (`pipeline::fit`).
     if split.train.is_empty() {
@@ -165,22 +170,32 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
     // Spatial features come from the image alone, every pixel of it: the spectra of test pixels
     // shape their neighbours' features, their labels never enter.
     let ModelInputs { spatial, x, graph } = model_inputs(cfg, scaler.transformed(&scene.pixels)?, scene.height, scene.width, scene.bands)?;
-    if let Some(d) = dir {
-        atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
-        d.write_model_inputs(&scaler, spatial.as_ref(), &split, &ClassInfo::of(labels))?;
-    }
     let dim = spatial.as_ref().map_or(scene.bands, |s| s.dim());
-    let mut p = Prepared { seeds: Seeds::default(), split, scaler, spatial, x, dim, graph, height: scene.height, width: scene.width, n_classes: labels.n_classes(), classes: labels.classes.clone() };
+    let (height, width, n_classes, classes) = (scene.height, scene.width, labels.n_classes(), labels.classes.clone());
+    let mut p = Prepared { seeds: Seeds::default(), split, scaler, spatial, x, dim, graph, height, width, n_classes, classes, reach: OnceLock::new(), config: cfg.clone() };
     if cfg.propagation.is_on() {
         let labelled: Vec<usize> = p.split.train.iter().chain(&p.split.valid).copied().collect();
-        let classes = labelled.iter().map(|&i| labels.classes[i].map_or(0, |c| c as usize)).collect();
+        let classes = p.classes_of(&labelled);
         let (rows, width) = p.graph_rows();
         p.seeds = Seeds::gather(rows, width, &labelled, classes);
     }
     if let Some(d) = dir {
-        d.write_seeds(&p.seeds)?;
+        p.write_inputs(d, cfg, &ClassInfo::of(labels))?;
     }
     Ok(p)
+}
+
+/// The split `cfg` draws from `labels`, its warnings logged; an error when it leaves no test
+/// pixel to score.
+fn draw_split(labels: &LabelMap, cfg: &ExperimentConfig) -> Result<Split> {
+    let s = sampling::split(labels, &cfg.split)?;
+    for w in &s.warnings {
+        log::warn!("{w}");
+    }
+    if s.test.is_empty() {
+        return Err(Error::invalid("the split left no test pixels"));
+    }
+    Ok(s)
 }
 
 /// A scene run's classes and scores, as its run folder records them.
@@ -199,6 +214,15 @@ pub(crate) struct ScoredRun<'a> {
 }
 
 impl Prepared {
+    /// Writes what a run of `cfg` on this scene needs to be repeated and applied into `d`: its
+    /// configuration, the scaling, spatial features, split and classes, and the propagation's
+    /// seeds.
+    pub(crate) fn write_inputs(&self, d: &RunDir, cfg: &ExperimentConfig, classes: &ClassInfo) -> Result<()> {
+        atomic::write(&d.config(), cfg.to_toml().as_bytes())?;
+        d.write_model_inputs(&self.scaler, self.spatial.as_ref(), &self.split, classes)?;
+        d.write_seeds(&self.seeds)
+    }
+
     /// Writes a scene run's metrics, maps, learning curves and report into `d`, with the
     /// picture of spectra that `draw_spectra` makes (if any) for a model of the spectra
     /// themselves; returns the files written.

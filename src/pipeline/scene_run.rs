@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use super::config::ExperimentConfig;
 use super::fit::fit_prepared;
-use super::prepared::{prepare_split, ScoredRun};
+use super::prepared::{prepare_split, Prepared, ScoredRun};
+use super::trained::ClassInfo;
 use super::outcome::RunOutcome;
 use super::outputs;
 use super::run_dir::RunSession;
 use super::trained::TrainedModel;
 use crate::data::sampling::Split;
 use crate::data::Scene;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A run of the configured model on a scene: trained, scored on its test pixels and, with a run
 /// folder, written there.
@@ -25,9 +26,27 @@ pub fn run_scene<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run:
 /// [`run_scene`] on a split given by the caller.
 pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
     let started = Instant::now();
+    let p = prepare_split(scene, cfg, split, None)?;
+    run_from::<B>(scene, cfg, &p, run, (device, started))
+}
+
+/// [`run_scene`] on a scene already prepared (by [`prepare_split`]) for a configuration that
+/// prepares like `cfg` ([`ExperimentConfig::prepares_like`]): the runs of one draw, the model
+/// and its controls, share one preparation and one spread of the propagation's graph.
+pub fn run_prepared<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, p: &Prepared, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
+    if !cfg.prepares_like(&p.config) {
+        return Err(Error::invalid("the scene was prepared with other settings of the split, scaling, inputs or propagation than the run's"));
+    }
+    run_from::<B>(scene, cfg, p, run, (device, Instant::now()))
+}
+
+/// The run of [`run_scene_split`] from its prepared scene; `started` when the run began.
+fn run_from<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, p: &Prepared, run: RunSession, (device, started): (&B::Device, Instant)) -> Result<RunOutcome> {
     let dir = run.dir;
-    let p = prepare_split(scene, cfg, split, dir)?;
-    let fitted = fit_prepared::<B>(&p, cfg, run, device)?;
+    if let Some(d) = dir {
+        p.write_inputs(d, cfg, &ClassInfo::of(scene.labels.as_ref().expect("a prepared scene has labels")))?;
+    }
+    let fitted = fit_prepared::<B>(p, cfg, run, device)?;
     let state = fitted.state;
     let (pixelwise, probs) = fitted.model.predict_inputs(&p.x, p.dim, p.n_classes, device);
     let map = p.class_map(&pixelwise, &probs, cfg);
@@ -53,7 +72,7 @@ pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig
             _ => Ok(None),
         })?;
     }
-    Ok(RunOutcome { split: p.split, metrics, metrics_pixelwise, predicted: map.classes, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
+    Ok(RunOutcome { split: p.split.clone(), metrics, metrics_pixelwise, predicted: map.classes, probabilities: probs, train_state: state, seconds: started.elapsed().as_secs_f64(), files })
 }
 
 #[cfg(test)]
@@ -174,5 +193,38 @@ mod tests {
             let cfg = ExperimentConfig { model, partner: Some(ClassifierKind::LogReg), ..tiny_default() };
             assert!(cfg.check().unwrap_err().to_string().contains("takes model = m2"), "{model:?}");
         }
+    }
+
+    #[test]
+    fn runs_that_share_a_preparation_give_what_each_gives_alone() {
+        // The model and its labels-only control on one prepared draw, as `experiment` runs
+        // them, against each run preparing its own: the same probabilities, classes and map.
+        let scene = striped_scene(None);
+        let model = tiny_default();
+        let control = ExperimentConfig { unlabelled_weight: 0.0, ..tiny_default() };
+        let shared = prepare_split(&scene, &model, None, None).unwrap();
+        let mut probabilities = Vec::new();
+        for cfg in [&model, &control] {
+            let alone = run_scene::<CpuTrain>(&scene, cfg, RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+            let together = run_prepared::<CpuTrain>(&scene, cfg, &shared, RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
+            assert!(together.probabilities == alone.probabilities && together.predicted == alone.predicted, "unlabelled weight {}", cfg.unlabelled_weight);
+            assert_eq!(together.split.train, alone.split.train);
+            probabilities.push(together.probabilities);
+        }
+        // The control's map, made after the model's on the same preparation, is its own.
+        assert!(probabilities[0] != probabilities[1], "the two runs differ in their probabilities");
+        // A map of other propagation settings is spread again, not read from the first spread.
+        let (pixelwise, uniform) = (vec![0; 400], vec![1.0 / 3.0; 1200]);
+        let mut one_step = tiny_default();
+        one_step.propagation.steps = 1;
+        let fresh = prepare_split(&scene, &one_step, None, None).unwrap();
+        let map = shared.class_map(&pixelwise, &uniform, &one_step);
+        assert!(map == fresh.class_map(&pixelwise, &uniform, &one_step), "the map of one step is that of a fresh preparation");
+        assert!(map.propagated != shared.class_map(&pixelwise, &uniform, &model).propagated, "one step reaches fewer pixels than a hundred");
+        // A run that would prepare the scene otherwise is refused.
+        let mut other = tiny_default();
+        other.spatial.components = 2;
+        let refused = run_prepared::<CpuTrain>(&scene, &other, &shared, RunSession::in_memory(&mut |_| {}), &Default::default());
+        assert!(refused.is_err_and(|e| e.to_string().contains("prepared with other settings")));
     }
 }
