@@ -19,7 +19,6 @@ use hyperssl::eval::MrfConfig;
 use hyperssl::eval::propagation::PropagationConfig;
 use hyperssl::pipeline::corpus_baseline::{corpus_baseline, BaselineInputs};
 use super::train::TrainOptions;
-use hyperssl::data::sampling;
 use hyperssl::eval::classifier::ClassifierKind;
 use hyperssl::pipeline::baseline::{baseline, raw_spectra_baseline};
 use hyperssl::pipeline::config::Input;
@@ -142,23 +141,24 @@ fn comparisons(label: &str, cfg: &ExperimentConfig, with_control: bool) -> Vec<C
 }
 
 /// Trains (or resumes) the run in `root` and reads back its scores: (class map, pixelwise,
-/// seconds). The seconds are those of the session that finished the run, kept in
-/// `seconds.json`, so that an experiment repeated over finished runs (to add a baseline, say)
-/// reports the training time, not the time to read the runs back.
-fn model_scores(data: Data, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device) -> anyhow::Result<(Scores, f64)> {
+/// seconds). The seconds are those of the session that finished the run, the draw's shared
+/// `preparation` included, kept in `seconds.json`, so that an experiment repeated over
+/// finished runs (to add a baseline, say) reports the training time, not the time to read the
+/// runs back.
+fn model_scores(data: Data, cfg: &ExperimentConfig, root: &std::path::Path, device: hyperssl::pipeline::backend::Device, preparation: f64) -> anyhow::Result<(Scores, f64)> {
     let dir = RunDir::create(root, true)?;
     if let Some(stored) = dir.stored_config()? {
         dir.record_changes(&cfg.changes_from(&stored))?;
     }
     let started = Instant::now();
     // A corpus run scores its test pixels one by one: it makes no map of them.
-    let maps = matches!(data, Data::Scene(_));
+    let maps = matches!(data, Data::Scene(..));
     super::run_model::run(data, cfg, &dir, true, device)?;
     let seconds_file = root.join("seconds.json");
     let seconds = match read_json::<f64>(&seconds_file) {
         Ok(s) => s,
         Err(_) => {
-            let s = started.elapsed().as_secs_f64();
+            let s = preparation + started.elapsed().as_secs_f64();
             atomic::write_json(&seconds_file, &s)?;
             s
         }
@@ -184,16 +184,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         opts.seed = Some(seed);
         let cfg = opts.config()?;
         eprintln!("{}: {budget} labels per class, seed {seed}", model_label(&cfg));
-        let (mut methods, compared) = model_rows(&args, Data::Scene(&scene), &cfg, &cfg, (budget, seed))?;
-        let split = sampling::split(scene.labels.as_ref().expect("checked by the run"), &cfg.split)?;
+        // One preparation of the draw (split, scaling, spatial features, seeds) serves every
+        // method on it, and so does the first spread of its propagation's graph; each method's
+        // time includes the preparation.
+        let started = Instant::now();
+        let prepared = prepare_split(&scene, &cfg, None, None)?;
+        let draw = Draw { budget, seed, preparation: started.elapsed().as_secs_f64() };
+        let (mut methods, compared) = model_rows(&args, Data::Scene(&scene, Some(&prepared)), &cfg, &cfg, draw)?;
+        let split = &prepared.split;
         if cfg.input == Input::Spatial {
-            // Two classic classifiers on the same features, which they share: the SVM,
-            // usually the stronger pixelwise, and logistic regression, whose probabilities
-            // are a likelihood fit of all classes at once. Each one's time includes the
-            // features' preparation.
-            let started = Instant::now();
-            let prepared = prepare_split(&scene, &cfg, Some(split.clone()), None)?;
-            let preparation = started.elapsed().as_secs_f64();
+            // Two classic classifiers on the same features: the SVM, usually the stronger
+            // pixelwise, and logistic regression, whose probabilities are a likelihood fit of
+            // all classes at once.
             for (kind, name) in [(ClassifierKind::Svm, "svm (spatial)"), (ClassifierKind::LogReg, "logreg (spatial)")] {
                 if repeats_the_model(&cfg, kind, false) {
                     continue;
@@ -201,12 +203,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let started = Instant::now();
                 let scores = baseline(&prepared, &cfg, kind)?;
                 let scores = Scores { map: scores.regularised, without_propagation: scores.without_propagation, pixelwise: scores.pixelwise };
-                methods.extend(method_rows(name, &cfg, scores, preparation + started.elapsed().as_secs_f64()));
+                methods.extend(method_rows(name, &cfg, scores, draw.preparation + started.elapsed().as_secs_f64()));
             }
         }
         if !repeats_the_model(&cfg, ClassifierKind::Svm, true) {
             let started = Instant::now();
-            let raw = raw_spectra_baseline(&scene, &split, &cfg)?;
+            let raw = raw_spectra_baseline(&scene, split, &cfg)?;
             methods.push(MethodResult { method: "svm (spectra)".into(), metrics: raw, seconds: started.elapsed().as_secs_f64() });
         }
         Ok((methods, compared))
@@ -252,18 +254,28 @@ fn over_draws(args: &Args, preface: String, mut draw: impl FnMut(usize, u64) -> 
     Ok(())
 }
 
-/// The model's rows on the draw `(budget, seed)` and, for M2 and M1+M2 with the unlabelled
-/// bound on, its labels-only control's, named by `named`'s regularisers; with the
-/// comparisons the table draws from them.
-fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &ExperimentConfig, (budget, seed): (usize, u64)) -> anyhow::Result<(Vec<MethodResult>, Vec<Comparison>)> {
+/// A draw of the experiment, and the seconds its preparation took (shared by its methods, and
+/// added to the time of each).
+#[derive(Clone, Copy)]
+struct Draw {
+    budget: usize,
+    seed: u64,
+    preparation: f64,
+}
+
+/// The model's rows on `draw` and, for M2 and M1+M2 with the unlabelled bound on, its
+/// labels-only control's, named by `named`'s regularisers; with the comparisons the table
+/// draws from them.
+fn model_rows(args: &Args, data: Data, cfg: &ExperimentConfig, named: &ExperimentConfig, draw: Draw) -> anyhow::Result<(Vec<MethodResult>, Vec<Comparison>)> {
     let label = model_label(cfg);
-    let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, "", (budget, seed)), args.options.device)?;
+    let (budget, seed) = (draw.budget, draw.seed);
+    let (scores, seconds) = model_scores(data, cfg, &model_root(args, cfg, "", (budget, seed)), args.options.device, draw.preparation)?;
     let mut methods = method_rows(&label, named, scores, seconds);
     let with_control = matches!(cfg.model, ModelKind::M2 | ModelKind::M1m2) && cfg.unlabelled_weight > 0.0;
     if with_control {
         let control = ExperimentConfig { unlabelled_weight: 0.0, ..cfg.clone() };
         let root = model_root(args, cfg, "-labels-only", (budget, seed));
-        let (scores, seconds) = model_scores(data, &control, &root, args.options.device)?;
+        let (scores, seconds) = model_scores(data, &control, &root, args.options.device, draw.preparation)?;
         methods.extend(method_rows(&format!("{label}, labels only"), named, scores, seconds));
     }
     Ok((methods, comparisons(&label, named, with_control)))
@@ -297,7 +309,7 @@ fn run_corpus(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
         // The rows are named as for a run without regulariser: every score is pixelwise.
         let named = ExperimentConfig { mrf: MrfConfig::off(), propagation: PropagationConfig::off(), ..cfg.clone() };
         eprintln!("{}: at most {budget} training pixels per class, seed {seed}", model_label(&cfg));
-        let (mut methods, compared) = model_rows(args, Data::Corpus(corpus), &cfg, &named, (budget, seed))?;
+        let (mut methods, compared) = model_rows(args, Data::Corpus(corpus), &cfg, &named, Draw { budget, seed, preparation: 0.0 })?;
         let dir = RunDir::open(&model_root(args, &cfg, "", (budget, seed)))?;
         let mut baselines = vec![(ClassifierKind::Svm, BaselineInputs::Model, "svm (spatial)"), (ClassifierKind::LogReg, BaselineInputs::Model, "logreg (spatial)")];
         if cfg.input == Input::Spectra {

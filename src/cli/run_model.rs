@@ -8,16 +8,18 @@ use hyperssl::pipeline::corpus_run::run_corpus;
 use hyperssl::pipeline::trained::ClassInfo;
 use hyperssl::pipeline::backend::{CpuTrain, Device};
 use hyperssl::pipeline::run_dir::{RunDir, RunSession};
-use hyperssl::pipeline::scene_run::run_scene;
+use hyperssl::pipeline::prepared::Prepared;
+use hyperssl::pipeline::scene_run::{run_prepared, run_scene};
 use hyperssl::pipeline::{ExperimentConfig, ModelKind};
 use hyperssl::train::LoopState;
 
 use super::train::{progress_bar, report_progress};
 
-/// What a run trains on: a scene in memory, or a corpus read from disk as it trains.
+/// What a run trains on: a scene in memory (with its preparation when the caller shares one
+/// among runs), or a corpus read from disk as it trains.
 #[derive(Clone, Copy)]
 pub enum Data<'a> {
-    Scene(&'a Scene),
+    Scene(&'a Scene, Option<&'a Prepared>),
     Corpus(&'a Corpus),
 }
 
@@ -34,18 +36,22 @@ pub fn run(data: Data, cfg: &ExperimentConfig, dir: &RunDir, resume: bool, devic
 
 fn run_on<B: AutodiffBackend>(data: Data, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     match data {
-        Data::Scene(scene) => scene_on::<B>(scene, cfg, dir, resume),
+        Data::Scene(scene, prepared) => scene_on::<B>((scene, prepared), cfg, dir, resume),
         Data::Corpus(corpus) => corpus_on::<B>(corpus, cfg, dir, resume),
     }
 }
 
 /// Trains the configured model on a scene; returns the text to print.
-fn scene_on<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
+fn scene_on<B: AutodiffBackend>((scene, prepared): (&Scene, Option<&Prepared>), cfg: &ExperimentConfig, dir: &RunDir, resume: bool) -> anyhow::Result<String> {
     let device = B::Device::default();
     let bar = bar_of(cfg);
     let mut progress = report_progress(&bar);
     let names = scene.labels.as_ref().map(|l| l.names.clone()).unwrap_or_default();
-    let out = run_scene::<B>(scene, cfg, RunSession { dir: Some(dir), resume, progress: &mut progress }, &device)?;
+    let session = RunSession { dir: Some(dir), resume, progress: &mut progress };
+    let out = match prepared {
+        Some(p) => run_prepared::<B>(scene, cfg, p, session, &device)?,
+        None => run_scene::<B>(scene, cfg, session, &device)?,
+    };
     let (metrics, files) = (out.metrics, out.files);
     bar.finish_and_clear();
     let listing: String = files.iter().map(|f| format!("  {}\n", f.display())).collect();

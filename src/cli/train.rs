@@ -352,7 +352,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (dir, cfg) = run_folder(&args.options, &stem)?;
     let model_name = cfg.model.config_name();
     eprintln!("training {model_name} on {} ({} x {} x {}), run folder {}", scene.source.display(), scene.height, scene.width, scene.bands, dir.root.display());
-    let summary = super::run_model::run(super::run_model::Data::Scene(&scene), &cfg, &dir, args.options.resume, args.options.device)
+    let summary = super::run_model::run(super::run_model::Data::Scene(&scene, None), &cfg, &dir, args.options.resume, args.options.device)
         .with_context(|| format!("run in {}", dir.root.display()))?;
     print!("{summary}");
     Ok(())
