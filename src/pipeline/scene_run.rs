@@ -37,6 +37,9 @@ pub fn run_prepared<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, p
     if !cfg.prepares_like(&p.config) {
         return Err(Error::invalid("the scene was prepared with other settings of the split, scaling, inputs or propagation than the run's"));
     }
+    if scene.labels.is_none() || (scene.height, scene.width) != (p.height, p.width) {
+        return Err(Error::invalid(format!("{} is not the labelled scene that was prepared", scene.source.display())));
+    }
     run_from::<B>(scene, cfg, p, run, (device, Instant::now()))
 }
 
@@ -44,7 +47,7 @@ pub fn run_prepared<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, p
 fn run_from<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, p: &Prepared, run: RunSession, (device, started): (&B::Device, Instant)) -> Result<RunOutcome> {
     let dir = run.dir;
     if let Some(d) = dir {
-        p.write_inputs(d, cfg, &ClassInfo::of(scene.labels.as_ref().expect("a prepared scene has labels")))?;
+        p.write_inputs(d, cfg, &ClassInfo::of(scene.labels.as_ref().expect("checked by prepare_split and run_prepared")))?;
     }
     let fitted = fit_prepared::<B>(p, cfg, run, device)?;
     let state = fitted.state;
@@ -226,5 +229,8 @@ mod tests {
         other.spatial.components = 2;
         let refused = run_prepared::<CpuTrain>(&scene, &other, &shared, RunSession::in_memory(&mut |_| {}), &Default::default());
         assert!(refused.is_err_and(|e| e.to_string().contains("prepared with other settings")));
+        let unlabelled = Scene { labels: None, ..striped_scene(None) };
+        let refused = run_prepared::<CpuTrain>(&unlabelled, &model, &shared, RunSession::in_memory(&mut |_| {}), &Default::default());
+        assert!(refused.is_err_and(|e| e.to_string().contains("is not the labelled scene that was prepared")));
     }
 }
