@@ -188,7 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // method on it, and so does the first spread of its propagation's graph; each method's
         // time includes the preparation.
         let started = Instant::now();
-        let prepared = prepare_split(&scene, &cfg, None, None)?;
+        let prepared = prepare_split(&scene, &cfg, None)?;
         let draw = Draw { budget, seed, preparation: started.elapsed().as_secs_f64() };
         let (mut methods, compared) = model_rows(&args, Data::Scene(&scene, Some(&prepared)), &cfg, &cfg, draw)?;
         let split = &prepared.split;

@@ -38,6 +38,6 @@ pub fn baseline(p: &Prepared, cfg: &ExperimentConfig, kind: ClassifierKind) -> R
 /// The RBF SVM on the raw scaled spectra: the reference of every table.
 pub fn raw_spectra_baseline(scene: &Scene, split: &Split, cfg: &ExperimentConfig) -> Result<Metrics> {
     let raw = ExperimentConfig { input: Input::Spectra, mrf: crate::eval::mrf::MrfConfig::off(), propagation: crate::eval::propagation::PropagationConfig::off(), ..cfg.clone() };
-    let p = prepare_split(scene, &raw, Some(split.clone()), None)?;
+    let p = prepare_split(scene, &raw, Some(split.clone()))?;
     Ok(baseline(&p, &raw, ClassifierKind::Svm)?.pixelwise)
 }

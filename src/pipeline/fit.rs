@@ -116,7 +116,7 @@ pub fn fit_scene_with_progress<B: AutodiffBackend>(scene: &Scene, config: &Check
     }
     let split = Split { train, unlabelled: (0..scene.n_pixels()).collect(), ..Default::default() };
     let cfg: &ExperimentConfig = config;
-    let p = prepare_split(scene, cfg, Some(split), None)?;
+    let p = prepare_split(scene, cfg, Some(split))?;
     let fitted = fit_prepared::<B>(&p, cfg, RunSession::in_memory(progress), device)?;
     Ok(Trained { config: cfg.clone(), scaler: p.scaler, spatial: p.spatial, split: p.split, classes: ClassInfo::of(labels), seeds: p.seeds, model: fitted.model })
 }

@@ -144,15 +144,15 @@ pub fn model_inputs(cfg: &ExperimentConfig, scaled: Vec<f32>, height: usize, wid
     }
 }
 
-/// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels);
-/// writes the configuration and the scaling to the run folder.
-pub fn prepare(scene: &Scene, cfg: &ExperimentConfig, dir: Option<&RunDir>) -> Result<Prepared> {
-    prepare_split(scene, cfg, None, dir)
+/// Checks the scene, draws the split and fits the scaling on the pool (never on test pixels),
+/// then makes the model inputs and the propagation's seeds (which a run writes to its folder).
+pub fn prepare(scene: &Scene, cfg: &ExperimentConfig) -> Result<Prepared> {
+    prepare_split(scene, cfg, None)
 }
 
 /// [`prepare`] with a split given by the caller (a benchmark's fixed train/valid/test sets)
 /// instead of one drawn from the configuration.
-pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, dir: Option<&RunDir>) -> Result<Prepared> {
+pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>) -> Result<Prepared> {
     let labels = scene.labels.as_ref().ok_or_else(|| {
         Error::invalid(format!("{} has no label map: pass --labels to train and evaluate a classifier", scene.source.display()))
     })?;
@@ -178,9 +178,6 @@ pub fn prepare_split(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>
         let classes = p.classes_of(&labelled);
         let (rows, width) = p.graph_rows();
         p.seeds = Seeds::gather(rows, width, &labelled, classes);
-    }
-    if let Some(d) = dir {
-        p.write_inputs(d, cfg, &ClassInfo::of(labels))?;
     }
     Ok(p)
 }

@@ -26,7 +26,7 @@ pub fn run_scene<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, run:
 /// [`run_scene`] on a split given by the caller.
 pub fn run_scene_split<B: AutodiffBackend>(scene: &Scene, cfg: &ExperimentConfig, split: Option<Split>, run: RunSession, device: &B::Device) -> Result<RunOutcome> {
     let started = Instant::now();
-    let p = prepare_split(scene, cfg, split, None)?;
+    let p = prepare_split(scene, cfg, split)?;
     run_from::<B>(scene, cfg, &p, run, (device, started))
 }
 
@@ -156,7 +156,7 @@ mod tests {
             let cfg = ExperimentConfig { model: ModelKind::Classifier, classifier: kind, ..tiny_default() };
             let split = sampling::split(scene.labels.as_ref().unwrap(), &cfg.split).unwrap();
             let run = run_scene_split::<CpuTrain>(&scene, &cfg, Some(split.clone()), RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
-            let prepared = prepare_split(&scene, &cfg, Some(split), None).unwrap();
+            let prepared = prepare_split(&scene, &cfg, Some(split)).unwrap();
             let reference = crate::pipeline::baseline::baseline(&prepared, &cfg, kind).unwrap();
             let json = |m: &crate::eval::Metrics| serde_json::to_value(m).unwrap();
             assert_eq!(json(&run.metrics_pixelwise), json(&reference.pixelwise), "{kind:?}");
@@ -180,7 +180,7 @@ mod tests {
         for kind in [ClassifierKind::LogReg, ClassifierKind::Svm] {
             let partnered = ExperimentConfig { partner: Some(kind), ..tiny_default() };
             let out = run(&partnered);
-            let prepared = prepare_split(&scene, &partnered, Some(split.clone()), None).unwrap();
+            let prepared = prepare_split(&scene, &partnered, Some(split.clone())).unwrap();
             let (classifier, _) = prepared.fit_classifier(kind, (&prepared.x, prepared.dim), partnered.train.seed).unwrap();
             let c = classifier.predict_proba(&prepared.x);
             let mean: Vec<f32> = q.iter().zip(&c).map(|(a, b)| 0.5 * (a + b)).collect();
@@ -205,7 +205,7 @@ mod tests {
         let scene = striped_scene(None);
         let model = tiny_default();
         let control = ExperimentConfig { unlabelled_weight: 0.0, ..tiny_default() };
-        let shared = prepare_split(&scene, &model, None, None).unwrap();
+        let shared = prepare_split(&scene, &model, None).unwrap();
         let mut probabilities = Vec::new();
         for cfg in [&model, &control] {
             let alone = run_scene::<CpuTrain>(&scene, cfg, RunSession::in_memory(&mut |_| {}), &Default::default()).unwrap();
@@ -220,7 +220,7 @@ mod tests {
         let (pixelwise, uniform) = (vec![0; 400], vec![1.0 / 3.0; 1200]);
         let mut one_step = tiny_default();
         one_step.propagation.steps = 1;
-        let fresh = prepare_split(&scene, &one_step, None, None).unwrap();
+        let fresh = prepare_split(&scene, &one_step, None).unwrap();
         let map = shared.class_map(&pixelwise, &uniform, &one_step);
         assert!(map == fresh.class_map(&pixelwise, &uniform, &one_step), "the map of one step is that of a fresh preparation");
         assert!(map.propagated != shared.class_map(&pixelwise, &uniform, &model).propagated, "one step reaches fewer pixels than a hundred");
